@@ -1,0 +1,59 @@
+# govchat — `make run` serves the hub, `make test` runs the whole suite. Both start from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+RASA_PORT ?= 5005
+export RASA_TELEMETRY_ENABLED := false
+
+include mk/*.mk
+
+.PHONY: help
+help:
+	@echo "make run    - set up, train the NLU if needed, start Rasa (if Python 3.10 exists) and the hub on http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the whole test suite (lint, types, unit, integration, Rasa, PostgreSQL, browser)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make migrate - apply database migrations to DATABASE_URL"
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (the hub needs Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP)
+
+.PHONY: chromium
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "error: could not install chromium (apt-get install chromium)"; exit 1; }; \
+	fi
+
+.PHONY: lint
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: migrate
+migrate: $(STAMP)
+	$(BIN)/python -c "from app.settings import Settings; from app.db import run_migrations; run_migrations(Settings().resolved_database_url())"
+
+.PHONY: test
+test: $(STAMP) chromium rasa-model lint
+	$(BIN)/pytest -q
+
+.PHONY: run
+run: $(STAMP) rasa-model
+	@bash scripts/run.sh

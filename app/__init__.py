@@ -1,0 +1,1 @@
+"""The govchat hub: composition, routes, conversation pipeline and officer queue."""

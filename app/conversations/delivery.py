@@ -1,0 +1,189 @@
+"""Deliver queued outbound messages through their channel, in order, with retries.
+
+Outbound ``messages`` rows are the outbox. A sender leases the first undelivered message of
+a conversation (nothing later in that conversation can overtake it), sends it together with
+the pending messages right after it, and records the outcome: sent, retry later with
+back-off (429/5xx), or failed after ``delivery_max_seconds`` or a final error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.conversations import repository
+from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
+from app.conversations.schemas import message_event
+from app.db import utcnow
+from app.events import EventBus
+from app.metrics import Metrics
+from channels.base import (
+    ChannelAdapter,
+    FaqCard,
+    FinalSendError,
+    OutboundMessage,
+    RetryableSendError,
+    SendResult,
+)
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class Deliverer:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, ChannelAdapter],
+        bus: EventBus,
+        metrics: Metrics,
+        *,
+        max_seconds: float,
+        base_backoff: float,
+        lease_seconds: float,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.adapters = adapters
+        self.bus = bus
+        self.metrics = metrics
+        self.max_seconds = max_seconds
+        self.base_backoff = base_backoff
+        self.lease_seconds = lease_seconds
+
+    async def claim(self, worker_id: str, limit: int) -> list[int]:
+        now = utcnow()
+        async with self.sessionmaker() as session, session.begin():
+            return await repository.claim_delivery_head(
+                session, worker_id, now, now + dt.timedelta(seconds=self.lease_seconds), limit
+            )
+
+    async def deliver(self, head_id: int, worker_id: str) -> None:
+        async with self.sessionmaker() as session:
+            head = await session.get(Message, head_id)
+            if head is None or head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
+                return
+            conversation = await session.get(Conversation, head.conversation_id)
+            assert conversation is not None
+            citizen = await session.get(Citizen, conversation.citizen_id)
+            assert citizen is not None
+            adapter = self.adapters.get(conversation.channel)
+            batch_size = adapter.max_batch if adapter else 1
+            batch = [head, *await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)]
+            outbound = [_to_outbound(m, citizen, conversation) for m in batch]
+        if adapter is None:
+            reason = f"channel {conversation.channel} is not configured"
+            await self._record_failure(batch, reason, citizen.id, conversation.channel)
+            return
+        if not citizen.active:
+            reason = "citizen unfollowed or blocked the account"
+            await self._record_failure(batch, reason, citizen.id, conversation.channel)
+            return
+        try:
+            results = await adapter.send(outbound)
+        except RetryableSendError as error:
+            await self._record_retry(batch, error, conversation.channel)
+        except FinalSendError as error:
+            await self._record_failure(
+                batch, error.reason, citizen.id, conversation.channel, unreachable=error.user_unreachable
+            )
+        except Exception as error:  # an adapter bug must not lose the message: retry, bounded by time
+            log.exception("delivery_adapter_error", extra={"channel": conversation.channel})
+            await self._record_retry(
+                batch, RetryableSendError(f"adapter error: {type(error).__name__}"), conversation.channel
+            )
+        else:
+            await self._record_sent(batch, results, conversation.channel)
+
+    async def _record_sent(self, batch: Sequence[Message], results: Sequence[SendResult], channel: str) -> None:
+        via = {r.message_id: r for r in results}
+        async with self.sessionmaker() as session, session.begin():
+            for message in batch:
+                row = await session.get(Message, message.id)
+                assert row is not None
+                result = via.get(str(message.id))
+                row.delivery_status = DeliveryStatus.SENT
+                row.delivered_via = result.via if result else None
+                row.delivery_attempts += 1
+                row.delivery_lease_until = None
+                row.delivery_error = None
+                self.metrics.messages_out.labels(channel, row.delivered_via or "send").inc()
+        await self._publish(batch)
+
+    async def _record_retry(self, batch: Sequence[Message], error: RetryableSendError, channel: str) -> None:
+        now = utcnow()
+        async with self.sessionmaker() as session, session.begin():
+            for message in batch:
+                row = await session.get(Message, message.id)
+                assert row is not None
+                row.delivery_attempts += 1
+                row.delivery_error = error.reason
+                row.delivery_lease_until = None
+                if (now - row.created_at).total_seconds() >= self.max_seconds:
+                    row.delivery_status = DeliveryStatus.FAILED
+                    self.metrics.delivery_failures.labels(channel, "gave_up").inc()
+                    continue
+                delay = error.retry_after or self._backoff(row.delivery_attempts)
+                row.next_attempt_at = now + dt.timedelta(seconds=delay)
+        self.metrics.delivery_retries.labels(channel).inc()
+        log.info("delivery_retry", extra={"messages": [m.id for m in batch], "reason": error.reason})
+        await self._publish(batch)
+
+    async def _record_failure(
+        self, batch: Sequence[Message], reason: str, citizen_id: str, channel: str, *, unreachable: bool = False
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            for message in batch:
+                row = await session.get(Message, message.id)
+                assert row is not None
+                row.delivery_status = DeliveryStatus.FAILED
+                row.delivery_error = reason
+                row.delivery_attempts += 1
+                row.delivery_lease_until = None
+            if unreachable:
+                citizen = await session.get(Citizen, citizen_id)
+                if citizen is not None:
+                    citizen.unreachable_reason = reason
+        self.metrics.delivery_failures.labels(channel, "final").inc()
+        log.warning("delivery_failed", extra={"messages": [m.id for m in batch], "reason": reason})
+        await self._publish(batch)
+
+    async def _publish(self, batch: Sequence[Message]) -> None:
+        async with self.sessionmaker() as session:
+            rows = (await session.scalars(select(Message).where(Message.id.in_([m.id for m in batch])))).all()
+        for row in rows:
+            event = message_event(row)
+            event["type"] = "delivery"
+            await self.bus.publish(f"conversation:{row.conversation_id}", event)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential with full jitter: no tight retry loops, no thundering herd after an outage."""
+        ceiling = min(MAX_BACKOFF_SECONDS, self.base_backoff * 2 ** max(attempts - 1, 0))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def _to_outbound(message: Message, citizen: Citizen, conversation: Conversation) -> OutboundMessage:
+    faq = (message.extra or {}).get("faq")
+    return OutboundMessage(
+        message_id=str(message.id),
+        conversation_id=conversation.id,
+        user_id=citizen.external_id,
+        text=message.text or "",
+        sender=message.sender,
+        quick_replies=tuple(message.quick_replies or ()),
+        faq=FaqCard(faq["faq_id"], faq["title"], faq["source_url"]) if faq else None,
+        retry_key=_retry_key(message),
+        reply_token=message.reply_token,
+        reply_token_expires_at=message.reply_token_expires_at,
+        last_inbound_at=conversation.last_inbound_at,
+    )
+
+
+def _retry_key(message: Message) -> str:
+    """A UUID stable per message (LINE wants a UUID for ``X-Line-Retry-Key``)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"govchat:message:{message.id}:{message.created_at.isoformat()}"))

@@ -1,0 +1,266 @@
+"""The bot's side of a conversation: handle one queued event, exactly once.
+
+A worker has leased the item. NLU runs outside any transaction; then one transaction
+re-reads the conversation, checks the lease is still ours, stores the decision, the
+replies and the state change, and marks the item done. A crash before that commit
+leaves the item queued (its lease expires and another worker takes it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.conversations import repository, service
+from app.conversations.models import Citizen, Conversation, ConversationState, Message, WorkItem
+from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
+from app.conversations.replies import Reply, render_bot_reply
+from app.conversations.schemas import message_event
+from app.db import utcnow
+from app.events import EventBus
+from app.metrics import Metrics
+from channels.base import (
+    POSTBACK_CANCEL,
+    POSTBACK_FAQ_PREFIX,
+    POSTBACK_GET_STARTED,
+    POSTBACK_HUMAN,
+    InboundKind,
+)
+from knowledge_base.conversation import Responses
+from knowledge_base.loader import KnowledgeBaseStore
+from nlu.client import NluClient, Prediction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Turn:
+    """What handling one item decided, applied in the final transaction."""
+
+    prediction: Prediction | None = None
+    decision: Decision | None = None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        policy: DecisionPolicy,
+        nlu: NluClient,
+        kb_store: KnowledgeBaseStore,
+        responses: Responses,
+        bus: EventBus,
+        metrics: Metrics,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.policy = policy
+        self.nlu = nlu
+        self.kb_store = kb_store
+        self.responses = responses
+        self.bus = bus
+        self.metrics = metrics
+
+    async def handle(self, item_id: int, worker_id: str) -> bool:
+        """Handle a leased item; False when the lease was lost to another worker."""
+        async with self.sessionmaker() as session:
+            item = await session.get(WorkItem, item_id)
+            conversation = await session.get(Conversation, item.conversation_id) if item else None
+        if item is None or conversation is None:
+            return await self._finish_only(item_id, worker_id)
+        turn = await self._understand(item, conversation)
+        published: list[Message] = []
+        async with self.sessionmaker() as session, session.begin():
+            if not await repository.finish_work_item(session, item_id, worker_id, utcnow()):
+                await session.rollback()
+                log.warning("work_item_lease_lost", extra={"item": item_id, "worker": worker_id})
+                return False
+            conversation = await session.scalar(
+                select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
+            )
+            assert conversation is not None
+            published = await self._apply(session, item, conversation, turn)
+            await session.flush()
+        self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
+        for message in published:
+            await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
+        if conversation.state == ConversationState.WAITING and conversation.department:
+            await self.bus.publish(f"queue:{conversation.department}", {"type": "queue_changed"})
+        return True
+
+    async def _finish_only(self, item_id: int, worker_id: str) -> bool:
+        async with self.sessionmaker() as session, session.begin():
+            return await repository.finish_work_item(session, item_id, worker_id, utcnow())
+
+    async def _understand(self, item: WorkItem, conversation: Conversation) -> Turn:
+        """Run the NLU when the bot is going to answer a text (outside any transaction)."""
+        if not item.payload.get("addressed", True):
+            return Turn()
+        data = str(item.payload.get("payload") or "")
+        if item.kind == InboundKind.POSTBACK and data.startswith(POSTBACK_FAQ_PREFIX):
+            if conversation.state != ConversationState.BOT:
+                return Turn()
+            return Turn(None, self.policy.answer_entry(data.removeprefix(POSTBACK_FAQ_PREFIX), 1.0))
+        text = _text_of(item)
+        if text is None:
+            return Turn()
+        if conversation.state != ConversationState.BOT:
+            # Only a request for a person or a cancel is acted on while queued; officers see the rest.
+            return Turn()
+        context = TurnContext(conversation.fallback_streak, conversation.clarify_pending)
+        started = time.perf_counter()
+        prediction, decision = await self.policy.decide_message(text, self.nlu, context)
+        if prediction is not None:
+            self.metrics.nlu_latency.labels(prediction.engine).observe(time.perf_counter() - started)
+        return Turn(prediction, decision)
+
+    async def _apply(
+        self, session: AsyncSession, item: WorkItem, conversation: Conversation, turn: Turn
+    ) -> list[Message]:
+        kind = item.kind
+        payload = item.payload
+        if kind == InboundKind.UNFOLLOW:
+            await _set_citizen_active(session, conversation.citizen_id, False)
+            return []
+        if kind == InboundKind.UNSEND:
+            await _remove_unsent(session, conversation.id, payload.get("target_external_message_id"))
+            return []
+        inbound = await session.get(Message, item.message_id) if item.message_id else None
+        replies: list[Message] = []
+        reply_kwargs = _reply_kwargs(item)
+        if not payload.get("addressed", True):
+            return [inbound] if inbound else []
+
+        def send(reply: Reply) -> None:
+            replies.append(
+                service.add_outbound(
+                    session,
+                    conversation,
+                    reply.text,
+                    quick_replies=reply.quick_replies,
+                    extra=reply.extra,
+                    in_reply_to=inbound.id if inbound else None,
+                    **reply_kwargs,
+                )
+            )
+
+        if kind == InboundKind.FOLLOW or payload.get("payload") == POSTBACK_GET_STARTED:
+            await _set_citizen_active(session, conversation.citizen_id, True)
+            send(Reply(self.responses.follow, [self.responses.quick_reply_human]))
+        elif kind == InboundKind.ATTACHMENT:
+            if conversation.state == ConversationState.BOT:
+                sticker = all(a.get("kind") == "sticker" for a in payload.get("attachments", []))
+                text = self.responses.sticker_received if sticker else self.responses.attachment_received
+                send(Reply(text, [self.responses.quick_reply_human]))
+        elif conversation.state != ConversationState.BOT:
+            await self._while_queued(session, conversation, item, send)
+        elif turn.decision is not None:
+            await self._bot_turn(session, conversation, turn.decision, send)
+            if inbound is not None:
+                inbound.nlu = _nlu_record(turn)
+        await session.flush()
+        return ([inbound] if inbound else []) + replies
+
+    async def _bot_turn(
+        self, session: AsyncSession, conversation: Conversation, decision: Decision, send: Any
+    ) -> None:
+        kb = self.kb_store.current
+        self.metrics.decisions.labels(decision.action).inc()
+        conversation.fallback_streak = conversation.fallback_streak + 1 if decision.action == Action.FALLBACK else 0
+        conversation.clarify_pending = decision.action == Action.CLARIFY
+        if decision.action in (Action.ESCALATE, Action.COMPLAINT):
+            department = decision.department or self.policy.routing.default_department
+            reason = decision.reason or EscalationReason.COMPLAINT
+            position = await service.escalate(session, conversation, department, reason)
+            self.metrics.escalations.labels(department, reason).inc()
+            template = {
+                Action.COMPLAINT: self.responses.complaint_escalated,
+                Action.ESCALATE: self.responses.expired_answer
+                if reason == EscalationReason.EXPIRED_ANSWER
+                else self.responses.escalated,
+            }[decision.action]
+            text = template.format(position=position)
+            if reason == EscalationReason.EXPIRED_ANSWER:
+                text = f"{text}\n{self.responses.escalated.format(position=position)}"
+            send(Reply(text, [self.responses.quick_reply_cancel]))
+            return
+        reply = render_bot_reply(decision, kb, self.responses)
+        if reply is not None:
+            send(reply)
+
+    async def _while_queued(self, session: AsyncSession, conversation: Conversation, item: WorkItem, send: Any) -> None:
+        text = _text_of(item) or ""
+        if self.policy.is_cancel(text) or item.payload.get("payload") == POSTBACK_CANCEL:
+            if conversation.state == ConversationState.WAITING:
+                await service.hand_back_to_bot(session, conversation)
+                send(Reply(self.responses.escalation_cancelled))
+            return
+        if conversation.state == ConversationState.WAITING and (
+            self.policy.wants_human(text) or item.payload.get("payload") == POSTBACK_HUMAN
+        ):
+            position = await repository.waiting_position(session, conversation)
+            send(Reply(self.responses.still_waiting.format(position=position), [self.responses.quick_reply_cancel]))
+
+
+def _text_of(item: WorkItem) -> str | None:
+    """The text a message or a postback stands for (a tapped FAQ button is its title)."""
+    payload = item.payload
+    if item.kind == InboundKind.TEXT:
+        return str(payload.get("text") or "") or None
+    if item.kind == InboundKind.POSTBACK:
+        data = str(payload.get("payload") or "")
+        if data == POSTBACK_HUMAN:
+            return "คุยกับเจ้าหน้าที่"
+        if data == POSTBACK_CANCEL:
+            return "ยกเลิก"
+        return str(payload.get("text") or "") or None
+    return None
+
+
+def _reply_kwargs(item: WorkItem) -> dict[str, Any]:
+    expires = item.payload.get("reply_token_expires_at")
+    return {
+        "reply_token": item.payload.get("reply_token"),
+        "reply_token_expires_at": dt.datetime.fromisoformat(expires) if expires else None,
+    }
+
+
+def _nlu_record(turn: Turn) -> dict[str, Any] | None:
+    decision = turn.decision
+    if decision is None:
+        return None
+    record: dict[str, Any] = {
+        "intent": decision.intent,
+        "confidence": round(decision.confidence, 4),
+        "faq_id": decision.faq_id,
+        "action": decision.action.value,
+    }
+    if turn.prediction is not None:
+        record["engine"] = turn.prediction.engine
+        record["faq_ranking"] = [dataclasses.asdict(r) for r in turn.prediction.faq_ranking[:3]]
+    if decision.reason:
+        record["reason"] = decision.reason.value
+    return record
+
+
+async def _set_citizen_active(session: AsyncSession, citizen_id: str, active: bool) -> None:
+    citizen = await session.get(Citizen, citizen_id)
+    if citizen is not None:
+        citizen.active = active
+
+
+async def _remove_unsent(session: AsyncSession, conversation_id: str, external_id: object) -> None:
+    if not external_id:
+        return
+    rows = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id, Message.external_id == str(external_id))
+    )
+    for message in rows:
+        message.text = None
+        message.extra = {"unsent": True}

@@ -1,0 +1,59 @@
+"""Turn a policy decision into the bot's outbound messages (texts from the knowledge base)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.conversations.policy import Action, Decision
+from knowledge_base.conversation import Responses
+from knowledge_base.loader import KnowledgeBase
+
+MAX_RELATED = 2
+GREETING_TOPICS = ("company_registration_online", "financial_statement_submission", "company_certificate")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    quick_replies: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def titles(kb: KnowledgeBase, ids: tuple[str, ...] | list[str]) -> list[str]:
+    return [entry.title for faq_id in ids if (entry := kb.entry(faq_id)) is not None]
+
+
+def faq_answer(kb: KnowledgeBase, responses: Responses, faq_id: str) -> Reply:
+    entry = kb.entry(faq_id)
+    assert entry is not None
+    source = str(entry.source_url)
+    return Reply(
+        text=f"{entry.answer}\n{responses.source_label}: {source}",
+        quick_replies=[*titles(kb, entry.related[:MAX_RELATED]), responses.quick_reply_human],
+        extra={"faq": {"faq_id": entry.id, "title": entry.title, "source_url": source, "answer": entry.answer}},
+    )
+
+
+def render_bot_reply(decision: Decision, kb: KnowledgeBase, responses: Responses) -> Reply | None:
+    """Replies for decisions that need no state change; escalations are rendered by the pipeline."""
+    if decision.action == Action.ANSWER and decision.faq_id:
+        return faq_answer(kb, responses, decision.faq_id)
+    if decision.action == Action.SMALLTALK:
+        text = getattr(responses, decision.intent)
+        topics = titles(kb, list(GREETING_TOPICS)) if decision.intent == "greet" else []
+        return Reply(text=text, quick_replies=[*topics, responses.quick_reply_human] if topics else [])
+    if decision.action == Action.CLARIFY:
+        options = titles(kb, decision.suggestions)
+        # LINE desktop shows no quick replies: number the options in the text too.
+        numbered = "\n".join(f"{i}. {title}" for i, title in enumerate(options, start=1))
+        return Reply(
+            text=f"{responses.clarify}\n{numbered}",
+            quick_replies=[*options, responses.quick_reply_human],
+            extra={"suggestions": list(decision.suggestions)},
+        )
+    if decision.action == Action.FALLBACK:
+        if decision.offer_human:
+            return Reply(text=responses.fallback_offer_human, quick_replies=[responses.quick_reply_human])
+        return Reply(text=responses.fallback)
+    return None

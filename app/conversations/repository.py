@@ -1,0 +1,253 @@
+"""SQL for conversations, messages and the work queue. No business rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.conversations.models import (
+    Citizen,
+    Conversation,
+    ConversationState,
+    DeliveryStatus,
+    Message,
+    WorkItem,
+    WorkStatus,
+)
+from app.db import new_id
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def get_or_create_citizen(session: AsyncSession, channel: str, external_id: str) -> Citizen:
+    stmt = (
+        _insert(session, Citizen)
+        .values(id=new_id(), channel=channel, external_id=external_id, active=True)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    await session.execute(stmt)
+    citizen = await session.scalar(
+        select(Citizen).where(Citizen.channel == channel, Citizen.external_id == external_id)
+    )
+    assert citizen is not None
+    return citizen
+
+
+async def get_or_create_conversation(session: AsyncSession, citizen: Citizen) -> Conversation:
+    stmt = (
+        _insert(session, Conversation)
+        .values(id=new_id(), citizen_id=citizen.id, channel=citizen.channel, state=ConversationState.BOT)
+        .on_conflict_do_nothing(index_elements=["citizen_id"])
+    )
+    await session.execute(stmt)
+    conversation = await session.scalar(select(Conversation).where(Conversation.citizen_id == citizen.id))
+    assert conversation is not None
+    return conversation
+
+
+async def insert_work_item(session: AsyncSession, **values: Any) -> int | None:
+    """Queue an accepted event; ``None`` when ``(channel, dedupe_key)`` was already stored."""
+    stmt = (
+        _insert(session, WorkItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        .returning(WorkItem.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_work_item(session: AsyncSession, channel: str, dedupe_key: str) -> WorkItem | None:
+    return await session.scalar(
+        select(WorkItem).where(WorkItem.channel == channel, WorkItem.dedupe_key == dedupe_key)
+    )
+
+
+async def claim_work_items(
+    session: AsyncSession, worker_id: str, limit: int, now: dt.datetime, lease_until: dt.datetime
+) -> list[int]:
+    """Lease the oldest pending items whose conversation has nothing older unfinished.
+
+    One statement on both databases; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several
+    hub processes claim side by side without waiting on or doubling each other's work.
+    """
+    older = aliased(WorkItem)
+    blocked = exists().where(
+        older.conversation_id == WorkItem.conversation_id,
+        older.id < WorkItem.id,
+        older.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]),
+    )
+    candidates = (
+        select(WorkItem.id)
+        .where(WorkItem.status == WorkStatus.PENDING, ~blocked)
+        .order_by(WorkItem.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=WorkItem)
+    stmt = (
+        update(WorkItem)
+        .where(WorkItem.id.in_(candidates.scalar_subquery()), WorkItem.status == WorkStatus.PENDING)
+        .values(
+            status=WorkStatus.PROCESSING,
+            locked_by=worker_id,
+            lease_until=lease_until,
+            attempts=WorkItem.attempts + 1,
+        )
+        .returning(WorkItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted((await session.execute(stmt)).scalars().all())
+    return ids
+
+
+async def finish_work_item(session: AsyncSession, item_id: int, worker_id: str, now: dt.datetime) -> bool:
+    """Mark done only if this worker still holds the lease (else another worker took it over)."""
+    result = await session.execute(
+        update(WorkItem)
+        .where(
+            WorkItem.id == item_id,
+            WorkItem.locked_by == worker_id,
+            WorkItem.status == WorkStatus.PROCESSING,
+        )
+        .values(status=WorkStatus.DONE, finished_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_expired_leases(session: AsyncSession, now: dt.datetime) -> int:
+    result = await session.execute(
+        update(WorkItem)
+        .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.lease_until < now)
+        .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_worker_items(session: AsyncSession, worker_id: str) -> int:
+    """Give back what a stopping worker holds, so another can take it at once."""
+    result = await session.execute(
+        update(WorkItem)
+        .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.locked_by == worker_id)
+        .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_pending_work(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]))
+        )
+        or 0
+    )
+
+
+async def claim_delivery_head(
+    session: AsyncSession, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
+) -> list[int]:
+    """Lease the first undelivered outbound message of conversations ready to send."""
+    older = aliased(Message)
+    blocked = exists().where(
+        older.conversation_id == Message.conversation_id,
+        older.id < Message.id,
+        older.direction == "out",
+        older.delivery_status == DeliveryStatus.PENDING,
+    )
+    candidates = (
+        select(Message.id)
+        .where(
+            Message.direction == "out",
+            Message.delivery_status == DeliveryStatus.PENDING,
+            Message.next_attempt_at <= now,
+            (Message.delivery_lease_until.is_(None)) | (Message.delivery_lease_until < now),
+            ~blocked,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=Message)
+    stmt = (
+        update(Message)
+        .where(Message.id.in_(candidates.scalar_subquery()))
+        .values(delivery_lease_until=lease_until, delivery_locked_by=worker_id)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((await session.execute(stmt)).scalars().all())
+
+
+async def following_pending_outbound(
+    session: AsyncSession, head: Message, now: dt.datetime, limit: int
+) -> Sequence[Message]:
+    """Outbound messages right after ``head`` that may go in the same send call."""
+    if limit <= 0:
+        return []
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == head.conversation_id,
+            Message.id > head.id,
+            Message.direction == "out",
+            Message.delivery_status == DeliveryStatus.PENDING,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [m for m in rows if m.next_attempt_at is not None and m.next_attempt_at <= now]
+
+
+async def list_messages(
+    session: AsyncSession, conversation_id: str, after_id: int | None = None
+) -> Sequence[Message]:
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if after_id is not None:
+        stmt = stmt.where(Message.id > after_id)
+    return (await session.scalars(stmt.order_by(Message.id))).all()
+
+
+async def waiting_position(session: AsyncSession, conversation: Conversation) -> int:
+    """1-based place in its department's queue, oldest first."""
+    assert conversation.waiting_since is not None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.state == ConversationState.WAITING,
+            Conversation.department == conversation.department,
+            Conversation.waiting_since < conversation.waiting_since,
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def count_waiting(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.WAITING)
+        )
+        or 0
+    )
+
+
+async def set_work_item_message(session: AsyncSession, item_id: int, message_id: int) -> None:
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.id == item_id)
+        .values(message_id=message_id)
+        .execution_options(synchronize_session=False)
+    )

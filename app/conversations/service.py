@@ -1,0 +1,97 @@
+"""State changes of a conversation and the outbound messages they produce.
+
+Shared by the bot pipeline and the officer queue: escalate, cancel, hand back, and
+``add_outbound`` which queues a message for delivery through the citizen's channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations import repository
+from app.conversations.models import (
+    Conversation,
+    ConversationState,
+    DeliveryStatus,
+    Escalation,
+    Message,
+    Sender,
+)
+from app.db import utcnow
+
+
+def add_outbound(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    sender: Sender = Sender.BOT,
+    quick_replies: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    officer_id: str | None = None,
+    in_reply_to: int | None = None,
+    reply_token: str | None = None,
+    reply_token_expires_at: dt.datetime | None = None,
+) -> Message:
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        direction="out",
+        sender=sender,
+        officer_id=officer_id,
+        text=text,
+        quick_replies=quick_replies or [],
+        extra=extra or {},
+        in_reply_to=in_reply_to,
+        created_at=now,
+        delivery_status=DeliveryStatus.PENDING,
+        delivery_attempts=0,
+        next_attempt_at=now,
+        reply_token=reply_token,
+        reply_token_expires_at=reply_token_expires_at,
+    )
+    session.add(message)
+    return message
+
+
+async def open_escalation(session: AsyncSession, conversation: Conversation) -> Escalation | None:
+    return await session.scalar(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation.id, Escalation.resolved_at.is_(None))
+        .order_by(Escalation.created_at.desc())
+        .limit(1)
+    )
+
+
+async def escalate(session: AsyncSession, conversation: Conversation, department: str, reason: str) -> int:
+    """Put the conversation in its department's queue; returns the citizen's position."""
+    if conversation.state == ConversationState.BOT:
+        now = utcnow()
+        conversation.state = ConversationState.WAITING
+        conversation.department = department
+        conversation.escalation_reason = reason
+        conversation.waiting_since = now
+        conversation.assigned_to = None
+        session.add(Escalation(conversation_id=conversation.id, department=department, reason=reason, created_at=now))
+        await session.flush()
+    if conversation.state != ConversationState.WAITING:
+        return 0
+    return await repository.waiting_position(session, conversation)
+
+
+async def hand_back_to_bot(session: AsyncSession, conversation: Conversation) -> Escalation | None:
+    """Cancelled by the citizen or resolved by an officer: the bot answers again."""
+    escalation = await open_escalation(session, conversation)
+    if escalation is not None:
+        escalation.resolved_at = utcnow()
+    conversation.state = ConversationState.BOT
+    conversation.assigned_to = None
+    conversation.waiting_since = None
+    conversation.escalation_reason = None
+    conversation.fallback_streak = 0
+    conversation.clarify_pending = False
+    return escalation

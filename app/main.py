@@ -1,0 +1,170 @@
+"""The composition root: ``create_app(settings)`` builds everything in ``lifespan``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+
+from app.conversations.delivery import Deliverer
+from app.conversations.pipeline import Pipeline
+from app.conversations.policy import DecisionPolicy, Thresholds
+from app.conversations.worker import Workers, resume_after_restart
+from app.db import create_engine, create_sessionmaker, is_sqlite, run_migrations
+from app.events import create_event_bus
+from app.health import router as health_router
+from app.logging import configure_logging
+from app.metrics import Metrics
+from app.middleware import BodySizeLimit
+from app.services import Services
+from app.settings import Settings
+from app.webchat.routes import router as webchat_router
+from app.webchat.tokens import TokenSigner
+from app.web import router as web_router
+from channels.base import ChannelAdapter
+from channels.webchat import WebchatAdapter
+from knowledge_base.conversation import load_responses, load_routing_rules
+from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseStore
+from nlu.client import NluClient
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClient:
+    """The embedded engine always (default and fallback); Rasa in front of it when configured."""
+    from nlu.embedded import EmbeddedNlu
+    from nlu.examples import load_training_examples
+
+    examples = load_training_examples(kb_store.current)
+    embedded = await asyncio.to_thread(EmbeddedNlu.train, examples)
+    if not settings.rasa_url:
+        return embedded
+    from nlu.rasa_http import RasaHttpNlu
+    from nlu.resilient import FailoverNlu
+
+    rasa = RasaHttpNlu(settings.rasa_url, timeout_seconds=settings.nlu_timeout_seconds)
+    return FailoverNlu(primary=rasa, fallback=embedded)
+
+
+def build_adapters(settings: Settings, services_config_errors: dict[str, str]) -> dict[str, ChannelAdapter]:
+    adapters: dict[str, ChannelAdapter] = {"webchat": WebchatAdapter()}
+    from app.channel_setup import configured_platform_adapters
+
+    adapters.update(configured_platform_adapters(settings, services_config_errors))
+    return adapters
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    configure_logging(settings.log_level)
+    database_url = settings.resolved_database_url()
+    await asyncio.to_thread(run_migrations, database_url)
+    engine = create_engine(database_url)
+    sessionmaker = create_sessionmaker(engine)
+    kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
+    responses = load_responses()
+    routing = load_routing_rules()
+    policy = DecisionPolicy(
+        Thresholds(settings.answer_threshold, settings.clarify_threshold, settings.intent_threshold),
+        routing,
+        lambda: kb_store.current,
+    )
+    nlu = await build_nlu(settings, kb_store)
+    bus = create_event_bus(settings.redis_url)
+    metrics = Metrics()
+    config_errors: dict[str, str] = {}
+    adapters = build_adapters(settings, config_errors)
+    pipeline = Pipeline(sessionmaker, policy, nlu, kb_store, responses, bus, metrics)
+    deliverer = Deliverer(
+        sessionmaker,
+        adapters,
+        bus,
+        metrics,
+        max_seconds=settings.delivery_max_seconds,
+        base_backoff=settings.delivery_base_backoff,
+        lease_seconds=settings.lease_seconds,
+    )
+    workers = Workers(
+        sessionmaker,
+        pipeline,
+        deliverer,
+        metrics,
+        count=settings.workers,
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+    )
+    secret = settings.resolved_secret_key()
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        kb_store=kb_store,
+        responses=responses,
+        policy=policy,
+        nlu=nlu,
+        bus=bus,
+        metrics=metrics,
+        adapters=adapters,
+        workers=workers,
+        webchat_tokens=TokenSigner(secret, "govchat.webchat"),
+        officer_tokens=TokenSigner(secret, "govchat.officer", settings.officer_token_hours * 3600),
+        config_errors=config_errors,
+    )
+    app.state.services = services
+    from app.officers.bootstrap import ensure_first_admin
+
+    await ensure_first_admin(services)
+    resumed = await resume_after_restart(sessionmaker, single_process=is_sqlite(database_url))
+    if resumed:
+        log.warning("resumed_unfinished_work", extra={"count": resumed})
+    stop_watching = asyncio.Event()
+    watcher = asyncio.create_task(kb_store.watch(stop_watching))
+    workers.start()
+    log.info("hub_started", extra={"database": engine.dialect.name, "nlu": nlu.name})
+    try:
+        yield
+    finally:
+        await workers.stop()
+        stop_watching.set()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        for adapter in adapters.values():
+            await adapter.aclose()
+        await nlu.aclose()
+        await bus.aclose()
+        await engine.dispose()
+        log.info("hub_stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="govchat", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings or Settings()
+    app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # 422 with a readable reason; the input itself is not echoed back (it may hold personal data).
+        reasons = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in error.errors()
+        ]
+        return JSONResponse({"detail": reasons}, status_code=422)
+
+    app.include_router(health_router)
+    app.include_router(webchat_router)
+    from app.routers import include_feature_routers
+
+    include_feature_routers(app)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,6 @@
+"""Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from app.conversations import models as conversations
+from app.officers import models as officers
+
+__all__ = ["conversations", "officers"]

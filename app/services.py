@@ -1,0 +1,37 @@
+"""Everything a request or a worker needs, built once per app in ``lifespan``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.conversations.policy import DecisionPolicy
+from app.conversations.worker import Workers
+from app.events import EventBus
+from app.metrics import Metrics
+from app.settings import Settings
+from app.webchat.tokens import TokenSigner
+from channels.base import ChannelAdapter
+from knowledge_base.conversation import Responses
+from knowledge_base.loader import KnowledgeBaseStore
+from nlu.client import NluClient
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    kb_store: KnowledgeBaseStore
+    responses: Responses
+    policy: DecisionPolicy
+    nlu: NluClient
+    bus: EventBus
+    metrics: Metrics
+    adapters: dict[str, ChannelAdapter]
+    workers: Workers
+    webchat_tokens: TokenSigner
+    officer_tokens: TokenSigner
+    # Problems found at run time that an operator must fix (e.g. a revoked channel token).
+    config_errors: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,68 @@
+"""Every setting of INTERFACES.md, read from the environment (and ``.env``) in one place."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = ""  # empty: SQLite file under var_dir
+    redis_url: str | None = None
+    rasa_url: str | None = None
+    var_dir: Path = Field(default=VAR_DIR, validation_alias="GOVCHAT_VAR_DIR")
+    kb_dir: Path | None = Field(default=None, validation_alias="GOVCHAT_KB_DIR")
+
+    line_channel_secret: SecretStr | None = None
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+
+    facebook_app_secret: SecretStr | None = None
+    facebook_verify_token: SecretStr | None = None
+    facebook_page_access_token: SecretStr | None = None
+    facebook_graph_api_base_url: str = "https://graph.facebook.com/v21.0"
+
+    secret_key: SecretStr | None = Field(default=None, validation_alias="GOVCHAT_SECRET_KEY")
+    admin_username: str = Field(default="admin", validation_alias="GOVCHAT_ADMIN_USERNAME")
+    admin_password: SecretStr | None = Field(default=None, validation_alias="GOVCHAT_ADMIN_PASSWORD")
+    retention_days: int = Field(default=365, validation_alias="GOVCHAT_RETENTION_DAYS", gt=0)
+
+    # Decision policy (app/conversations/policy.py); tuned on the held-out set.
+    answer_threshold: float = Field(default=0.55, validation_alias="GOVCHAT_ANSWER_THRESHOLD")
+    clarify_threshold: float = Field(default=0.25, validation_alias="GOVCHAT_CLARIFY_THRESHOLD")
+    intent_threshold: float = Field(default=0.5, validation_alias="GOVCHAT_INTENT_THRESHOLD")
+
+    # Workers and delivery.
+    workers: int = Field(default=4, validation_alias="GOVCHAT_WORKERS", ge=1)
+    lease_seconds: float = Field(default=60.0, validation_alias="GOVCHAT_LEASE_SECONDS", gt=0)
+    poll_interval: float = Field(default=0.5, validation_alias="GOVCHAT_POLL_INTERVAL", gt=0)
+    delivery_max_seconds: float = Field(default=600.0, validation_alias="GOVCHAT_DELIVERY_MAX_SECONDS", gt=0)
+    delivery_base_backoff: float = Field(default=1.0, validation_alias="GOVCHAT_DELIVERY_BASE_BACKOFF", gt=0)
+    max_body_bytes: int = Field(default=1_000_000, validation_alias="GOVCHAT_MAX_BODY_BYTES", gt=0)
+    nlu_timeout_seconds: float = Field(default=2.0, validation_alias="GOVCHAT_NLU_TIMEOUT_SECONDS", gt=0)
+    officer_token_hours: float = Field(default=12.0, validation_alias="GOVCHAT_OFFICER_TOKEN_HOURS", gt=0)
+    log_level: str = Field(default="INFO", validation_alias="GOVCHAT_LOG_LEVEL")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'govchat.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: from the environment, else generated once and kept under var_dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,119 @@
+"""Web-chat API and WebSocket (INTERFACES.md, "Web chat")."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from pydantic import BaseModel, Field, field_validator
+
+from app.conversations import repository
+from app.conversations.schemas import message_public
+from app.deps import ServicesDep, SessionDep
+from app.services import Services
+from app.webchat import service
+
+router = APIRouter(prefix="/api/webchat", tags=["web chat"])
+MAX_TEXT_CODE_POINTS = 2000
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    token: str
+
+
+class PostMessage(BaseModel):
+    text: str
+    client_message_id: str = Field(min_length=1, max_length=128)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_empty_nor_too_long(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        if len(value) > MAX_TEXT_CODE_POINTS:  # str length counts code points
+            raise ValueError(f"text is longer than {MAX_TEXT_CODE_POINTS} characters")
+        return value
+
+
+class MessageAccepted(BaseModel):
+    message_id: str
+
+
+def _authorize(services: Services, session_id: str, token: str | None) -> None:
+    """401 without a valid token, 403 for another session's token."""
+    subject = services.webchat_tokens.verify(token) if token else None
+    if subject is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid token")
+    if subject != session_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "token belongs to another session")
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return None
+
+
+AuthorizationHeader = Annotated[str | None, Header()]
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+async def create_session(services: ServicesDep) -> SessionCreated:
+    session_id = await service.create_session(services)
+    return SessionCreated(session_id=session_id, token=services.webchat_tokens.sign(session_id))
+
+
+@router.post("/sessions/{session_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+async def post_message(
+    session_id: str, body: PostMessage, services: ServicesDep, authorization: AuthorizationHeader = None
+) -> MessageAccepted:
+    _authorize(services, session_id, _bearer(authorization))
+    result = await service.post_message(services, session_id, body.text, body.client_message_id)
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown session")
+    if result.conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, "client_message_id was already used with another text")
+    return MessageAccepted(message_id=str(result.message_id))
+
+
+@router.get("/sessions/{session_id}/messages")
+async def list_messages(
+    session_id: str,
+    services: ServicesDep,
+    session: SessionDep,
+    after: Annotated[str | None, Query()] = None,
+    authorization: AuthorizationHeader = None,
+) -> dict[str, list[dict[str, Any]]]:
+    _authorize(services, session_id, _bearer(authorization))
+    conversation = await service.find_conversation(session, session_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown session")
+    after_id = await service.resolve_after(session, conversation.id, after)
+    if after is not None and after_id is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "after names no message of this session")
+    messages = await repository.list_messages(session, conversation.id, after_id)
+    return {"messages": [message_public(m) for m in messages]}
+
+
+@router.websocket("/sessions/{session_id}/ws")
+async def session_events(websocket: WebSocket, session_id: str, token: str | None = None) -> None:
+    services: Services = websocket.app.state.services
+    subject = services.webchat_tokens.verify(token) if token else None
+    if subject is None or subject != session_id:
+        await websocket.close(code=4401 if subject is None else 4403)
+        return
+    async with services.sessionmaker() as session:
+        conversation = await service.find_conversation(session, session_id)
+    if conversation is None:
+        await websocket.close(code=4404)
+        return
+    await websocket.accept()
+    async with services.bus.subscribe(f"conversation:{conversation.id}") as events:
+        with contextlib.suppress(WebSocketDisconnect):
+            async for event in events:
+                if event.get("type") != "message":
+                    continue
+                message = {k: event["message"][k] for k in ("id", "direction", "sender", "text", "created_at", "quick_replies")}
+                await websocket.send_json({"type": "message", "message": message})

@@ -1,0 +1,82 @@
+"""Web-chat sessions and messages: one session is one citizen with one conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations import repository
+from app.conversations.intake import store_inbound
+from app.conversations.models import Citizen, Conversation, Message
+from app.conversations.schemas import message_event
+from app.db import new_id, utcnow
+from app.services import Services
+from channels.base import Channel, InboundKind, InboundMessage
+
+
+@dataclass(frozen=True)
+class Posted:
+    message_id: int | None
+    conflict: bool = False
+
+
+async def create_session(services: Services) -> str:
+    session_id = new_id()
+    async with services.sessionmaker() as session, session.begin():
+        citizen = await repository.get_or_create_citizen(session, Channel.WEBCHAT, session_id)
+        await repository.get_or_create_conversation(session, citizen)
+    return session_id
+
+
+async def find_conversation(session: AsyncSession, session_id: str) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation)
+        .join(Citizen, Citizen.id == Conversation.citizen_id)
+        .where(Citizen.channel == Channel.WEBCHAT, Citizen.external_id == session_id)
+    )
+
+
+async def resolve_after(session: AsyncSession, conversation_id: str, after: str | None) -> int | None:
+    if after is None or not after.isdigit():
+        return None
+    found = await session.scalar(
+        select(Message.id).where(Message.id == int(after), Message.conversation_id == conversation_id)
+    )
+    return int(found) if found is not None else None
+
+
+async def post_message(services: Services, session_id: str, text: str, client_message_id: str) -> Posted | None:
+    """Store the message and queue it (once per ``client_message_id``); ``None``: no such session."""
+    dedupe_key = f"{session_id}:{client_message_id}"
+    async with services.sessionmaker() as session, session.begin():
+        if await find_conversation(session, session_id) is None:
+            return None
+        existing = await repository.find_work_item(session, Channel.WEBCHAT, dedupe_key)
+        if existing is None:
+            inbound = InboundMessage(
+                channel=Channel.WEBCHAT,
+                dedupe_key=dedupe_key,
+                user_id=session_id,
+                kind=InboundKind.TEXT,
+                timestamp=utcnow(),
+                text=text,
+                event_type="webchat.message",
+            )
+            accepted = await store_inbound(session, inbound, client_message_id=client_message_id)
+            if accepted.work_item_id is not None:
+                stored = await session.get(Message, accepted.message_id)
+                message_id = accepted.message_id
+            else:  # a concurrent duplicate won the insert
+                existing = await repository.find_work_item(session, Channel.WEBCHAT, dedupe_key)
+        if existing is not None:
+            stored = await session.get(Message, existing.message_id) if existing.message_id else None
+            if stored is None or stored.text != text:
+                return Posted(None, conflict=True)
+            return Posted(stored.id)
+    services.metrics.messages_in.labels(Channel.WEBCHAT).inc()
+    services.workers.notify_work()
+    if stored is not None:
+        await services.bus.publish(f"conversation:{stored.conversation_id}", message_event(stored))
+    return Posted(message_id)

@@ -1,0 +1,1 @@
+"""Channel adapters (LINE, Facebook Messenger, web chat) behind one small interface."""

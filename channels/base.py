@@ -1,0 +1,159 @@
+"""The small interface every channel adapter implements, and the values that cross it.
+
+A webhook route calls ``parse_webhook`` (verify the signature on the raw body, then turn
+every event of the batch into an ``InboundMessage`` with a dedupe key); the hub stores them
+and answers 2xx. Later a delivery worker calls ``send`` with outbound messages of one
+conversation, in order. ``send`` raises ``RetryableSendError`` or ``FinalSendError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Channel(StrEnum):
+    LINE = "line"
+    FACEBOOK = "facebook"
+    WEBCHAT = "webchat"
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"  # goes through the NLU pipeline
+    POSTBACK = "postback"  # a button or quick reply that names an action in ``payload``
+    ATTACHMENT = "attachment"  # image, video, audio, file, location, sticker
+    FOLLOW = "follow"  # the citizen added the account / pressed Get Started
+    UNFOLLOW = "unfollow"  # blocked or unfollowed: no more pushes
+    UNSEND = "unsend"  # the citizen took a message back: remove its content
+    IGNORED = "ignored"  # stored for the record, acknowledged, not answered
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # image | video | audio | file | location | sticker
+    url: str | None = None  # where the content can be fetched (Messenger) or ``None``
+    external_id: str | None = None  # platform id of the content (LINE message id)
+    filename: str | None = None
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One platform event, normalised. ``dedupe_key`` is unique per channel."""
+
+    channel: Channel
+    dedupe_key: str
+    user_id: str
+    kind: InboundKind
+    timestamp: dt.datetime
+    text: str | None = None
+    payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    external_message_id: str | None = None
+    target_external_message_id: str | None = None  # for UNSEND
+    reply_token: str | None = None
+    reply_token_expires_at: dt.datetime | None = None
+    event_type: str = ""  # the platform's own name, for logs and the record
+    group_id: str | None = None  # group/room source: answer only when addressed
+    addressed: bool = True
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaqCard:
+    """What a rich FAQ answer shows besides its text."""
+
+    faq_id: str
+    title: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One stored outbound message, handed to an adapter for delivery."""
+
+    message_id: str
+    conversation_id: str
+    user_id: str
+    text: str
+    sender: str  # bot | officer
+    quick_replies: tuple[str, ...] = ()
+    faq: FaqCard | None = None
+    retry_key: str = ""  # stable per message: a retried push is never sent twice
+    reply_token: str | None = None
+    reply_token_expires_at: dt.datetime | None = None
+    last_inbound_at: dt.datetime | None = None  # the citizen's last message (Messenger window)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    via: str  # reply | push | send | websocket
+    platform_message_id: str | None = None
+
+
+class SignatureError(Exception):
+    """Missing or wrong signature: answer 401 and store nothing."""
+
+
+class PayloadError(Exception):
+    """Correctly signed but not valid JSON or not the platform's schema: 400."""
+
+
+class ChannelNotConfigured(Exception):
+    """Credentials missing: the webhook answers 503."""
+
+
+class RetryableSendError(Exception):
+    """429, 5xx, timeouts: try again later (``retry_after`` seconds if the platform said)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class FinalSendError(Exception):
+    """Will never succeed as is: mark the message failed and show it to officers."""
+
+    def __init__(self, reason: str, *, user_unreachable: bool = False, config_error: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_unreachable = user_unreachable
+        self.config_error = config_error
+
+
+class ChannelAdapter(Protocol):
+    name: Channel
+    max_batch: int  # how many consecutive messages one ``send`` call may carry
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
+        """Verify then parse. Raises SignatureError, PayloadError or ChannelNotConfigured."""
+        ...
+
+    async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        """Deliver messages of one conversation, in order."""
+        ...
+
+    async def show_processing(self, message: InboundMessage) -> None:
+        """Tell the citizen an answer is coming (LINE loading animation, Messenger typing_on)."""
+        ...
+
+    def officer_reply_refusal(self, last_inbound_at: dt.datetime | None, now: dt.datetime) -> str | None:
+        """Why an officer reply cannot be delivered now (Messenger's 7-day rule), or ``None``."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+# Postback payloads every channel's buttons and menus use (LINE postback data, Messenger payloads).
+POSTBACK_FAQ_PREFIX = "faq:"  # faq:<id> answers that entry
+POSTBACK_HUMAN = "human"  # talk to an officer
+POSTBACK_CANCEL = "cancel"  # leave the officer queue
+POSTBACK_GET_STARTED = "get_started"
+POSTBACK_COMPLAINT = "complaint"
+POSTBACK_COMPLAINT_STATUS = "complaint_status"
+POSTBACK_RATE_PREFIX = "rate:"  # rate:<1-5> after an officer resolved the conversation

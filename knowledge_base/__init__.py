@@ -1,0 +1,1 @@
+"""The curated FAQ knowledge base: the single source of truth for answers."""

@@ -1,0 +1,51 @@
+"""The bot's own texts (``responses.yml``) and the routing rules (``routing.yml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+HERE = Path(__file__).parent
+
+
+class Responses(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    greet: str
+    goodbye: str
+    thanks: str
+    follow: str
+    clarify: str
+    fallback: str
+    fallback_offer_human: str
+    escalated: str
+    escalated_after_hours: str
+    still_waiting: str
+    escalation_cancelled: str
+    complaint_escalated: str
+    expired_answer: str
+    attachment_received: str
+    sticker_received: str
+    source_label: str
+    quick_reply_human: str
+    quick_reply_cancel: str
+
+
+class RoutingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    human_request_phrases: list[str]
+    cancel_words: list[str]
+    min_routing_confidence: float
+    intent_departments: dict[str, str]
+    default_department: str
+
+
+def load_responses(root: Path = HERE) -> Responses:
+    return Responses.model_validate(yaml.safe_load((root / "responses.yml").read_text(encoding="utf-8")))
+
+
+def load_routing_rules(root: Path = HERE) -> RoutingRules:
+    return RoutingRules.model_validate(yaml.safe_load((root / "routing.yml").read_text(encoding="utf-8")))
