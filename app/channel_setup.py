@@ -6,7 +6,9 @@ from app.settings import Settings
 from channels.base import ChannelAdapter
 
 
-def configured_platform_adapters(settings: Settings, config_errors: dict[str, str]) -> dict[str, ChannelAdapter]:
+def configured_platform_adapters(
+    settings: Settings, config_errors: dict[str, str]
+) -> dict[str, ChannelAdapter]:
     """LINE and Messenger adapters (added by their channel modules as they land)."""
     adapters: dict[str, ChannelAdapter] = {}
     return adapters

@@ -57,7 +57,7 @@ def cmd_nlu_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_nlu_predict(args: argparse.Namespace, settings: Settings) -> int:
     from app.nlu_tools import predict_file
 
-    return asyncio.run(predict_file(settings, args.input, args.output))
+    return predict_file(settings, args.input, args.output)
 
 
 def cmd_officer_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +67,9 @@ def cmd_officer_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="govchat", description="govchat: the agency's multi-channel Thai chatbot hub")
+    parser = argparse.ArgumentParser(
+        prog="govchat", description="govchat: the agency's multi-channel Thai chatbot hub"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the hub (and its workers) in one process")
@@ -90,12 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = nlu.add_parser("evaluate", help="cross-validated report per intent and per FAQ entry")
     evaluate.add_argument("--folds", type=int, default=5)
     evaluate.set_defaults(handler=cmd_nlu_evaluate)
-    predict = nlu.add_parser("predict", help="decide on each line of a JSONL file of {\"text\": ...}")
+    predict = nlu.add_parser("predict", help='decide on each line of a JSONL file of {"text": ...}')
     predict.add_argument("--input", required=True)
     predict.add_argument("--output", default="-")
     predict.set_defaults(handler=cmd_nlu_predict)
 
-    officer = sub.add_parser("officer", help="officer accounts").add_subparsers(dest="officer_command", required=True)
+    officer = sub.add_parser("officer", help="officer accounts").add_subparsers(
+        dest="officer_command", required=True
+    )
     add = officer.add_parser("add", help="create an officer in the database DATABASE_URL names")
     add.add_argument("--username", required=True)
     add.add_argument("--password", required=True)
@@ -117,4 +121,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -26,7 +26,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
         body["database"] = "ok"
     except Exception as error:
-        return JSONResponse({"status": "down", "reason": f"database: {type(error).__name__}", "database": "down"}, 503)
+        return JSONResponse(
+            {"status": "down", "reason": f"database: {type(error).__name__}", "database": "down"}, 503
+        )
     nlu = services.nlu
     degraded_reason = getattr(nlu, "degraded_reason", None)
     body["nlu"] = "rasa" if services.settings.rasa_url else "embedded"

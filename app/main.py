@@ -26,9 +26,9 @@ from app.metrics import Metrics
 from app.middleware import BodySizeLimit
 from app.services import Services
 from app.settings import Settings
+from app.web import router as web_router
 from app.webchat.routes import router as webchat_router
 from app.webchat.tokens import TokenSigner
-from app.web import router as web_router
 from channels.base import ChannelAdapter
 from channels.webchat import WebchatAdapter
 from knowledge_base.conversation import load_responses, load_routing_rules
@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         # 422 with a readable reason; the input itself is not echoed back (it may hold personal data).
         reasons = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in error.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
         ]
         return JSONResponse({"detail": reasons}, status_code=422)
 

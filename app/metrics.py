@@ -9,13 +9,19 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.messages_in = Counter("govchat_messages_in", "Citizen messages accepted", ["channel"], registry=r)
-        self.messages_out = Counter("govchat_messages_out", "Messages delivered", ["channel", "via"], registry=r)
+        self.messages_in = Counter(
+            "govchat_messages_in", "Citizen messages accepted", ["channel"], registry=r
+        )
+        self.messages_out = Counter(
+            "govchat_messages_out", "Messages delivered", ["channel", "via"], registry=r
+        )
         self.delivery_failures = Counter(
             "govchat_delivery_failures", "Messages given up on", ["channel", "reason"], registry=r
         )
         self.delivery_retries = Counter("govchat_delivery_retries", "Retried sends", ["channel"], registry=r)
-        self.escalations = Counter("govchat_escalations", "Conversations escalated", ["department", "reason"], registry=r)
+        self.escalations = Counter(
+            "govchat_escalations", "Conversations escalated", ["department", "reason"], registry=r
+        )
         self.decisions = Counter("govchat_decisions", "Policy decisions", ["action"], registry=r)
         self.nlu_latency = Histogram(
             "govchat_nlu_latency_seconds",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -57,17 +58,21 @@ def _read_texts(source: TextIO) -> list[str]:
     return texts
 
 
-async def predict_file(settings: Settings, input_path: str, output_path: str) -> int:
+async def _predict(settings: Settings, texts: list[str]) -> list[dict[str, Any]]:
     from app.main import build_nlu
 
-    with open(input_path, encoding="utf-8") if input_path != "-" else sys.stdin as source:
-        texts = _read_texts(source)
     kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
     nlu = await build_nlu(settings, kb_store)
     try:
-        records = await predict_lines(texts, nlu, build_policy(settings, kb_store))
+        return await predict_lines(texts, nlu, build_policy(settings, kb_store))
     finally:
         await nlu.aclose()
+
+
+def predict_file(settings: Settings, input_path: str, output_path: str) -> int:
+    with open(input_path, encoding="utf-8") if input_path != "-" else sys.stdin as source:
+        texts = _read_texts(source)
+    records = asyncio.run(_predict(settings, texts))
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if output_path == "-":
         sys.stdout.write(lines)

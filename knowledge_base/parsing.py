@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -23,6 +23,7 @@ FAQ_DIR = "faq"
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True, order=True)
@@ -148,9 +149,9 @@ def _duplicate_keys(node: yaml.Node | None) -> Iterator[tuple[int, str]]:
             yield from _duplicate_keys(item)
 
 
-def _validate_model[M: BaseModel](
-    model: type[M], data: Any, node: yaml.Node, path: Path, what: str, problems: list[Problem]
-) -> M | None:
+def _validate_model(
+    model: type[ModelT], data: Any, node: yaml.Node, path: Path, what: str, problems: list[Problem]
+) -> ModelT | None:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

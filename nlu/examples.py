@@ -35,7 +35,9 @@ def load_core_examples(path: Path = CORE_INTENTS_FILE) -> list[Example]:
     unknown = set(data) - set(CORE_INTENTS)
     if unknown:
         raise ValueError(f"{path}: unknown core intents {sorted(unknown)}")
-    return [Example(text=str(text), intent=intent) for intent in CORE_INTENTS for text in data.get(intent, [])]
+    return [
+        Example(text=str(text), intent=intent) for intent in CORE_INTENTS for text in data.get(intent, [])
+    ]
 
 
 def load_training_examples(kb: KnowledgeBase, core_path: Path = CORE_INTENTS_FILE) -> list[Example]:

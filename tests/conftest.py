@@ -55,7 +55,10 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
     name = f"govchat_test_{uuid.uuid4().hex[:12]}"
     await _admin_execute(f'CREATE DATABASE "{name}"')
     try:
-        yield POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+        yield (
+            POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            + f"/{name}"
+        )
     finally:
         await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

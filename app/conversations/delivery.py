@@ -66,7 +66,11 @@ class Deliverer:
     async def deliver(self, head_id: int, worker_id: str) -> None:
         async with self.sessionmaker() as session:
             head = await session.get(Message, head_id)
-            if head is None or head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
+            if (
+                head is None
+                or head.delivery_status != DeliveryStatus.PENDING
+                or head.delivery_locked_by != worker_id
+            ):
                 return
             conversation = await session.get(Conversation, head.conversation_id)
             assert conversation is not None
@@ -74,7 +78,10 @@ class Deliverer:
             assert citizen is not None
             adapter = self.adapters.get(conversation.channel)
             batch_size = adapter.max_batch if adapter else 1
-            batch = [head, *await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)]
+            batch = [
+                head,
+                *await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1),
+            ]
             outbound = [_to_outbound(m, citizen, conversation) for m in batch]
         if adapter is None:
             reason = f"channel {conversation.channel} is not configured"
@@ -100,7 +107,9 @@ class Deliverer:
         else:
             await self._record_sent(batch, results, conversation.channel)
 
-    async def _record_sent(self, batch: Sequence[Message], results: Sequence[SendResult], channel: str) -> None:
+    async def _record_sent(
+        self, batch: Sequence[Message], results: Sequence[SendResult], channel: str
+    ) -> None:
         via = {r.message_id: r for r in results}
         async with self.sessionmaker() as session, session.begin():
             for message in batch:
@@ -135,7 +144,13 @@ class Deliverer:
         await self._publish(batch)
 
     async def _record_failure(
-        self, batch: Sequence[Message], reason: str, citizen_id: str, channel: str, *, unreachable: bool = False
+        self,
+        batch: Sequence[Message],
+        reason: str,
+        citizen_id: str,
+        channel: str,
+        *,
+        unreachable: bool = False,
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
             for message in batch:
@@ -186,4 +201,6 @@ def _to_outbound(message: Message, citizen: Citizen, conversation: Conversation)
 
 def _retry_key(message: Message) -> str:
     """A UUID stable per message (LINE wants a UUID for ``X-Line-Retry-Key``)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"govchat:message:{message.id}:{message.created_at.isoformat()}"))
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"govchat:message:{message.id}:{message.created_at.isoformat()}")
+    )

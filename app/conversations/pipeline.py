@@ -172,7 +172,9 @@ class Pipeline:
     ) -> None:
         kb = self.kb_store.current
         self.metrics.decisions.labels(decision.action).inc()
-        conversation.fallback_streak = conversation.fallback_streak + 1 if decision.action == Action.FALLBACK else 0
+        conversation.fallback_streak = (
+            conversation.fallback_streak + 1 if decision.action == Action.FALLBACK else 0
+        )
         conversation.clarify_pending = decision.action == Action.CLARIFY
         if decision.action in (Action.ESCALATE, Action.COMPLAINT):
             department = decision.department or self.policy.routing.default_department
@@ -194,7 +196,9 @@ class Pipeline:
         if reply is not None:
             send(reply)
 
-    async def _while_queued(self, session: AsyncSession, conversation: Conversation, item: WorkItem, send: Any) -> None:
+    async def _while_queued(
+        self, session: AsyncSession, conversation: Conversation, item: WorkItem, send: Any
+    ) -> None:
         text = _text_of(item) or ""
         if self.policy.is_cancel(text) or item.payload.get("payload") == POSTBACK_CANCEL:
             if conversation.state == ConversationState.WAITING:
@@ -205,7 +209,12 @@ class Pipeline:
             self.policy.wants_human(text) or item.payload.get("payload") == POSTBACK_HUMAN
         ):
             position = await repository.waiting_position(session, conversation)
-            send(Reply(self.responses.still_waiting.format(position=position), [self.responses.quick_reply_cancel]))
+            send(
+                Reply(
+                    self.responses.still_waiting.format(position=position),
+                    [self.responses.quick_reply_cancel],
+                )
+            )
 
 
 def _text_of(item: WorkItem) -> str | None:
@@ -259,7 +268,9 @@ async def _remove_unsent(session: AsyncSession, conversation_id: str, external_i
     if not external_id:
         return
     rows = await session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id, Message.external_id == str(external_id))
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.external_id == str(external_id)
+        )
     )
     for message in rows:
         message.text = None

@@ -127,7 +127,9 @@ class DecisionPolicy:
                 return self.answer_entry(faq_id, faq_confidence)
             if faq_confidence >= t.clarify:
                 if context.clarify_pending:  # clarified once already and still unsure: a person
-                    return self._escalate(FAQ_INTENT, faq_confidence, EscalationReason.LOW_CONFIDENCE, prediction)
+                    return self._escalate(
+                        FAQ_INTENT, faq_confidence, EscalationReason.LOW_CONFIDENCE, prediction
+                    )
                 return self._clarify(prediction)
             # About our services, but no entry is even a good guess: a person, at once.
             return self._escalate(FAQ_INTENT, faq_confidence, EscalationReason.LOW_CONFIDENCE, prediction)
@@ -140,7 +142,13 @@ class DecisionPolicy:
         if entry is None or entry.is_expired(self._today()):
             department = entry.department if entry else self.routing.default_department
             return Decision(
-                Action.ESCALATE, FAQ_INTENT, confidence, faq_id, (), EscalationReason.EXPIRED_ANSWER, department
+                Action.ESCALATE,
+                FAQ_INTENT,
+                confidence,
+                faq_id,
+                (),
+                EscalationReason.EXPIRED_ANSWER,
+                department,
             )
         return Decision(Action.ANSWER, FAQ_INTENT, confidence, faq_id)
 
@@ -152,12 +160,16 @@ class DecisionPolicy:
             if (entry := kb.entry(r.name)) is not None and not entry.is_expired(today)
         )[:MAX_SUGGESTIONS]
         if not suggestions:
-            return self._escalate(FAQ_INTENT, prediction.faq_confidence, EscalationReason.LOW_CONFIDENCE, prediction)
+            return self._escalate(
+                FAQ_INTENT, prediction.faq_confidence, EscalationReason.LOW_CONFIDENCE, prediction
+            )
         return Decision(
             Action.CLARIFY, prediction.intent, prediction.confidence, prediction.faq_id, suggestions
         )
 
-    def _fallback(self, intent: str, confidence: float, context: TurnContext, prediction: Prediction) -> Decision:
+    def _fallback(
+        self, intent: str, confidence: float, context: TurnContext, prediction: Prediction
+    ) -> Decision:
         if context.fallback_streak >= FALLBACKS_BEFORE_ESCALATION:
             return self._escalate(intent, confidence, EscalationReason.REPEATED_FALLBACK, prediction)
         offer = context.fallback_streak >= FALLBACKS_BEFORE_OFFER

@@ -31,7 +31,9 @@ def faq_answer(kb: KnowledgeBase, responses: Responses, faq_id: str) -> Reply:
     return Reply(
         text=f"{entry.answer}\n{responses.source_label}: {source}",
         quick_replies=[*titles(kb, entry.related[:MAX_RELATED]), responses.quick_reply_human],
-        extra={"faq": {"faq_id": entry.id, "title": entry.title, "source_url": source, "answer": entry.answer}},
+        extra={
+            "faq": {"faq_id": entry.id, "title": entry.title, "source_url": source, "answer": entry.answer}
+        },
     )
 
 

@@ -23,9 +23,12 @@ from app.conversations.models import (
 from app.db import new_id
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 async def get_or_create_citizen(session: AsyncSession, channel: str, external_id: str) -> Citizen:
@@ -91,7 +94,7 @@ async def claim_work_items(
         .order_by(WorkItem.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if _dialect(session) == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True, of=WorkItem)
     stmt = (
         update(WorkItem)
@@ -179,7 +182,7 @@ async def claim_delivery_head(
         .order_by(Message.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if _dialect(session) == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True, of=Message)
     stmt = (
         update(Message)
@@ -238,7 +241,9 @@ async def waiting_position(session: AsyncSession, conversation: Conversation) ->
 async def count_waiting(session: AsyncSession) -> int:
     return int(
         await session.scalar(
-            select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.WAITING)
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.state == ConversationState.WAITING)
         )
         or 0
     )

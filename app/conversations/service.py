@@ -76,7 +76,9 @@ async def escalate(session: AsyncSession, conversation: Conversation, department
         conversation.escalation_reason = reason
         conversation.waiting_since = now
         conversation.assigned_to = None
-        session.add(Escalation(conversation_id=conversation.id, department=department, reason=reason, created_at=now))
+        session.add(
+            Escalation(conversation_id=conversation.id, department=department, reason=reason, created_at=now)
+        )
         await session.flush()
     if conversation.state != ConversationState.WAITING:
         return 0

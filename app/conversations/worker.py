@@ -63,9 +63,15 @@ class Workers:
 
     def start(self) -> None:
         for n in range(self.count):
-            self._tasks.append(asyncio.create_task(self._loop(f"{self.instance_id}/w{n}", self._process_once, self._work_ready)))
             self._tasks.append(
-                asyncio.create_task(self._loop(f"{self.instance_id}/d{n}", self._deliver_once, self._delivery_ready))
+                asyncio.create_task(
+                    self._loop(f"{self.instance_id}/w{n}", self._process_once, self._work_ready)
+                )
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    self._loop(f"{self.instance_id}/d{n}", self._deliver_once, self._delivery_ready)
+                )
             )
         self._tasks.append(asyncio.create_task(self._reap_forever()))
 
@@ -74,7 +80,9 @@ class Workers:
         self._stopping.set()
         self._work_ready.set()
         self._delivery_ready.set()
-        _done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds) if self._tasks else (set(), set())
+        _done, pending = (
+            await asyncio.wait(self._tasks, timeout=grace_seconds) if self._tasks else (set(), set())
+        )
         for task in pending:
             task.cancel()
         for task in pending:
@@ -82,7 +90,9 @@ class Workers:
                 await task
         await self._release_held()
 
-    async def _loop(self, worker_id: str, once: Callable[[str], Awaitable[bool]], ready: asyncio.Event) -> None:
+    async def _loop(
+        self, worker_id: str, once: Callable[[str], Awaitable[bool]], ready: asyncio.Event
+    ) -> None:
         while not self._stopping.is_set():
             try:
                 did_work = await once(worker_id)
@@ -139,7 +149,11 @@ class Workers:
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
                 update(WorkItem)
-                .where(WorkItem.id == item_id, WorkItem.locked_by == worker_id, WorkItem.status == WorkStatus.PROCESSING)
+                .where(
+                    WorkItem.id == item_id,
+                    WorkItem.locked_by == worker_id,
+                    WorkItem.status == WorkStatus.PROCESSING,
+                )
                 .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
             )
 
@@ -168,6 +182,9 @@ async def resume_after_restart(sessionmaker: async_sessionmaker[AsyncSession], s
             .where(WorkItem.status == WorkStatus.PROCESSING)
             .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
         )
-        await session.execute(update(Message).values(delivery_lease_until=None, delivery_locked_by=None).where(
-            Message.delivery_locked_by.is_not(None)))
+        await session.execute(
+            update(Message)
+            .values(delivery_lease_until=None, delivery_locked_by=None)
+            .where(Message.delivery_locked_by.is_not(None))
+        )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -115,5 +115,8 @@ async def session_events(websocket: WebSocket, session_id: str, token: str | Non
             async for event in events:
                 if event.get("type") != "message":
                     continue
-                message = {k: event["message"][k] for k in ("id", "direction", "sender", "text", "created_at", "quick_replies")}
+                message = {
+                    k: event["message"][k]
+                    for k in ("id", "direction", "sender", "text", "created_at", "quick_replies")
+                }
                 await websocket.send_json({"type": "message", "message": message})

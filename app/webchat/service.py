@@ -47,7 +47,9 @@ async def resolve_after(session: AsyncSession, conversation_id: str, after: str 
     return int(found) if found is not None else None
 
 
-async def post_message(services: Services, session_id: str, text: str, client_message_id: str) -> Posted | None:
+async def post_message(
+    services: Services, session_id: str, text: str, client_message_id: str
+) -> Posted | None:
     """Store the message and queue it (once per ``client_message_id``); ``None``: no such session."""
     dedupe_key = f"{session_id}:{client_message_id}"
     async with services.sessionmaker() as session, session.begin():

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 class TokenSigner:
     def __init__(self, secret_key: str, salt: str, max_age_seconds: float | None = None) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt=salt)
-        self._max_age = max_age_seconds
+        self._max_age = int(max_age_seconds) if max_age_seconds is not None else None
 
     def sign(self, subject: str) -> str:
         return self._serializer.dumps(subject)

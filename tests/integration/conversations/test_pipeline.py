@@ -1,0 +1,213 @@
+"""The durable pipeline on SQLite and PostgreSQL: once, in order, and resumed after a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, update
+
+from app.conversations import repository
+from app.conversations.intake import store_inbound
+from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
+from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
+from app.services import Services
+from channels.base import Channel, InboundKind, InboundMessage
+from tests.conftest import make_settings, running_app, wait_for
+
+
+async def _new_session(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    response = await client.post("/api/webchat/sessions")
+    assert response.status_code == 201
+    body = response.json()
+    return body["session_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+async def _messages(
+    client: httpx.AsyncClient, session_id: str, headers: dict[str, str]
+) -> list[dict[str, object]]:
+    response = await client.get(f"/api/webchat/sessions/{session_id}/messages", headers=headers)
+    assert response.status_code == 200
+    messages: list[dict[str, object]] = response.json()["messages"]
+    return messages
+
+
+def _inbound(user: str, key: str, text: str) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.WEBCHAT,
+        dedupe_key=key,
+        user_id=user,
+        kind=InboundKind.TEXT,
+        timestamp=utcnow(),
+        text=text,
+    )
+
+
+class TestAnswering:
+    async def test_thai_question_gets_the_knowledge_base_answer(self, client: httpx.AsyncClient) -> None:
+        session_id, headers = await _new_session(client)
+        posted = await client.post(
+            f"/api/webchat/sessions/{session_id}/messages",
+            json={"text": "จดทะเบียนบริษัทออนไลน์ได้ไหม", "client_message_id": "c1"},
+            headers=headers,
+        )
+        assert posted.status_code == 202
+
+        async def answered() -> list[dict[str, object]]:
+            return [m for m in await _messages(client, session_id, headers) if m["direction"] == "out"]
+
+        replies = await wait_for(answered)
+        assert replies[0]["sender"] == "bot"
+        assert "http" in str(replies[0]["text"])  # an answer links its official source
+
+    async def test_request_for_a_person_escalates(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
+        session_id, headers = await _new_session(client)
+        await client.post(
+            f"/api/webchat/sessions/{session_id}/messages",
+            json={"text": "ขอคุยกับเจ้าหน้าที่ครับ", "client_message_id": "h1"},
+            headers=headers,
+        )
+
+        async def reply() -> list[dict[str, object]]:
+            return [m for m in await _messages(client, session_id, headers) if m["direction"] == "out"]
+
+        replies = await wait_for(reply)
+        assert "กำลังส่งต่อให้เจ้าหน้าที่" in str(replies[0]["text"])
+        async with services.sessionmaker() as session:
+            state = await session.scalar(select(Conversation.state))
+        assert state == ConversationState.WAITING
+
+
+class TestIdempotency:
+    async def test_same_client_message_id_is_stored_and_answered_once(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
+        session_id, headers = await _new_session(client)
+        body = {"text": "สวัสดีครับ", "client_message_id": "same"}
+        first = await client.post(f"/api/webchat/sessions/{session_id}/messages", json=body, headers=headers)
+        second = await client.post(f"/api/webchat/sessions/{session_id}/messages", json=body, headers=headers)
+        assert first.status_code == second.status_code == 202
+        assert first.json()["message_id"] == second.json()["message_id"]
+
+        async def answered() -> bool:
+            return any(m["direction"] == "out" for m in await _messages(client, session_id, headers))
+
+        await wait_for(answered)
+        messages = await _messages(client, session_id, headers)
+        assert [m["direction"] for m in messages] == ["in", "out"]
+
+
+class TestOrdering:
+    async def test_quick_messages_of_one_conversation_are_answered_in_order(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
+        session_id, headers = await _new_session(client)
+        for n, text in enumerate(["สวัสดีครับ", "ขอบคุณมากครับ", "ลาก่อนครับ"]):
+            await client.post(
+                f"/api/webchat/sessions/{session_id}/messages",
+                json={"text": text, "client_message_id": f"m{n}"},
+                headers=headers,
+            )
+
+        async def three_replies() -> list[dict[str, object]] | None:
+            replies = [m for m in await _messages(client, session_id, headers) if m["direction"] == "out"]
+            return replies if len(replies) >= 3 else None
+
+        replies = await wait_for(three_replies)
+        responses = services.responses
+        assert [r["text"] for r in replies] == [responses.greet, responses.thanks, responses.goodbye]
+
+
+class TestCrashRecovery:
+    async def test_items_accepted_before_a_crash_are_answered_after_restart(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        await _migrate(database_url)
+        engine = create_engine(database_url)
+        sessionmaker = create_sessionmaker(engine)
+        # Accepted and stored (the webhook answered 200), then the process died: one item never
+        # claimed, one claimed by a worker that died mid-answer (its lease still held).
+        async with sessionmaker() as session, session.begin():
+            await store_inbound(session, _inbound("citizen-a", "k1", "สวัสดีครับ"))
+            await store_inbound(session, _inbound("citizen-b", "k2", "ขอบคุณค่ะ"))
+        async with sessionmaker() as session, session.begin():
+            now = utcnow()
+            claimed = await repository.claim_work_items(
+                session, "dead-worker", 1, now, now + dt.timedelta(seconds=1)
+            )
+        assert len(claimed) == 1
+        await engine.dispose()
+
+        settings = make_settings(database_url, tmp_path, GOVCHAT_LEASE_SECONDS=1)
+        async with running_app(settings) as app:
+            sm = app.state.services.sessionmaker
+
+            async def all_done() -> bool:
+                async with sm() as session:
+                    open_items = await session.scalar(
+                        select(func.count()).select_from(WorkItem).where(WorkItem.status != WorkStatus.DONE)
+                    )
+                    replies = await session.scalar(
+                        select(func.count()).select_from(Message).where(Message.direction == "out")
+                    )
+                return open_items == 0 and replies == 2
+
+            await wait_for(all_done, timeout=30)
+
+    async def test_a_worker_that_lost_its_lease_cannot_finish_the_item(self, database_url: str) -> None:
+        await _migrate(database_url)
+        engine = create_engine(database_url)
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session, session.begin():
+            await store_inbound(session, _inbound("citizen", "k1", "สวัสดี"))
+        now = utcnow()
+        async with sessionmaker() as session, session.begin():
+            [item_id] = await repository.claim_work_items(
+                session, "slow", 1, now, now - dt.timedelta(seconds=1)
+            )
+        async with sessionmaker() as session, session.begin():
+            assert await repository.release_expired_leases(session, utcnow()) == 1
+        async with sessionmaker() as session, session.begin():
+            assert await repository.claim_work_items(
+                session, "fast", 1, now, now + dt.timedelta(seconds=60)
+            ) == [item_id]
+        async with sessionmaker() as session, session.begin():
+            assert not await repository.finish_work_item(session, item_id, "slow", utcnow())
+        async with sessionmaker() as session, session.begin():
+            assert await repository.finish_work_item(session, item_id, "fast", utcnow())
+        await engine.dispose()
+
+    async def test_a_later_item_waits_for_the_earlier_one_of_its_conversation(
+        self, database_url: str
+    ) -> None:
+        await _migrate(database_url)
+        engine = create_engine(database_url)
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session, session.begin():
+            await store_inbound(session, _inbound("citizen", "k1", "หนึ่ง"))
+            await store_inbound(session, _inbound("citizen", "k2", "สอง"))
+            await store_inbound(session, _inbound("other", "k3", "สาม"))
+        now = utcnow()
+        later = now + dt.timedelta(seconds=60)
+        async with sessionmaker() as session, session.begin():
+            first = await repository.claim_work_items(session, "w1", 10, now, later)
+        async with sessionmaker() as session:
+            keys = (await session.scalars(select(WorkItem.dedupe_key).where(WorkItem.id.in_(first)))).all()
+        assert sorted(keys) == ["k1", "k3"]  # k2 waits behind k1
+        async with sessionmaker() as session, session.begin():
+            assert await repository.claim_work_items(session, "w2", 10, now, later) == []
+            await session.execute(
+                update(WorkItem).where(WorkItem.dedupe_key == "k1").values(status=WorkStatus.DONE)
+            )
+        async with sessionmaker() as session, session.begin():
+            assert len(await repository.claim_work_items(session, "w2", 10, now, later)) == 1
+        await engine.dispose()
+
+
+async def _migrate(database_url: str) -> None:
+    import asyncio
+
+    await asyncio.to_thread(run_migrations, database_url)
