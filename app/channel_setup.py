@@ -11,4 +11,12 @@ def configured_platform_adapters(
 ) -> dict[str, ChannelAdapter]:
     """LINE and Messenger adapters (added by their channel modules as they land)."""
     adapters: dict[str, ChannelAdapter] = {}
+    from app.line_setup import build_line_adapter
+
+    if (line := build_line_adapter(settings, config_errors)) is not None:
+        adapters["line"] = line
+    from app.facebook_setup import build_messenger_adapter
+
+    if (messenger := build_messenger_adapter(settings, config_errors)) is not None:
+        adapters["facebook"] = messenger
     return adapters

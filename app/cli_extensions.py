@@ -7,4 +7,9 @@ from typing import Any
 
 def register_extensions(sub: Any) -> None:
     """Each feature adds its commands here, e.g. ``govchat line setup``."""
-    return None
+    from app.line_setup import register as register_line
+
+    register_line(sub)
+    from app.facebook_setup import register as register_facebook
+
+    register_facebook(sub)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
+import pickle
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,25 +38,62 @@ from channels.webchat import WebchatAdapter
 from knowledge_base.conversation import load_responses, load_routing_rules
 from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseStore
 from nlu.client import NluClient
+from nlu.embedded import EmbeddedNlu
+from nlu.examples import Example, load_training_examples
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+_embedded_engines: dict[str, EmbeddedNlu] = {}
+
+
+async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
+    """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
+
+    Restarts (and several apps in one test process) then start in well under a second.
+    """
+    examples = load_training_examples(kb_store.current)
+    digest = hashlib.sha256("\n".join(sorted(f"{e.label}\t{e.text}" for e in examples)).encode()).hexdigest()[
+        :16
+    ]
+    if digest in _embedded_engines:
+        return _embedded_engines[digest]
+    path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
+    engine = await asyncio.to_thread(_load_or_train, examples, path)
+    _embedded_engines.clear()
+    _embedded_engines[digest] = engine
+    return engine
+
+
+def _load_or_train(examples: list[Example], path: Path | None) -> EmbeddedNlu:
+    if path is not None and path.exists():
+        try:
+            engine = pickle.loads(path.read_bytes())  # our own file, written below
+            if isinstance(engine, EmbeddedNlu):
+                return engine
+        except Exception:
+            log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
+    engine = EmbeddedNlu.train(examples)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps(engine))
+        temporary.replace(path)
+    return engine
+
+
 async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClient:
     """The embedded engine always (default and fallback); Rasa in front of it when configured."""
-    from nlu.embedded import EmbeddedNlu
-    from nlu.examples import load_training_examples
-
-    examples = load_training_examples(kb_store.current)
-    embedded = await asyncio.to_thread(EmbeddedNlu.train, examples)
+    embedded = await train_embedded(kb_store, settings.var_dir / "cache")
     if not settings.rasa_url:
         return embedded
     from nlu.rasa_http import RasaHttpNlu
     from nlu.resilient import FailoverNlu
 
-    rasa = RasaHttpNlu(settings.rasa_url, timeout_seconds=settings.nlu_timeout_seconds)
-    return FailoverNlu(primary=rasa, fallback=embedded)
+    timeout = settings.nlu_timeout_seconds
+    rasa = RasaHttpNlu(settings.rasa_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 0.5)))
+    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
 
 
 def build_adapters(settings: Settings, services_config_errors: dict[str, str]) -> dict[str, ChannelAdapter]:
@@ -84,7 +125,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics = Metrics()
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors)
-    pipeline = Pipeline(sessionmaker, policy, nlu, kb_store, responses, bus, metrics)
+    pipeline = Pipeline(
+        sessionmaker,
+        policy,
+        nlu,
+        kb_store,
+        responses,
+        bus,
+        metrics,
+        adapters=adapters,
+        processing_hint_seconds=settings.processing_hint_seconds,
+    )
     deliverer = Deliverer(
         sessionmaker,
         adapters,

@@ -6,4 +6,9 @@ from fastapi import FastAPI
 
 
 def include_feature_routers(app: FastAPI) -> None:
-    return None
+    from app.webhooks.line import router as line_webhook_router
+
+    app.include_router(line_webhook_router)
+    from app.webhooks.facebook import router as facebook_webhook_router
+
+    app.include_router(facebook_webhook_router)

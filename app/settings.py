@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     delivery_max_seconds: float = Field(default=600.0, validation_alias="GOVCHAT_DELIVERY_MAX_SECONDS", gt=0)
     delivery_base_backoff: float = Field(default=1.0, validation_alias="GOVCHAT_DELIVERY_BASE_BACKOFF", gt=0)
     max_body_bytes: int = Field(default=1_000_000, validation_alias="GOVCHAT_MAX_BODY_BYTES", gt=0)
+    # The pipeline shows the channel's "typing"/loading hint when an answer takes longer than this.
+    processing_hint_seconds: float = Field(
+        default=0.5, validation_alias="GOVCHAT_PROCESSING_HINT_SECONDS", ge=0
+    )
     nlu_timeout_seconds: float = Field(default=2.0, validation_alias="GOVCHAT_NLU_TIMEOUT_SECONDS", gt=0)
     officer_token_hours: float = Field(default=12.0, validation_alias="GOVCHAT_OFFICER_TOKEN_HOURS", gt=0)
     log_level: str = Field(default="INFO", validation_alias="GOVCHAT_LOG_LEVEL")

@@ -31,6 +31,19 @@ class Responses(BaseModel):
     source_label: str
     quick_reply_human: str
     quick_reply_cancel: str
+    # The officer queue and complaints.
+    officer_joined: str
+    transferred: str
+    rating_request: str
+    rating_thanks: str
+    rating_quick_replies: list[str]
+    complaint_ask_description: str
+    complaint_filed: str
+    complaint_cancelled: str
+    complaint_ask_number: str
+    complaint_status: str
+    complaint_not_found: str
+    complaint_statuses: dict[str, str]
 
 
 class RoutingRules(BaseModel):

@@ -63,32 +63,39 @@ class ParsedKnowledgeBase:
     required_ids: dict[str, str] = field(default_factory=dict)
     required_lines: dict[str, int] = field(default_factory=dict)
     entries: list[ParsedEntry] = field(default_factory=list)
+    # every id written in a FAQ file, even on an invalid entry (not reported as missing again)
+    written_ids: set[str] = field(default_factory=set)
+    unreadable_faq_file: bool = False  # then no required id is reported missing: it may be in there
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def departments_file(self) -> Path:
         return self.root / DEPARTMENTS_FILE
 
+    def add(self, file: Path, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line, message))
+
 
 def node_line(node: yaml.Node, loc: Loc) -> int:
-    """1-based line of the deepest node that ``loc`` reaches inside ``node``."""
+    """1-based line that ``loc`` reaches inside ``node``: a mapping step gives its key's line."""
+    line = node.start_mark.line + 1
     for step in loc:
-        child = _child(node, step)
-        if child is None:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == step), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
             break
-        node = child
-    return node.start_mark.line + 1
+    return line
 
 
-def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == step:
-                return value if isinstance(value, yaml.Node) else key
-        return None
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        child: yaml.Node = node.value[step]
-        return child
+        return next((value for k, value in node.value if k.value == key), None)
     return None
 
 
@@ -100,20 +107,31 @@ def faq_files(root: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yml") if p.is_file() and not p.name.startswith((".", "~")))
 
 
-def fingerprint(files: list[Path], root: Path) -> str:
+def _read(path: Path) -> bytes | None:
+    """The file's bytes, or None when it is gone (an editor may be replacing it right now)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def fingerprint(contents: dict[Path, bytes | None], root: Path) -> str:
     digest = hashlib.sha256()
-    for path in files:
+    for path, raw in contents.items():
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"")
+        digest.update(raw or b"")
         digest.update(b"\0")
     return digest.hexdigest()
 
 
-def _compose(path: Path, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
+def _compose(path: Path, raw: bytes | None, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
     """The document node and its Python value, or ``(None, None)`` after recording the problem."""
+    if raw is None:
+        problems.append(Problem(path, 1, "cannot read the file"))
+        return None, None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(Problem(path, 1, f"not UTF-8 text ({exc.reason})"))
         return None, None
@@ -123,7 +141,10 @@ def _compose(path: Path, problems: list[Problem]) -> tuple[yaml.Node | None, Any
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problems.append(Problem(path, mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem or exc}"))
+        message = f"invalid YAML: {exc.problem or exc}"
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        problems.append(Problem(path, mark.line + 1 if mark else 1, message))
         return None, None
     except yaml.YAMLError as exc:
         problems.append(Problem(path, 1, f"invalid YAML: {exc}"))
@@ -163,7 +184,9 @@ def _validate_model(
         return None
 
 
-def _sequence_items(node: yaml.Node | None, data: Any, path: Path, what: str, problems: list[Problem]) -> list[tuple[yaml.Node, Any]]:
+def _sequence_items(
+    node: yaml.Node | None, data: Any, path: Path, what: str, problems: list[Problem]
+) -> list[tuple[yaml.Node, Any]]:
     if node is None or data is None:
         return []
     if not isinstance(node, yaml.SequenceNode) or not isinstance(data, list):
@@ -178,23 +201,25 @@ def _entry_label(data: Any, index: int) -> str:
     return f"entry #{index + 1}"
 
 
-def _read_departments(kb: ParsedKnowledgeBase) -> None:
+def _read_departments(kb: ParsedKnowledgeBase, raw: bytes | None) -> None:
     path = kb.departments_file
-    if not path.is_file():
-        kb.problems.append(Problem(path, 1, "missing departments file"))
+    if raw is None:
+        kb.add(path, 1, "missing or unreadable departments file")
         return
-    node, data = _compose(path, kb.problems)
+    node, data = _compose(path, raw, kb.problems)
     if node is None:
+        if not raw.strip():
+            kb.add(path, 1, "empty departments file")
         return
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        kb.problems.append(Problem(path, node.start_mark.line + 1, "expected a mapping with 'departments'"))
+        kb.add(path, node.start_mark.line + 1, "expected a mapping with 'departments'")
         return
     for key in sorted(set(data) - {"departments", "required_ids"}, key=str):
-        kb.problems.append(Problem(path, node_line(node, (key,)), f"unknown section {key!r}"))
+        kb.add(path, node_line(node, (key,)), f"unknown section {key!r}")
     section = _child(node, "departments")
     items = _sequence_items(section, data.get("departments"), path, "departments", kb.problems)
     if not items:
-        kb.problems.append(Problem(path, node_line(node, ("departments",)), "no departments defined"))
+        kb.add(path, node_line(node, ("departments",)), "no departments defined")
     for item_node, item in items:
         department = _validate_model(Department, item, item_node, path, "department", kb.problems)
         if department is None:
@@ -202,7 +227,7 @@ def _read_departments(kb: ParsedKnowledgeBase) -> None:
         line = item_node.start_mark.line + 1
         if department.id in kb.departments:
             first = kb.department_lines[department.id]
-            kb.problems.append(Problem(path, line, f"duplicate department {department.id!r} (first at line {first})"))
+            kb.add(path, line, f"duplicate department {department.id!r} (first at line {first})")
             continue
         kb.departments[department.id] = department
         kb.department_lines[department.id] = line
@@ -214,21 +239,27 @@ def _read_required_ids(kb: ParsedKnowledgeBase, node: yaml.Node | None, data: An
         return
     path = kb.departments_file
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        kb.problems.append(Problem(path, node.start_mark.line + 1, "required_ids: expected 'entry_id: department'"))
+        kb.add(path, node.start_mark.line + 1, "required_ids: expected 'entry_id: department'")
         return
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
         department = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
         if not isinstance(department, str) or department not in kb.departments:
-            kb.problems.append(Problem(path, line, f"required_ids: {key_node.value!r} names unknown department {department!r}"))
+            kb.add(path, line, f"required_ids: {key_node.value!r} names unknown department {department!r}")
             continue
         kb.required_ids[str(key_node.value)] = department
         kb.required_lines[str(key_node.value)] = line
 
 
-def _read_entries(kb: ParsedKnowledgeBase, path: Path, first_lines: dict[str, tuple[Path, int]]) -> None:
-    node, data = _compose(path, kb.problems)
+def _read_entries(
+    kb: ParsedKnowledgeBase, path: Path, raw: bytes | None, first_lines: dict[str, tuple[Path, int]]
+) -> None:
+    node, data = _compose(path, raw, kb.problems)
+    if node is None and raw is not None and raw.strip():
+        kb.unreadable_faq_file = True
     for index, (item_node, item) in enumerate(_sequence_items(node, data, path, "FAQ entries", kb.problems)):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            kb.written_ids.add(item["id"])
         entry = _validate_model(FaqEntry, item, item_node, path, _entry_label(item, index), kb.problems)
         if entry is None:
             continue
@@ -236,12 +267,12 @@ def _read_entries(kb: ParsedKnowledgeBase, path: Path, first_lines: dict[str, tu
         if entry.id in first_lines:
             first_path, first_line = first_lines[entry.id]
             where = f"{first_path.relative_to(kb.root).as_posix()}:{first_line}"
-            kb.problems.append(Problem(path, parsed.line, f"duplicate entry id {entry.id!r} (first at {where})"))
+            kb.add(path, parsed.line, f"duplicate entry id {entry.id!r} (first at {where})")
             continue
         first_lines[entry.id] = (path, parsed.line)
         if entry.department not in kb.departments:
             message = f"entry {entry.id!r}: unknown department {entry.department!r}"
-            kb.problems.append(Problem(path, parsed.line_of("department"), message))
+            kb.add(path, parsed.line_of("department"), message)
         kb.entries.append(parsed)
 
 
@@ -251,22 +282,26 @@ def _check_related(kb: ParsedKnowledgeBase) -> None:
         for index, related in enumerate(parsed.entry.related):
             line = parsed.line_of("related", index)
             if related == parsed.entry.id:
-                kb.problems.append(Problem(parsed.file, line, f"entry {related!r}: related lists the entry itself"))
-            elif related not in known:
+                kb.add(parsed.file, line, f"entry {related!r}: related lists the entry itself")
+            elif (
+                related not in known and related not in kb.written_ids
+            ):  # invalid entries are reported already
                 message = f"entry {parsed.entry.id!r}: related names unknown entry {related!r}"
-                kb.problems.append(Problem(parsed.file, line, message))
+                kb.add(parsed.file, line, message)
 
 
 def parse_knowledge_base(root: Path) -> ParsedKnowledgeBase:
     """Read ``departments.yml`` and ``faq/*.yml`` under ``root``; structural problems are collected."""
     kb = ParsedKnowledgeBase(root=root)
     files = faq_files(root)
-    kb.fingerprint = fingerprint([kb.departments_file, *files], root)
-    _read_departments(kb)
+    # read each file once, so the fingerprint describes exactly what was parsed
+    contents = {path: _read(path) for path in [kb.departments_file, *files]}
+    kb.fingerprint = fingerprint(contents, root)
+    _read_departments(kb, contents[kb.departments_file])
     if not files:
-        kb.problems.append(Problem(root / FAQ_DIR, 1, "no FAQ files (faq/*.yml)"))
+        kb.add(root / FAQ_DIR, 1, "no FAQ files (faq/*.yml)")
     first_lines: dict[str, tuple[Path, int]] = {}
     for path in files:
-        _read_entries(kb, path, first_lines)
+        _read_entries(kb, path, contents[path], first_lines)
     _check_related(kb)
     return kb

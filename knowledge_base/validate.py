@@ -25,7 +25,7 @@ __all__ = ["Problem", "main", "normalize_question", "run_validate", "validate_kn
 MIN_QUESTIONS = 8
 MIN_ANSWER_CHARS = 40
 MAX_ANSWER_CHARS = 400  # about two screens of a small phone
-NEAR_DUPLICATE_JACCARD = 0.85
+NEAR_DUPLICATE_JACCARD = 0.8
 OFFICIAL_HOST_SUFFIX = ".go.th"
 
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
@@ -55,19 +55,22 @@ _PARTICLES = (
 _COLLAPSED_PARTICLES = tuple(sorted({_REPEATS.sub(r"\1", p) for p in _PARTICLES}, key=len, reverse=True))
 
 
+def _strip_particles(phrase: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for particle in _COLLAPSED_PARTICLES:
+            if phrase.endswith(particle):
+                phrase, stripped = phrase[: -len(particle)], True
+                break
+    return phrase
+
+
 def normalize_question(text: str) -> str:
     """Lower-case, repeats collapsed, phrase-final particles and all spacing removed."""
-    phrases = []
-    for phrase in _SPACES_AND_MARKS.split(_REPEATS.sub(r"\1", text.lower())):
-        stripped = True
-        while stripped and phrase:
-            stripped = False
-            for particle in _COLLAPSED_PARTICLES:
-                if phrase.endswith(particle) and len(phrase) > len(particle):
-                    phrase, stripped = phrase[: -len(particle)], True
-                    break
-        phrases.append(phrase)
-    return "".join(phrases)
+    collapsed = _REPEATS.sub(r"\1", text.lower())
+    stripped = "".join(_strip_particles(phrase) for phrase in _SPACES_AND_MARKS.split(collapsed))
+    return stripped or _SPACES_AND_MARKS.sub("", collapsed)  # a question that is only particles
 
 
 def _trigrams(text: str) -> frozenset[str]:
@@ -90,7 +93,9 @@ def _check_placement(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
     for parsed in kb.entries:
         expected = parsed.file.stem
         if parsed.entry.department != expected and parsed.entry.department in kb.departments:
-            message = f"department {parsed.entry.department!r} belongs in {FAQ_DIR}/{parsed.entry.department}.yml"
+            message = (
+                f"department {parsed.entry.department!r} belongs in {FAQ_DIR}/{parsed.entry.department}.yml"
+            )
             yield _error(parsed, ("department",), message)
 
 
@@ -98,10 +103,10 @@ def _check_required(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
     by_id = {parsed.entry.id: parsed for parsed in kb.entries}
     for faq_id, department in kb.required_ids.items():
         parsed = by_id.get(faq_id)
-        if parsed is None:
+        if parsed is None and faq_id not in kb.written_ids and not kb.unreadable_faq_file:
             line = kb.required_lines[faq_id]
             yield Problem(kb.departments_file, line, f"required entry {faq_id!r} [{department}] is missing")
-        elif parsed.entry.department != department:
+        elif parsed is not None and parsed.entry.department != department:
             message = f"must be owned by department {department!r}, not {parsed.entry.department!r}"
             yield _error(parsed, ("department",), message)
 
@@ -113,7 +118,9 @@ def _check_texts(parsed: ParsedEntry) -> Iterator[Problem]:
         message = f"answer is {answer_length} characters, at most {MAX_ANSWER_CHARS} fit a phone screen"
         yield _error(parsed, ("answer",), message + " (move the rest to 'detail')")
     elif answer_length < MIN_ANSWER_CHARS:
-        yield _error(parsed, ("answer",), f"answer is {answer_length} characters, at least {MIN_ANSWER_CHARS}")
+        yield _error(
+            parsed, ("answer",), f"answer is {answer_length} characters, at least {MIN_ANSWER_CHARS}"
+        )
     for name, text in (("title", entry.title), ("answer", entry.answer)):
         if not _has_thai(text):
             yield _error(parsed, (name,), f"{name} has no Thai text")
@@ -124,7 +131,9 @@ def _check_texts(parsed: ParsedEntry) -> Iterator[Problem]:
         message = f"has {len(entry.questions)} questions, at least {MIN_QUESTIONS} needed"
         yield _error(parsed, ("questions",), message)
     if entry.source_url.scheme != "https" or not (entry.source_url.host or "").endswith(OFFICIAL_HOST_SUFFIX):
-        message = f"source_url {str(entry.source_url)!r} is not an official https://…{OFFICIAL_HOST_SUFFIX} page"
+        message = (
+            f"source_url {str(entry.source_url)!r} is not an official https://…{OFFICIAL_HOST_SUFFIX} page"
+        )
         yield _error(parsed, ("source_url",), message)
 
 
@@ -151,7 +160,9 @@ def _check_questions(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
         if score >= NEAR_DUPLICATE_JACCARD:
             question, other = b.entry.questions[b_index], a.entry.questions[a_index]
             where = f"{a.file.name}:{a.line_of('questions', a_index)}"
-            message = f"question {question!r} is nearly the same as {other!r} of entry {a.entry.id!r} ({where})"
+            message = (
+                f"question {question!r} is nearly the same as {other!r} of entry {a.entry.id!r} ({where})"
+            )
             yield _error(b, ("questions", b_index), f"{message}, similarity {score:.2f}")
 
 

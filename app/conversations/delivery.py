@@ -163,7 +163,7 @@ class Deliverer:
             if unreachable:
                 citizen = await session.get(Citizen, citizen_id)
                 if citizen is not None:
-                    citizen.unreachable_reason = reason
+                    citizen.unreachable_reason = reason[:200]  # the column holds 200
         self.metrics.delivery_failures.labels(channel, "final").inc()
         log.warning("delivery_failed", extra={"messages": [m.id for m in batch], "reason": reason})
         await self._publish(batch)

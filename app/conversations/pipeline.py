@@ -8,12 +8,14 @@ leaves the item queued (its lease expires and another worker takes it).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +33,10 @@ from channels.base import (
     POSTBACK_FAQ_PREFIX,
     POSTBACK_GET_STARTED,
     POSTBACK_HUMAN,
+    Channel,
+    ChannelAdapter,
     InboundKind,
+    InboundMessage,
 )
 from knowledge_base.conversation import Responses
 from knowledge_base.loader import KnowledgeBaseStore
@@ -46,6 +51,23 @@ class Turn:
 
     prediction: Prediction | None = None
     decision: Decision | None = None
+    attachments: list[dict[str, Any]] | None = None  # as fetched and stored for officers
+    discarded: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # of unsent messages
+
+
+@runtime_checkable
+class AttachmentFetcher(Protocol):
+    """An adapter that downloads what a citizen sent (e.g. LINE's content API) and keeps it."""
+
+    async def fetch_attachments(
+        self, conversation_id: str, attachments: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The attachments again, with where each was stored (``stored_path``) or why not."""
+        ...
+
+    async def discard_attachments(self, attachments: Sequence[Mapping[str, Any]]) -> None:
+        """Delete stored copies (the citizen unsent the message)."""
+        ...
 
 
 class Pipeline:
@@ -58,6 +80,9 @@ class Pipeline:
         responses: Responses,
         bus: EventBus,
         metrics: Metrics,
+        *,
+        adapters: Mapping[str, ChannelAdapter] | None = None,
+        processing_hint_seconds: float = 0.5,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -66,6 +91,8 @@ class Pipeline:
         self.responses = responses
         self.bus = bus
         self.metrics = metrics
+        self.adapters = adapters or {}
+        self.processing_hint_seconds = processing_hint_seconds
 
     async def handle(self, item_id: int, worker_id: str) -> bool:
         """Handle a leased item; False when the lease was lost to another worker."""
@@ -74,7 +101,8 @@ class Pipeline:
             conversation = await session.get(Conversation, item.conversation_id) if item else None
         if item is None or conversation is None:
             return await self._finish_only(item_id, worker_id)
-        turn = await self._understand(item, conversation)
+        turn = await self._understand_showing_progress(item, conversation)
+        turn.attachments = await self._fetch_attachments(item, conversation)
         published: list[Message] = []
         async with self.sessionmaker() as session, session.begin():
             if not await repository.finish_work_item(session, item_id, worker_id, utcnow()):
@@ -88,6 +116,9 @@ class Pipeline:
             published = await self._apply(session, item, conversation, turn)
             await session.flush()
         self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
+        fetcher = self.adapters.get(item.channel)
+        if turn.discarded and isinstance(fetcher, AttachmentFetcher):
+            await fetcher.discard_attachments(turn.discarded)
         for message in published:
             await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
         if conversation.state == ConversationState.WAITING and conversation.department:
@@ -97,6 +128,42 @@ class Pipeline:
     async def _finish_only(self, item_id: int, worker_id: str) -> bool:
         async with self.sessionmaker() as session, session.begin():
             return await repository.finish_work_item(session, item_id, worker_id, utcnow())
+
+    async def _understand_showing_progress(self, item: WorkItem, conversation: Conversation) -> Turn:
+        """Understand; if the answer is not ready at once, show the platform's "typing" hint."""
+        adapter = self.adapters.get(item.channel)
+        if (
+            adapter is None
+            or item.kind != InboundKind.TEXT
+            or not item.payload.get("addressed", True)
+            or conversation.state != ConversationState.BOT
+        ):
+            return await self._understand(item, conversation)
+        understanding = asyncio.ensure_future(self._understand(item, conversation))
+        waited = (utcnow() - item.received_at).total_seconds()
+        try:
+            done, _ = await asyncio.wait(
+                {understanding}, timeout=max(0.0, self.processing_hint_seconds - waited)
+            )
+            if not done:
+                try:
+                    await adapter.show_processing(_inbound_of(item))
+                except Exception:  # a hint must never cost the answer
+                    log.warning("show_processing_failed", extra={"channel": item.channel}, exc_info=True)
+            return await understanding
+        finally:
+            understanding.cancel()  # only matters when we were cancelled ourselves
+
+    async def _fetch_attachments(
+        self, item: WorkItem, conversation: Conversation
+    ) -> list[dict[str, Any]] | None:
+        """Keep a copy of what the citizen sent where the platform lets us (outside any transaction)."""
+        fetcher = self.adapters.get(item.channel)
+        if item.kind != InboundKind.ATTACHMENT or not isinstance(fetcher, AttachmentFetcher):
+            return None
+        if not item.payload.get("addressed", True):
+            return None
+        return await fetcher.fetch_attachments(conversation.id, item.payload.get("attachments") or [])
 
     async def _understand(self, item: WorkItem, conversation: Conversation) -> Turn:
         """Run the NLU when the bot is going to answer a text (outside any transaction)."""
@@ -129,9 +196,13 @@ class Pipeline:
             await _set_citizen_active(session, conversation.citizen_id, False)
             return []
         if kind == InboundKind.UNSEND:
-            await _remove_unsent(session, conversation.id, payload.get("target_external_message_id"))
+            turn.discarded = await _remove_unsent(
+                session, conversation.id, payload.get("target_external_message_id")
+            )
             return []
         inbound = await session.get(Message, item.message_id) if item.message_id else None
+        if inbound is not None and turn.attachments is not None:
+            inbound.extra = {**(inbound.extra or {}), "attachments": turn.attachments}
         replies: list[Message] = []
         reply_kwargs = _reply_kwargs(item)
         if not payload.get("addressed", True):
@@ -232,6 +303,20 @@ def _text_of(item: WorkItem) -> str | None:
     return None
 
 
+def _inbound_of(item: WorkItem) -> InboundMessage:
+    """Enough of the queued event for an adapter to address its chat."""
+    payload = item.payload
+    return InboundMessage(
+        channel=Channel(item.channel),
+        dedupe_key=item.dedupe_key,
+        user_id=str(payload.get("user_id") or ""),
+        kind=InboundKind(item.kind),
+        timestamp=dt.datetime.fromisoformat(payload["timestamp"]) if payload.get("timestamp") else utcnow(),
+        group_id=payload.get("group_id"),
+        addressed=bool(payload.get("addressed", True)),
+    )
+
+
 def _reply_kwargs(item: WorkItem) -> dict[str, Any]:
     expires = item.payload.get("reply_token_expires_at")
     return {
@@ -264,14 +349,20 @@ async def _set_citizen_active(session: AsyncSession, citizen_id: str, active: bo
         citizen.active = active
 
 
-async def _remove_unsent(session: AsyncSession, conversation_id: str, external_id: object) -> None:
+async def _remove_unsent(
+    session: AsyncSession, conversation_id: str, external_id: object
+) -> list[dict[str, Any]]:
+    """Blank the unsent message; returns its attachments so stored copies can be deleted too."""
     if not external_id:
-        return
+        return []
+    removed: list[dict[str, Any]] = []
     rows = await session.scalars(
         select(Message).where(
             Message.conversation_id == conversation_id, Message.external_id == str(external_id)
         )
     )
     for message in rows:
+        removed.extend((message.extra or {}).get("attachments") or [])
         message.text = None
         message.extra = {"unsent": True}
+    return removed

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -29,6 +29,19 @@ def _dialect(session: AsyncSession) -> str:
 
 def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
+
+
+async def _lockable(session: AsyncSession, candidates: Select[Any], table: Any) -> Any:
+    """The candidate ids to update, locked so no other hub process can claim them.
+
+    On PostgreSQL the ids are selected ``FOR UPDATE SKIP LOCKED`` first (as its own statement:
+    inside ``UPDATE ... IN (subquery)`` the planner may re-run a LIMITed subquery and claim
+    more rows than asked). SQLite serialises writers, so one ``UPDATE`` with the subquery is atomic.
+    """
+    if _dialect(session) != "postgresql":
+        return candidates.scalar_subquery()
+    locked = await session.scalars(candidates.with_for_update(skip_locked=True, of=table))
+    return list(locked.all())
 
 
 async def get_or_create_citizen(session: AsyncSession, channel: str, external_id: str) -> Citizen:
@@ -94,11 +107,12 @@ async def claim_work_items(
         .order_by(WorkItem.id)
         .limit(limit)
     )
-    if _dialect(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=WorkItem)
     stmt = (
         update(WorkItem)
-        .where(WorkItem.id.in_(candidates.scalar_subquery()), WorkItem.status == WorkStatus.PENDING)
+        .where(
+            WorkItem.id.in_(await _lockable(session, candidates, WorkItem)),
+            WorkItem.status == WorkStatus.PENDING,
+        )
         .values(
             status=WorkStatus.PROCESSING,
             locked_by=worker_id,
@@ -182,11 +196,9 @@ async def claim_delivery_head(
         .order_by(Message.id)
         .limit(limit)
     )
-    if _dialect(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=Message)
     stmt = (
         update(Message)
-        .where(Message.id.in_(candidates.scalar_subquery()))
+        .where(Message.id.in_(await _lockable(session, candidates, Message)))
         .values(delivery_lease_until=lease_until, delivery_locked_by=worker_id)
         .returning(Message.id)
         .execution_options(synchronize_session=False)

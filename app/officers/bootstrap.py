@@ -7,12 +7,13 @@ import secrets
 
 from sqlalchemy import func, select
 
+from app.officers.access import ALL_DEPARTMENTS
 from app.officers.models import Officer, Role
 from app.officers.passwords import hash_password
 from app.services import Services
 
 log = logging.getLogger(__name__)
-ALL_DEPARTMENTS = "*"
+__all__ = ["ALL_DEPARTMENTS", "ensure_first_admin"]
 
 
 async def ensure_first_admin(services: Services) -> str | None:

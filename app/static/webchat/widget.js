@@ -100,13 +100,23 @@
     }).join("-");
   }
 
+  // A full stop or a closing bracket after a link belongs to the sentence, unless the link opened it.
+  function trimTrailingPunctuation(url) {
+    for (;;) {
+      var trimmed = url.replace(/[.,;:!?'"\]]+$/, "");
+      if (/\)$/.test(trimmed) && trimmed.split("(").length < trimmed.split(")").length) trimmed = trimmed.slice(0, -1);
+      if (trimmed === url) return url;
+      url = trimmed;
+    }
+  }
+
   // Text with http(s) links made clickable, built from text nodes: message text is never parsed as HTML.
   var URL_PATTERN = /https?:\/\/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+/g;
   function linkified(text) {
     var fragment = document.createDocumentFragment();
     var last = 0;
     text.replace(URL_PATTERN, function (match, offset) {
-      var url = match.replace(/[.,;:!?'")\]]+$/, ""); // punctuation after a link is not part of it
+      var url = trimTrailingPunctuation(match);
       var href = null;
       try {
         var parsed = new URL(url);
@@ -493,6 +503,7 @@
       });
       entry.li.classList.add("gc-msg--failed");
       setMeta(entry.li, [retry]);
+      if (entry.li === list.lastElementChild) log.scrollTop = log.scrollHeight;
     }
 
     function rejected(entry) {

@@ -81,9 +81,10 @@ async def postgres_url() -> AsyncIterator[str]:
 
 @pytest.fixture
 def two_hubs(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Hub, Hub]]:
-    first = Hub(postgres_url, tmp_path / "a")
+    shared_var = REPO_ROOT / "var" / "test-hubs"  # keeps the trained embedded engine between runs
+    first = Hub(postgres_url, shared_var)
     first.wait_ready()  # the first one migrates; the second finds the schema in place
-    second = Hub(postgres_url, tmp_path / "b")
+    second = Hub(postgres_url, shared_var)
     try:
         second.wait_ready()
         yield first, second

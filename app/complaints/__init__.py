@@ -1,0 +1,1 @@
+"""Complaint cases: filed through the bot, tracked by a citizen-facing number."""

@@ -1,0 +1,89 @@
+"""Complaint rules: numbering, filing, and who may see a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.complaints import repository
+from app.complaints.models import CaseStatus, ComplaintCase
+from app.conversations.models import Conversation
+
+NUMBER_ZONE = ZoneInfo("Asia/Bangkok")  # the year in a number is the Thai calendar year
+BUDDHIST_ERA_OFFSET = 543
+MAX_DESCRIPTION_CHARS = 2000
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# Lenient on what citizens type: "cmp 2569 123", "CMP–2569–000123", Thai digits.
+_NUMBER = re.compile(r"CMP\s*[-–—_/ ]?\s*(\d{4})\s*[-–—_/ ]?\s*(\d{1,7})(?!\d)", re.IGNORECASE)
+
+
+def buddhist_year(at: dt.datetime) -> int:
+    return at.astimezone(NUMBER_ZONE).year + BUDDHIST_ERA_OFFSET
+
+
+def format_number(year: int, sequence: int) -> str:
+    return f"CMP-{year}-{sequence:06d}"
+
+
+def find_number(text: str | None) -> str | None:
+    """The case number a citizen's message mentions, normalised, or ``None``."""
+    if not text:
+        return None
+    match = _NUMBER.search(text.translate(_THAI_DIGITS))
+    if match is None:
+        return None
+    return format_number(int(match.group(1)), int(match.group(2)))
+
+
+async def file_complaint(
+    session: AsyncSession, conversation: Conversation, description: str, department: str, now: dt.datetime
+) -> ComplaintCase:
+    year = buddhist_year(now)
+    sequence = await repository.next_sequence(session, year)
+    case = ComplaintCase(
+        number=format_number(year, sequence),
+        year=year,
+        sequence=sequence,
+        citizen_id=conversation.citizen_id,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        department=department,
+        description=description[:MAX_DESCRIPTION_CHARS],
+        status=CaseStatus.RECEIVED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    return case
+
+
+async def case_for_citizen(session: AsyncSession, number: str, citizen_id: str) -> ComplaintCase | None:
+    """The case, only for the citizen (channel identity) who filed it; anyone else gets ``None``."""
+    case = await repository.find_by_number(session, number)
+    if case is None or case.citizen_id != citizen_id:
+        return None
+    return case
+
+
+async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:
+    return await repository.cases_of_conversation(session, conversation_id)
+
+
+async def find_case(session: AsyncSession, number: str) -> ComplaintCase | None:
+    normalised = find_number(number)
+    return await repository.find_by_number(session, normalised) if normalised else None
+
+
+def set_status(case: ComplaintCase, status: CaseStatus, now: dt.datetime) -> None:
+    case.status = status
+    case.updated_at = now
+    case.closed_at = now if status == CaseStatus.CLOSED else None
+
+
+def filed_on(case: ComplaintCase) -> dt.date:
+    return case.created_at.astimezone(NUMBER_ZONE).date()

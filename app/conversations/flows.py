@@ -1,0 +1,192 @@
+"""Multi-step bot flows around the officer queue, called by the pipeline.
+
+- Escalation notices: "an officer will answer, you are number N", and outside office hours
+  (``knowledge_base/office_hours.yml``) when an answer can be expected.
+- Complaints: ask for a short description (``awaiting = "complaint_description"``), file a
+  case with a tracking number and queue it for the complaints department; a message that
+  names a case number gets its status, for the citizen who filed it only.
+- Satisfaction: after an officer resolved the conversation, "1".."5" or ``rate:<n>`` is stored
+  on the escalation and thanked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.complaints import service as complaints
+from app.conversations import service
+from app.conversations.models import Conversation, ConversationState, WorkItem
+from app.conversations.policy import Decision, DecisionPolicy, EscalationReason
+from app.conversations.replies import Reply
+from app.db import utcnow
+from app.metrics import Metrics
+from app.officers import repository as officers_repository
+from channels.base import (
+    POSTBACK_CANCEL,
+    POSTBACK_COMPLAINT,
+    POSTBACK_COMPLAINT_STATUS,
+    POSTBACK_HUMAN,
+    POSTBACK_RATE_PREFIX,
+    InboundKind,
+)
+from knowledge_base.conversation import Responses
+from knowledge_base.loader import KnowledgeBase
+from knowledge_base.office_hours import OfficeHours, load_office_hours
+
+AWAITING_COMPLAINT_DESCRIPTION = "complaint_description"
+AWAITING_COMPLAINT_NUMBER = "complaint_number"
+AWAITING_RATING = "rating"
+COMPLAINT_STATUS_INTENT = "complaint_status"
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_RATING = re.compile(r"^\s*([1-5])\s*(?:คะแนน|ดาว|/\s*5)?\s*[.!]?\s*$")
+
+
+def parse_rating(text: str | None) -> int | None:
+    match = _RATING.match((text or "").translate(_THAI_DIGITS))
+    return int(match.group(1)) if match else None
+
+
+class Flows:
+    def __init__(
+        self,
+        responses: Responses,
+        policy: DecisionPolicy,
+        metrics: Metrics,
+        knowledge_base: Callable[[], KnowledgeBase],
+        office_hours: OfficeHours | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.responses = responses
+        self.policy = policy
+        self.metrics = metrics
+        self._kb = knowledge_base
+        self.office_hours = office_hours or load_office_hours()
+        self.clock = clock  # tests inject a fixed time to check the after-hours notice
+
+    # ---- notices ---------------------------------------------------------------------------
+    def after_hours_note(self) -> str:
+        """Empty during office hours; else when officers will be back."""
+        now = self.clock()
+        hours = self.office_hours
+        next_open = hours.next_open(now)
+        if hours.is_open(now) or next_open is None:
+            return ""
+        text = self.responses.escalated_after_hours.format(
+            office_hours=hours.description_th, next_open=hours.describe(next_open)
+        )
+        return "\n" + text
+
+    def escalation_reply(self, reason: str, position: int) -> Reply:
+        text = self.responses.escalated.format(position=position)
+        if reason == EscalationReason.EXPIRED_ANSWER:
+            text = f"{self.responses.expired_answer}\n{text}"
+        return Reply(text + self.after_hours_note(), [self.responses.quick_reply_cancel])
+
+    def still_waiting_reply(self, position: int) -> Reply:
+        text = self.responses.still_waiting.format(position=position)
+        return Reply(text + self.after_hours_note(), [self.responses.quick_reply_cancel])
+
+    # ---- starting a complaint from the NLU's decision --------------------------------------
+    def start_complaint(self, conversation: Conversation, decision: Decision) -> Reply:
+        if decision.intent == COMPLAINT_STATUS_INTENT:
+            conversation.awaiting = AWAITING_COMPLAINT_NUMBER
+            return Reply(self.responses.complaint_ask_number)
+        conversation.awaiting = AWAITING_COMPLAINT_DESCRIPTION
+        return Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])
+
+    # ---- messages a flow answers instead of the NLU ----------------------------------------
+    def consumes(self, conversation: Conversation, item: WorkItem) -> bool:
+        """Whether the bot answers this item through a flow (no NLU needed)."""
+        if conversation.state != ConversationState.BOT or item.kind not in (
+            InboundKind.TEXT,
+            InboundKind.POSTBACK,
+        ):
+            return False
+        postback, text = _postback(item), _text(item)
+        if postback in (POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS) or postback.startswith(
+            POSTBACK_RATE_PREFIX
+        ):
+            return True
+        if postback == POSTBACK_HUMAN:
+            return False
+        if conversation.awaiting == AWAITING_COMPLAINT_DESCRIPTION:
+            return bool(text.strip()) or postback == POSTBACK_CANCEL
+        if conversation.awaiting == AWAITING_RATING and parse_rating(text) is not None:
+            return True
+        return complaints.find_number(text) is not None
+
+    async def handle(
+        self, session: AsyncSession, conversation: Conversation, item: WorkItem
+    ) -> list[Reply] | None:
+        """The flow's replies, or ``None`` when no flow takes this item (the NLU path does)."""
+        if not self.consumes(conversation, item):
+            return None
+        postback, text = _postback(item), _text(item)
+        awaiting = conversation.awaiting
+        conversation.awaiting = None
+        if postback.startswith(POSTBACK_RATE_PREFIX):
+            rating = parse_rating(postback.removeprefix(POSTBACK_RATE_PREFIX))
+            return [await self._rate(session, conversation, rating)]
+        if postback == POSTBACK_COMPLAINT:
+            conversation.awaiting = AWAITING_COMPLAINT_DESCRIPTION
+            return [Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])]
+        if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
+            if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
+                return [Reply(self.responses.complaint_cancelled)]
+            return [await self._file_complaint(session, conversation, text)]
+        if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
+            return [await self._rate(session, conversation, rating)]
+        number = complaints.find_number(text)
+        if number is None:  # the complaint-status button, without a number yet
+            conversation.awaiting = AWAITING_COMPLAINT_NUMBER
+            return [Reply(self.responses.complaint_ask_number)]
+        return [await self._complaint_status(session, conversation, number)]
+
+    async def _file_complaint(self, session: AsyncSession, conversation: Conversation, text: str) -> Reply:
+        routing = self.policy.routing
+        department = routing.intent_departments.get("complaint_file", routing.default_department)
+        case = await complaints.file_complaint(session, conversation, text, department, self.clock())
+        reason = EscalationReason.COMPLAINT
+        position = await service.escalate(session, conversation, department, reason)
+        self.metrics.escalations.labels(department, reason).inc()
+        filed = self.responses.complaint_filed.format(number=case.number, position=position)
+        return Reply(filed + self.after_hours_note(), [self.responses.quick_reply_cancel])
+
+    async def _complaint_status(
+        self, session: AsyncSession, conversation: Conversation, number: str
+    ) -> Reply:
+        case = await complaints.case_for_citizen(session, number, conversation.citizen_id)
+        if case is None:
+            return Reply(self.responses.complaint_not_found.format(number=number))
+        department = self._kb().departments.get(case.department)
+        filed_on = complaints.filed_on(case)
+        text = self.responses.complaint_status.format(
+            number=case.number,
+            filed_on=self.office_hours.describe_date(filed_on),
+            department=department.name_th if department else case.department,
+            status=self.responses.complaint_statuses.get(case.status, case.status),
+        )
+        return Reply(text)
+
+    async def _rate(self, session: AsyncSession, conversation: Conversation, rating: int | None) -> Reply:
+        if rating is None:
+            conversation.awaiting = AWAITING_RATING
+            return Reply(self.responses.rating_request, list(self.responses.rating_quick_replies))
+        escalation = await officers_repository.latest_unrated_escalation(session, conversation.id)
+        if escalation is not None:
+            escalation.rating = rating
+        return Reply(self.responses.rating_thanks.format(rating=rating))
+
+
+def _postback(item: WorkItem) -> str:
+    payload: dict[str, Any] = item.payload
+    return str(payload.get("payload") or "") if item.kind == InboundKind.POSTBACK else ""
+
+
+def _text(item: WorkItem) -> str:
+    return str(item.payload.get("text") or "")

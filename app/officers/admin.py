@@ -1,0 +1,123 @@
+"""Administration: officer accounts and the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.officers import repository
+from app.officers.access import ALL_DEPARTMENTS
+from app.officers.errors import Conflict, Invalid, NotFound
+from app.officers.models import Officer, Role
+from app.officers.passwords import hash_password
+
+MAX_AUDIT_RECORDS = 1000
+
+
+def check_departments(departments: Sequence[str], known: Collection[str]) -> list[str]:
+    """The departments, deduplicated; ``Invalid`` names any the knowledge base does not know."""
+    unknown = [d for d in departments if d != ALL_DEPARTMENTS and d not in known]
+    if unknown:
+        raise Invalid(f"unknown department(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return list(dict.fromkeys(departments))
+
+
+def officer_view(officer: Officer) -> dict[str, Any]:
+    return {
+        "id": officer.id,
+        "username": officer.username,
+        "role": officer.role,
+        "departments": list(officer.departments or []),
+        "active": officer.active,
+        "created_at": officer.created_at.isoformat(),
+    }
+
+
+async def create_officer(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    username: str,
+    password: str,
+    departments: Sequence[str],
+    role: Role,
+    known_departments: Collection[str],
+    actor_id: str | None = None,
+) -> Officer:
+    checked = check_departments(departments, known_departments)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    try:
+        async with sessionmaker() as session, session.begin():
+            if await repository.officer_by_username(session, username) is not None:
+                raise Conflict(f"an officer named {username!r} already exists")
+            officer = Officer(username=username, password_hash=password_hash, role=role, departments=checked)
+            session.add(officer)
+            await session.flush()
+            detail = {"username": username, "role": role.value, "departments": checked}
+            repository.add_audit(session, actor_id, "officer_created", officer.id, detail)
+    except IntegrityError as error:  # created concurrently under the same name
+        raise Conflict(f"an officer named {username!r} already exists") from error
+    return officer
+
+
+async def update_officer(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    officer_id: str,
+    *,
+    actor_id: str,
+    known_departments: Collection[str],
+    password: str | None = None,
+    departments: Sequence[str] | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> Officer:
+    password_hash = await asyncio.to_thread(hash_password, password) if password else None
+    async with sessionmaker() as session, session.begin():
+        officer = await repository.officer_by_id(session, officer_id)
+        if officer is None:
+            raise NotFound("no such officer")
+        changed: dict[str, Any] = {}
+        if departments is not None:
+            officer.departments = changed["departments"] = check_departments(departments, known_departments)
+        if role is not None:
+            officer.role = changed["role"] = role.value
+        if active is not None:
+            officer.active = changed["active"] = active
+        if password_hash is not None:
+            officer.password_hash = password_hash
+            changed["password"] = "changed"
+        repository.add_audit(session, actor_id, "officer_updated", officer.id, changed)
+    return officer
+
+
+async def list_officers(session: AsyncSession) -> list[dict[str, Any]]:
+    return [officer_view(o) for o in await repository.list_officers(session)]
+
+
+async def audit_log(
+    session: AsyncSession,
+    *,
+    limit: int,
+    action: str | None = None,
+    officer_id: str | None = None,
+    target: str | None = None,
+) -> list[dict[str, Any]]:
+    records = await repository.audit_records(
+        session, limit=min(limit, MAX_AUDIT_RECORDS), action=action, officer_id=officer_id, target=target
+    )
+    names = await repository.usernames(session, {r.officer_id for r in records if r.officer_id})
+    return [
+        {
+            "id": r.id,
+            "officer_id": r.officer_id,
+            "username": names.get(r.officer_id or ""),
+            "action": r.action,
+            "target": r.target,
+            "detail": r.detail or {},
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in records
+    ]

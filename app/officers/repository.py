@@ -1,0 +1,210 @@
+"""SQL for officers, the queue, escalations, notes, the audit log and login failures. No rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
+from app.db import utcnow
+from app.officers.models import AuditRecord, ConversationNote, LoginFailure, Officer
+
+
+# ---- officers ---------------------------------------------------------------------------------
+async def officer_by_username(session: AsyncSession, username: str) -> Officer | None:
+    return await session.scalar(select(Officer).where(Officer.username == username))
+
+
+async def officer_by_id(session: AsyncSession, officer_id: str) -> Officer | None:
+    return await session.get(Officer, officer_id)
+
+
+async def list_officers(session: AsyncSession) -> Sequence[Officer]:
+    return (await session.scalars(select(Officer).order_by(Officer.username))).all()
+
+
+async def usernames(session: AsyncSession, officer_ids: Collection[str]) -> dict[str, str]:
+    if not officer_ids:
+        return {}
+    rows = await session.execute(select(Officer.id, Officer.username).where(Officer.id.in_(officer_ids)))
+    return {officer_id: username for officer_id, username in rows.tuples()}
+
+
+# ---- conversations ----------------------------------------------------------------------------
+async def lock_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    """The conversation, locked for the rest of the transaction.
+
+    The ``UPDATE`` comes first: on PostgreSQL it takes the row lock (the pipeline's
+    ``SELECT ... FOR UPDATE`` waits for us, and we for it); on SQLite it takes the write lock
+    before anything is read, so what we read cannot change before we commit.
+    """
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def get_citizen(session: AsyncSession, citizen_id: str) -> Citizen | None:
+    return await session.get(Citizen, citizen_id)
+
+
+def _last_citizen_text() -> Any:
+    return (
+        select(Message.text)
+        .where(Message.conversation_id == Conversation.id, Message.sender == Sender.CITIZEN)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+
+
+async def waiting_conversations(
+    session: AsyncSession, departments: Collection[str] | None
+) -> list[tuple[Conversation, str | None]]:
+    """Escalated, unclaimed conversations (of ``departments``; ``None``: all), oldest first."""
+    stmt = select(Conversation, _last_citizen_text()).where(
+        Conversation.state == ConversationState.WAITING, Conversation.assigned_to.is_(None)
+    )
+    if departments is not None:
+        stmt = stmt.where(Conversation.department.in_(departments))
+    stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).tuples()]
+
+
+async def active_conversations(
+    session: AsyncSession, departments: Collection[str] | None, assigned_to: str | None
+) -> list[tuple[Conversation, str | None]]:
+    """Conversations officers hold (only ``assigned_to``'s when given), longest held first."""
+    stmt = select(Conversation, _last_citizen_text()).where(
+        Conversation.state == ConversationState.WITH_OFFICER
+    )
+    if departments is not None:
+        stmt = stmt.where(Conversation.department.in_(departments))
+    if assigned_to is not None:
+        stmt = stmt.where(Conversation.assigned_to == assigned_to)
+    stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).tuples()]
+
+
+async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+    )
+
+
+# ---- escalations ------------------------------------------------------------------------------
+async def latest_escalation(session: AsyncSession, conversation_id: str) -> Escalation | None:
+    return await session.scalar(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id)
+        .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_unrated_escalation(session: AsyncSession, conversation_id: str) -> Escalation | None:
+    """The last resolved hand-over, if the citizen has not rated it yet."""
+    latest = await session.scalar(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.resolved_at.is_not(None))
+        .order_by(Escalation.resolved_at.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.rating is None else None
+
+
+# ---- notes ------------------------------------------------------------------------------------
+async def notes_of(session: AsyncSession, conversation_id: str) -> Sequence[ConversationNote]:
+    return (
+        await session.scalars(
+            select(ConversationNote)
+            .where(ConversationNote.conversation_id == conversation_id)
+            .order_by(ConversationNote.created_at, ConversationNote.id)
+        )
+    ).all()
+
+
+# ---- audit ------------------------------------------------------------------------------------
+def add_audit(
+    session: AsyncSession,
+    officer_id: str | None,
+    action: str,
+    target: str | None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    record = AuditRecord(
+        officer_id=officer_id, action=action, target=target, detail=detail or {}, created_at=utcnow()
+    )
+    session.add(record)
+    return record
+
+
+async def audit_records(
+    session: AsyncSession,
+    *,
+    limit: int,
+    action: str | None = None,
+    officer_id: str | None = None,
+    target: str | None = None,
+) -> Sequence[AuditRecord]:
+    stmt = select(AuditRecord)
+    if action is not None:
+        stmt = stmt.where(AuditRecord.action == action)
+    if officer_id is not None:
+        stmt = stmt.where(AuditRecord.officer_id == officer_id)
+    if target is not None:
+        stmt = stmt.where(AuditRecord.target == target)
+    stmt = stmt.order_by(AuditRecord.created_at.desc(), AuditRecord.id.desc()).limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
+# ---- login failures ---------------------------------------------------------------------------
+async def recent_failures(
+    session: AsyncSession, username: str, address: str, since: dt.datetime
+) -> Sequence[dt.datetime]:
+    """When ``username`` failed to log in from ``address`` since ``since``, oldest first."""
+    return (
+        await session.scalars(
+            select(LoginFailure.created_at)
+            .where(
+                LoginFailure.username == username,
+                LoginFailure.address == address,
+                LoginFailure.created_at >= since,
+            )
+            .order_by(LoginFailure.created_at)
+        )
+    ).all()
+
+
+async def add_failure(session: AsyncSession, username: str, address: str, now: dt.datetime) -> None:
+    session.add(LoginFailure(username=username, address=address, created_at=now))
+
+
+async def clear_failures(session: AsyncSession, username: str, address: str) -> None:
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.address == address)
+    )
+
+
+async def forget_failures_before(session: AsyncSession, before: dt.datetime) -> None:
+    await session.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
+
+
+async def count_officers(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Officer)) or 0)

@@ -1,0 +1,153 @@
+"""Officer API (INTERFACES.md, "Officer API"): thin routes over ``service`` and ``views``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from app.conversations.models import Conversation
+from app.deps import ServicesDep, SessionDep
+from app.officers import access, auth, service, views
+from app.officers.auth import CurrentOfficer
+from app.officers.errors import as_http
+from app.officers.schemas import (
+    AssignRequest,
+    CaseStatusRequest,
+    LoginRequest,
+    MessageAccepted,
+    NoteRequest,
+    ReplyRequest,
+    TokenResponse,
+    TransferRequest,
+)
+
+router = APIRouter(prefix="/api/officer", tags=["officer"])
+
+
+def _state(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "state": conversation.state,
+        "department": conversation.department,
+        "assigned_to": conversation.assigned_to,
+    }
+
+
+@router.post("/login")
+async def login(body: LoginRequest, request: Request, services: ServicesDep) -> TokenResponse:
+    address = request.client.host if request.client else "unknown"
+    try:
+        token = await auth.login(services, body.username, body.password, address)
+    except auth.TooManyAttempts as error:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, error.reason, headers={"Retry-After": str(error.retry_after)}
+        ) from error
+    except auth.InvalidCredentials as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, error.reason) from error
+    return TokenResponse(token=token)
+
+
+@router.get("/me")
+async def me(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+    return views.me(services, officer)
+
+
+@router.get("/departments")
+async def departments(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+    return {"departments": views.departments(services)}
+
+
+@router.get("/queue")
+async def queue(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+    return {"conversations": await views.queue(services, session, officer)}
+
+
+@router.get("/conversations")
+async def held_conversations(
+    officer: CurrentOfficer, services: ServicesDep, session: SessionDep, everyone: bool = False
+) -> dict[str, Any]:
+    """Conversations with an officer: mine, or (supervisors, admins) everyone's in my departments."""
+    everyone = everyone and access.can_overrule(officer)
+    return {"conversations": await views.held(services, session, officer, everyone)}
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation(
+    conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    with as_http():
+        return await views.conversation_detail(services, session, officer, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/claim")
+async def claim(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+    with as_http():
+        return _state(await service.claim(services, officer, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+async def reply(
+    conversation_id: str, body: ReplyRequest, officer: CurrentOfficer, services: ServicesDep
+) -> MessageAccepted:
+    with as_http():
+        message = await service.reply(services, officer, conversation_id, body.text)
+    return MessageAccepted(message_id=str(message.id))
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/{message_id}/resend", status_code=status.HTTP_202_ACCEPTED
+)
+async def resend(
+    conversation_id: str, message_id: str, officer: CurrentOfficer, services: ServicesDep
+) -> MessageAccepted:
+    if not message_id.isdigit():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such message")
+    with as_http():
+        message = await service.resend(services, officer, conversation_id, int(message_id))
+    return MessageAccepted(message_id=str(message.id))
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(
+    conversation_id: str, body: TransferRequest, officer: CurrentOfficer, services: ServicesDep
+) -> dict[str, Any]:
+    with as_http():
+        return _state(await service.transfer(services, officer, conversation_id, body.department, body.note))
+
+
+@router.post("/conversations/{conversation_id}/resolve")
+async def resolve(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+    with as_http():
+        return _state(await service.resolve(services, officer, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
+async def add_note(
+    conversation_id: str, body: NoteRequest, officer: CurrentOfficer, services: ServicesDep
+) -> dict[str, object]:
+    with as_http():
+        note = await service.add_note(services, officer, conversation_id, body.text)
+    return service.note_view(note, officer.username)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(
+    conversation_id: str, body: AssignRequest, officer: CurrentOfficer, services: ServicesDep
+) -> dict[str, Any]:
+    with as_http():
+        return _state(await service.assign(services, officer, conversation_id, body.officer_id))
+
+
+@router.get("/canned")
+async def canned(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+    return {"replies": views.canned_replies(services, officer)}
+
+
+@router.post("/complaints/{number}/status")
+async def complaint_status(
+    number: str, body: CaseStatusRequest, officer: CurrentOfficer, services: ServicesDep
+) -> dict[str, str]:
+    with as_http():
+        normalised = await service.set_case_status(services, officer, number, body.status)
+    return {"number": normalised, "status": body.status.value}

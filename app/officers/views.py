@@ -1,0 +1,208 @@
+"""What the console reads: the queue, held conversations, a transcript, canned replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.complaints import service as complaints
+from app.conversations import repository as conversation_repository
+from app.conversations.models import Conversation, Message
+from app.conversations.schemas import message_for_officer
+from app.db import utcnow
+from app.officers import access, repository
+from app.officers.errors import NotFound
+from app.officers.models import Officer
+from app.officers.service import note_view, reply_refusal
+from app.services import Services
+
+AGENCY_ZONE = ZoneInfo("Asia/Bangkok")
+NLU_CONTRACT_KEYS = ("intent", "confidence", "faq_id", "action")
+DEFAULT_TARGET_WAIT_MINUTES = 30
+
+
+def _target_minutes(services: Services, department: str | None) -> int:
+    found = services.kb_store.current.departments.get(department or "")
+    return found.target_wait_minutes if found else DEFAULT_TARGET_WAIT_MINUTES
+
+
+def _summary(
+    services: Services, conversation: Conversation, last_text: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    waited = (now - conversation.waiting_since).total_seconds() if conversation.waiting_since else 0.0
+    target = _target_minutes(services, conversation.department)
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "department": conversation.department,
+        "reason": conversation.escalation_reason,
+        "waiting_since": conversation.waiting_since.isoformat() if conversation.waiting_since else None,
+        "last_message": last_text,
+        "state": conversation.state,
+        "assigned_to": conversation.assigned_to,
+        "waited_seconds": int(waited),
+        "target_wait_minutes": target,
+        "over_target": waited > target * 60,
+    }
+
+
+async def queue(services: Services, session: AsyncSession, officer: Officer) -> list[dict[str, Any]]:
+    """Escalated, unclaimed conversations of the officer's departments, oldest first."""
+    now = utcnow()
+    rows = await repository.waiting_conversations(session, access.department_scope(officer))
+    return [_summary(services, conversation, text, now) for conversation, text in rows]
+
+
+async def held(
+    services: Services, session: AsyncSession, officer: Officer, everyone: bool
+) -> list[dict[str, Any]]:
+    """Conversations with an officer: the officer's own, or (``everyone``) all of the departments."""
+    now = utcnow()
+    rows = await repository.active_conversations(
+        session, access.department_scope(officer), None if everyone else officer.id
+    )
+    names = await repository.usernames(session, {c.assigned_to for c, _ in rows if c.assigned_to})
+    result = []
+    for conversation, text in rows:
+        summary = _summary(services, conversation, text, now)
+        summary["assigned_username"] = names.get(conversation.assigned_to or "")
+        result.append(summary)
+    return result
+
+
+def officer_message(message: Message) -> dict[str, Any]:
+    """The transcript shape of INTERFACES.md (``nlu`` exactly its four keys), plus rich parts."""
+    data = message_for_officer(message)
+    stored = message.nlu
+    data["nlu"] = {key: stored.get(key) for key in NLU_CONTRACT_KEYS} if stored else None
+    data["nlu_detail"] = stored
+    return data
+
+
+def _attachments(messages: list[Message]) -> list[dict[str, Any]]:
+    found = []
+    for message in messages:
+        for index, attachment in enumerate((message.extra or {}).get("attachments") or []):
+            found.append(
+                {
+                    "message_id": str(message.id),
+                    "index": index,
+                    "kind": attachment.get("kind"),
+                    "url": attachment.get("url"),
+                    "external_id": attachment.get("external_id"),
+                    "filename": attachment.get("filename"),
+                    "created_at": message.created_at.isoformat(),
+                }
+            )
+    return found
+
+
+async def conversation_detail(
+    services: Services, session: AsyncSession, officer: Officer, conversation_id: str
+) -> dict[str, Any]:
+    conversation = await repository.get_conversation(session, conversation_id)
+    if conversation is None or not access.can_see(officer, conversation):
+        raise NotFound("no such conversation in your departments")
+    messages = list(await conversation_repository.list_messages(session, conversation.id))
+    notes = await repository.notes_of(session, conversation.id)
+    citizen = await repository.get_citizen(session, conversation.citizen_id)
+    cases = await complaints.cases_of_conversation(session, conversation.id)
+    escalation = await repository.latest_escalation(session, conversation.id)
+    officer_ids = {n.officer_id for n in notes if n.officer_id} | {
+        m.officer_id for m in messages if m.officer_id
+    }
+    if conversation.assigned_to:
+        officer_ids.add(conversation.assigned_to)
+    names = await repository.usernames(session, officer_ids)
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "department": conversation.department,
+        "state": conversation.state,
+        "assigned_to": conversation.assigned_to,
+        "assigned_username": names.get(conversation.assigned_to or ""),
+        "reason": conversation.escalation_reason,
+        "waiting_since": conversation.waiting_since.isoformat() if conversation.waiting_since else None,
+        "target_wait_minutes": _target_minutes(services, conversation.department),
+        "citizen": {
+            "display_name": citizen.display_name if citizen else None,
+            "active": citizen.active if citizen else False,
+            "unreachable_reason": citizen.unreachable_reason if citizen else None,
+        },
+        "reply_refusal": reply_refusal(services, conversation, utcnow()),
+        "messages": [officer_message(m) for m in messages],
+        "attachments": _attachments(messages),
+        "notes": [note_view(n, names.get(n.officer_id or "")) for n in notes],
+        "complaints": [
+            {
+                "number": case.number,
+                "status": case.status,
+                "department": case.department,
+                "description": case.description,
+                "created_at": case.created_at.isoformat(),
+            }
+            for case in cases
+        ],
+        "escalation": None
+        if escalation is None
+        else {
+            "id": escalation.id,
+            "department": escalation.department,
+            "reason": escalation.reason,
+            "created_at": escalation.created_at.isoformat(),
+            "claimed_at": _iso(escalation.claimed_at),
+            "first_reply_at": _iso(escalation.first_reply_at),
+            "resolved_at": _iso(escalation.resolved_at),
+            "rating": escalation.rating,
+        },
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def canned_replies(services: Services, officer: Officer) -> list[dict[str, Any]]:
+    """The knowledge base's current answers, the officer's own departments first."""
+    kb = services.kb_store.current
+    today = utcnow().astimezone(AGENCY_ZONE).date()
+    scope = access.department_scope(officer)
+    label = services.responses.source_label
+    entries = [entry for entry in kb.entries.values() if not entry.is_expired(today)]
+    entries.sort(key=lambda entry: scope is not None and entry.department not in scope)
+    return [
+        {
+            "faq_id": entry.id,
+            "title": entry.title,
+            "department": entry.department,
+            "text": f"{entry.answer}\n{label}: {entry.source_url}",
+        }
+        for entry in entries
+    ]
+
+
+def departments(services: Services) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "name_th": d.name_th,
+            "name_en": d.name_en,
+            "target_wait_minutes": d.target_wait_minutes,
+        }
+        for d in services.kb_store.current.departments.values()
+    ]
+
+
+def me(services: Services, officer: Officer) -> dict[str, Any]:
+    all_departments = list(services.kb_store.current.departments)
+    return {
+        "id": officer.id,
+        "username": officer.username,
+        "role": officer.role,
+        "departments": access.visible_departments(officer, all_departments),
+        "can_overrule": access.can_overrule(officer),
+        "is_admin": access.is_admin(officer),
+    }

@@ -1,0 +1,136 @@
+"""Outbound messages -> LINE message objects (text, FAQ Flex card, quick replies).
+
+Limits from ``messaging-api.yml``: at most 5 messages per request, 13 quick reply items,
+quick reply labels of 20 characters, ``altText`` of 1,500, text of 5,000, button labels of 40.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from linebot.v3.messaging import (
+    FlexContainer,
+    FlexMessage,
+    MessageAction,
+    QuickReply,
+    QuickReplyItem,
+    TextMessage,
+)
+
+from channels.base import POSTBACK_HUMAN, OutboundMessage
+
+MAX_QUICK_REPLIES = 13
+MAX_QUICK_REPLY_LABEL = 20
+MAX_ACTION_TEXT = 300
+MAX_TEXT = 5000
+MAX_ALT_TEXT = 1500
+MAX_BUTTON_LABEL = 40
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class LineLabels:
+    """Button texts of the FAQ card (from the knowledge base's ``responses.yml``)."""
+
+    source: str  # opens the official page the answer comes from
+    human: str  # asks for an officer
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters; a cut ends with "…" and never strands a Thai vowel or tone mark."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    # Thai above/below vowels and tone marks are combining characters: keep them with their consonant.
+    while cut > 0 and unicodedata.category(text[cut]) in ("Mn", "Mc"):
+        cut -= 1
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def build_messages(
+    messages: Sequence[OutboundMessage], labels: LineLabels, *, rich: bool = True
+) -> list[Any]:
+    """SDK message objects for one reply or push; ``rich=False`` sends the FAQ card as plain text."""
+    return [build_message(m, labels, rich=rich) for m in messages]
+
+
+def build_message(message: OutboundMessage, labels: LineLabels, *, rich: bool = True) -> Any:
+    quick_reply = build_quick_reply(message.quick_replies)
+    if rich and message.faq is not None:
+        return FlexMessage(
+            alt_text=shorten(message.text, MAX_ALT_TEXT),
+            contents=FlexContainer.from_dict(faq_bubble(message, labels)),
+            quick_reply=quick_reply,
+        )
+    return TextMessage(text=shorten(message.text, MAX_TEXT), quick_reply=quick_reply)
+
+
+def build_quick_reply(options: Sequence[str]) -> QuickReply | None:
+    """Each option sends its full text when tapped, so the conversation reads as if typed."""
+    items = [
+        QuickReplyItem(
+            action=MessageAction(
+                label=shorten(option, MAX_QUICK_REPLY_LABEL), text=shorten(option, MAX_ACTION_TEXT)
+            )
+        )
+        for option in dict.fromkeys(o for o in options if o.strip())
+    ][:MAX_QUICK_REPLIES]
+    return QuickReply(items=items) if items else None
+
+
+def faq_answer_text(message: OutboundMessage) -> str:
+    """The answer without the trailing "source: <url>" line (the card has a button for it)."""
+    assert message.faq is not None
+    lines = message.text.rstrip().split("\n")
+    if len(lines) > 1 and message.faq.source_url in lines[-1]:
+        lines = lines[:-1]
+    return "\n".join(lines).strip() or message.text
+
+
+def faq_bubble(message: OutboundMessage, labels: LineLabels) -> dict[str, Any]:
+    """A bubble: title, answer, a button to the official source and one to an officer."""
+    faq = message.faq
+    assert faq is not None
+    return {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "md",
+            "contents": [
+                {"type": "text", "text": faq.title, "weight": "bold", "size": "md", "wrap": True},
+                {"type": "text", "text": faq_answer_text(message), "size": "sm", "wrap": True},
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "link",
+                    "height": "sm",
+                    "action": {
+                        "type": "uri",
+                        "label": shorten(labels.source, MAX_BUTTON_LABEL),
+                        "uri": faq.source_url,
+                    },
+                },
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "height": "sm",
+                    "action": {
+                        "type": "postback",
+                        "label": shorten(labels.human, MAX_BUTTON_LABEL),
+                        "data": POSTBACK_HUMAN,
+                        "displayText": shorten(labels.human, MAX_ACTION_TEXT),
+                    },
+                },
+            ],
+        },
+    }

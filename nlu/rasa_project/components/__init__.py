@@ -1,0 +1,1 @@
+"""Custom Rasa components for Thai, loaded by Rasa from ``nlu.rasa_project.components``."""

@@ -1,0 +1,218 @@
+"""Rasa 3.6 components: a linear intent classifier and a linear response selector.
+
+Both read the sparse sentence features of the featurizers before them (word and character
+n-gram counts) and fit ``LinearTextModel`` (TF-IDF + linear SVM with calibrated softmax).
+
+``LinearIntentClassifier`` sets ``intent``/``intent_ranking`` like Rasa's own classifiers.
+``LinearResponseSelector`` learns the retrieval intent's response keys (``faq/<id>``) and
+sets ``response_selector`` in exactly the shape Rasa's ResponseSelector produces, so
+``/model/parse`` clients and Rasa Core cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
+
+from nlu.rasa_project.components.linear_model import LinearTextModel
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "linear_model.npz"
+META_FILE = "meta.json"
+
+
+def _sentence_counts(messages: List[Message], width: Optional[int] = None) -> sp.csr_matrix:
+    """One row per message: its sparse sentence features (counts; TF-IDF needs counts,
+    so dense features are not used by these components)."""
+    rows = []
+    for message in messages:
+        sparse = message.get_sparse_features(TEXT)[1]
+        rows.append(sp.csr_matrix(sparse.features) if sparse is not None else sp.csr_matrix((1, width or 1)))
+    matrix = sp.vstack(rows).tocsr()
+    if width is not None and matrix.shape[1] != width:
+        matrix = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
+    return matrix
+
+
+def _stable_id(key: Text) -> int:
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], 16)
+
+
+class _LinearComponent(GraphComponent):
+    """Training, persistence and loading shared by both components."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Featurizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "C": 1.0,  # SVM regularisation
+            "class_weight": None,  # or "balanced"
+            "calibration_folds": 3,  # out-of-fold scores to fit the softmax temperature
+            "ranking_length": 10,
+            "random_state": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[LinearTextModel] = None,
+        meta: Optional[Dict[Text, Any]] = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+        self.meta: Dict[Text, Any] = meta or {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "_LinearComponent":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "_LinearComponent":
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = LinearTextModel.load(directory / MODEL_FILE)
+                meta = read_json_file(directory / META_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.debug("No trained %s in resource %s; using an untrained one.", cls.__name__, resource.name)
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, model, meta)
+
+    def _fit(self, messages: List[Message], labels: List[Text]) -> None:
+        counts = _sentence_counts(messages)
+        self.model = LinearTextModel.fit(
+            counts,
+            labels,
+            c=float(self.config["C"]),
+            class_weight=self.config["class_weight"],
+            calibration_folds=int(self.config["calibration_folds"]),
+            random_state=int(self.config["random_state"]),
+        )
+        self.meta["width"] = int(counts.shape[1])
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(directory / MODEL_FILE)
+            dump_obj_as_json_to_file(directory / META_FILE, self.meta)
+
+    def _rank(self, messages: List[Message]) -> List[List[Tuple[Text, float]]]:
+        assert self.model is not None
+        probabilities = self.model.predict_proba(_sentence_counts(messages, self.meta.get("width")))
+        order = np.argsort(-probabilities, axis=1)
+        limit = int(self.config["ranking_length"]) or len(self.model.classes)
+        return [
+            [(self.model.classes[j], float(row[j])) for j in ranked[:limit]]
+            for row, ranked in zip(probabilities, order)
+        ]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(_LinearComponent, IntentClassifier):
+    """Intent classification with a TF-IDF linear SVM on the sparse sentence features."""
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            logger.debug("No intent examples: %s not trained.", self.__class__.__name__)
+            return self._resource
+        self._fit(examples, [e.get(INTENT) for e in examples])
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None or not messages:
+            return messages
+        for message, ranking in zip(messages, self._rank(messages)):
+            intent_ranking = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+            message.set(INTENT, intent_ranking[0], add_to_output=True)
+            message.set("intent_ranking", intent_ranking, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearResponseSelector(_LinearComponent):
+    """Picks the response key (``faq/<id>``) of a retrieval intent with a linear SVM."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**_LinearComponent.get_default_config(), "retrieval_intent": None}
+
+    def train(self, training_data: TrainingData) -> Resource:
+        wanted = self.config["retrieval_intent"]
+        examples = [
+            e
+            for e in training_data.intent_examples
+            if e.get(INTENT_RESPONSE_KEY) and e.get(TEXT) and (wanted is None or e.get(INTENT) == wanted)
+        ]
+        if not examples:
+            logger.debug("No examples of retrieval intents: %s not trained.", self.__class__.__name__)
+            return self._resource
+        self.meta = {
+            "retrieval_intent": wanted or examples[0].get(INTENT),
+            "all_retrieval_intents": sorted(training_data.retrieval_intents),
+            "responses": {
+                key: training_data.responses.get(f"utter_{key}", [])
+                for key in sorted({e.get(INTENT_RESPONSE_KEY) for e in examples})
+            },
+        }
+        self._fit(examples, [e.get(INTENT_RESPONSE_KEY) for e in examples])
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None or not messages:
+            return messages
+        selector_key = self.meta["retrieval_intent"]
+        for message, ranking in zip(messages, self._rank(messages)):
+            best_key, best_confidence = ranking[0]
+            prediction = {
+                "response": {
+                    "responses": self.meta["responses"].get(best_key) or [{"text": best_key}],
+                    "confidence": best_confidence,
+                    "intent_response_key": best_key,
+                    "utter_action": f"utter_{best_key}",
+                },
+                "ranking": [
+                    {"id": _stable_id(key), "confidence": confidence, "intent_response_key": key}
+                    for key, confidence in ranking
+                ],
+            }
+            properties = message.get("response_selector", {}) or {}
+            properties["all_retrieval_intents"] = self.meta["all_retrieval_intents"]
+            properties[selector_key] = prediction
+            message.set("response_selector", properties, add_to_output=True)
+        return messages

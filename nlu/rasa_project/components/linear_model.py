@@ -1,0 +1,164 @@
+"""A linear text classifier over Rasa's sparse sentence features (shared by our components).
+
+Why: on Thai, TF-IDF over words and character n-grams with a linear SVM beats DIET by a
+wide margin and trains in seconds (see ``benchmarks/nlu_public_corpora.py``).
+
+* weighting: sublinear TF (1 + log tf) x smoothed IDF, then L2 row normalisation;
+* model: one-vs-rest ``LinearSVC``;
+* confidences: softmax of the SVM scores divided by a temperature fitted on out-of-fold
+  scores, so thresholds such as FallbackClassifier's mean something;
+* stored as plain arrays in ``.npz`` (no pickle); prediction is one sparse product.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+DEFAULT_TEMPERATURE = 0.1
+_TEMPERATURE_GRID = np.geomspace(0.02, 2.0, 60)
+
+
+def _weight(counts: sp.spmatrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear TF x IDF, L2-normalised rows (identical in training and prediction)."""
+    matrix = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    matrix.data = 1.0 + np.log(np.maximum(matrix.data, 1e-12))
+    matrix = matrix.multiply(idf.reshape(1, -1)).tocsr()
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0.0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class LinearTextModel:
+    """Fitted weights: ``idf`` (F,), ``coef`` (K, F), ``intercept`` (K,), ``classes`` (K,)."""
+
+    def __init__(
+        self,
+        idf: np.ndarray,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        classes: Sequence[str],
+        temperature: float,
+    ) -> None:
+        self.idf = idf
+        self.coef = coef
+        self.intercept = intercept
+        self.classes: List[str] = list(classes)
+        self.temperature = temperature
+
+    @classmethod
+    def fit(
+        cls,
+        counts: sp.spmatrix,
+        labels: Sequence[str],
+        c: float = 1.0,
+        class_weight: Optional[str] = None,
+        calibration_folds: int = 3,
+        random_state: int = 42,
+    ) -> "LinearTextModel":
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        counts = sp.csr_matrix(counts)
+        idf = TfidfTransformer(smooth_idf=True).fit(counts).idf_.astype(np.float64)
+        features = _weight(counts, idf)
+        y = np.asarray(labels)
+        classes = sorted(set(labels))
+        if len(classes) == 1:
+            # a single label: always that label, with full confidence
+            return cls(idf, np.zeros((1, counts.shape[1])), np.zeros(1), classes, DEFAULT_TEMPERATURE)
+        svm = _svm(c, class_weight, random_state).fit(features, y)
+        coef, intercept = _as_multiclass(svm.coef_, svm.intercept_)
+        temperature = _fit_temperature(features, y, classes, c, class_weight, calibration_folds, random_state)
+        return cls(idf, coef, intercept, list(svm.classes_), temperature)
+
+    def scores(self, counts: sp.spmatrix) -> np.ndarray:
+        features = _weight(counts, self.idf)
+        return np.asarray(features @ self.coef.T) + self.intercept
+
+    def predict_proba(self, counts: sp.spmatrix) -> np.ndarray:
+        if len(self.classes) == 1:
+            return np.ones((counts.shape[0], 1))
+        return _softmax(self.scores(counts), self.temperature)
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            idf=self.idf,
+            coef=self.coef,
+            intercept=self.intercept,
+            classes=np.asarray(self.classes, dtype=str),
+            temperature=np.asarray([self.temperature]),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "LinearTextModel":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(
+                data["idf"],
+                data["coef"],
+                data["intercept"],
+                [str(x) for x in data["classes"]],
+                float(data["temperature"][0]),
+            )
+
+
+def _svm(c: float, class_weight: Optional[str], random_state: int):  # type: ignore[no-untyped-def]
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=c, class_weight=class_weight, random_state=random_state, max_iter=5000)
+
+
+def _as_multiclass(coef: np.ndarray, intercept: np.ndarray):  # type: ignore[no-untyped-def]
+    """sklearn stores a binary problem as one row (score of the second class)."""
+    if coef.shape[0] == 1:
+        return np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    return coef, intercept
+
+
+def _fit_temperature(
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    classes: List[str],
+    c: float,
+    class_weight: Optional[str],
+    folds: int,
+    random_state: int,
+) -> float:
+    """Temperature minimising the log-loss of out-of-fold SVM scores."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    if folds < 2 or len(y) < 2 * folds:
+        return DEFAULT_TEMPERATURE
+    index = {label: i for i, label in enumerate(classes)}
+    out_of_fold = np.full((len(y), len(classes)), -10.0)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        # a label with fewer examples than folds is simply missing from some folds
+        warnings.simplefilter("ignore", UserWarning)
+        splits = list(splitter.split(features, y))
+    for train, test in splits:
+        svm = _svm(c, class_weight, random_state).fit(features[train], y[train])
+        coef, intercept = _as_multiclass(svm.coef_, svm.intercept_)
+        fold_scores = np.asarray(features[test] @ coef.T) + intercept
+        columns = [index[label] for label in svm.classes_]
+        out_of_fold[np.ix_(test, columns)] = fold_scores
+    truth = np.array([index[label] for label in y])
+    best, best_loss = DEFAULT_TEMPERATURE, np.inf
+    for temperature in _TEMPERATURE_GRID:
+        proba = _softmax(out_of_fold, float(temperature))
+        loss = -np.log(np.maximum(proba[np.arange(len(y)), truth], 1e-12)).mean()
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best

@@ -1,0 +1,260 @@
+"""Training and serving Rasa in its own environment, as subprocesses of the hub's Python.
+
+* ``train_model(project, env)`` trains once per project fingerprint (training data, config,
+  components, Rasa version) and caches the model under ``~/.cache/govchat/rasa-models``,
+  so a second ``make test`` or a fresh clone on the same machine skips training.
+* ``serve_command(model, port)`` is the command line of the Rasa HTTP server.
+* ``RasaServer`` starts that server and waits until ``/status`` reports the model loaded;
+  tests, benchmarks and ``govchat nlu serve`` use it.
+
+Every Rasa process gets ``rasa_process_env()``: the repo on PYTHONPATH (our components and
+``nlu.thai_text``) and ``RASA_TELEMETRY_ENABLED=false``, and runs through our launcher,
+which also disables Rasa's crash reporting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from nlu.rasa_env import REPO_ROOT, RasaEnv, cache_dir, rasa_process_env
+from nlu.training_data import RasaProject
+
+LAUNCHER = "nlu.rasa_project.launcher"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5005
+START_TIMEOUT_S = 180.0
+TRAIN_TIMEOUT_S = 1800.0
+
+
+class RasaRunError(RuntimeError):
+    """Training or serving Rasa failed; the message carries the end of Rasa's output."""
+
+
+def models_dir() -> Path:
+    return cache_dir() / "rasa-models"
+
+
+def model_path(project: RasaProject) -> Path:
+    return models_dir() / f"{project.fingerprint}.tar.gz"
+
+
+def rasa_command(env: RasaEnv, *args: str) -> list[str]:
+    return [str(env.python), "-m", LAUNCHER, *args]
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def train_model(
+    project: RasaProject,
+    env: RasaEnv,
+    *,
+    force: bool = False,
+    log_file: Path | None = None,
+    timeout: float = TRAIN_TIMEOUT_S,
+) -> tuple[Path, bool]:
+    """``(model path, trained now?)``; trains only when no model for this fingerprint exists."""
+    target = model_path(project)
+    if target.exists() and not force:
+        return target, False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log = log_file or project.root / "train.log"
+    with tempfile.TemporaryDirectory(prefix="rasa-train-", dir=target.parent) as out:
+        command = rasa_command(
+            env,
+            "train",
+            "nlu",
+            "--config",
+            str(project.config_file),
+            "--nlu",
+            str(project.nlu_file),
+            "--domain",
+            str(project.domain_file),
+            "--out",
+            out,
+            "--fixed-model-name",
+            project.fingerprint,
+        )
+        with log.open("w", encoding="utf-8") as handle:
+            try:
+                result = subprocess.run(
+                    command,
+                    cwd=project.root,
+                    env=rasa_process_env(),
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise RasaRunError(f"Rasa training took over {timeout:.0f} s (log: {log})") from exc
+        produced = Path(out) / f"{project.fingerprint}.tar.gz"
+        if result.returncode != 0 or not produced.exists():
+            raise RasaRunError(f"Rasa training failed (exit {result.returncode}, log: {log}):\n{_tail(log)}")
+        os.replace(produced, target)  # atomic: a concurrent reader sees the old or the new file
+    return target, True
+
+
+def serve_command(env: RasaEnv, model: Path, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[str]:
+    """The Rasa HTTP server (``/model/parse``, ``/status``) on ``model``, loopback by default."""
+    return rasa_command(
+        env,
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--response-timeout",
+        "30",
+    )
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class RasaServer:
+    """A Rasa server subprocess; ``start()`` returns once the model answers on ``/status``."""
+
+    def __init__(
+        self,
+        env: RasaEnv,
+        model: Path,
+        port: int | None = None,
+        host: str = DEFAULT_HOST,
+        log_file: Path | None = None,
+    ) -> None:
+        self.env = env
+        self.model = model
+        self.host = host
+        self.port = port or free_port(host)
+        self.log_file = log_file or Path(tempfile.gettempdir()) / f"govchat-rasa-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> RasaServer:
+        if self.process is not None and self.process.poll() is None:
+            return self
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                serve_command(self.env, self.model, self.port, self.host),
+                cwd=REPO_ROOT,
+                env=rasa_process_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stop() ends Rasa's children too
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RasaRunError(
+                    f"Rasa exited with {self.process.returncode} while starting (log: {self.log_file}):\n"
+                    f"{_tail(self.log_file)}"
+                )
+            if self.is_ready():
+                self._warm_up(max(deadline - time.monotonic(), 5.0))
+                return
+            time.sleep(0.5)
+        self.stop()
+        raise RasaRunError(f"Rasa did not load the model within {timeout:.0f} s (log: {self.log_file})")
+
+    def _warm_up(self, timeout: float) -> None:
+        """The first parse loads the Thai dictionary and builds the graph; pay that now, not
+        in a citizen's request (where the hub's short timeout would trip the breaker)."""
+        try:
+            httpx.post(f"{self.url}/model/parse", json={"text": "สวัสดีครับ"}, timeout=timeout)
+        except httpx.HTTPError as exc:
+            self.stop()
+            raise RasaRunError(f"Rasa did not answer its first parse: {exc} (log: {self.log_file})") from exc
+
+    def is_ready(self) -> bool:
+        try:
+            response = httpx.get(f"{self.url}/status", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and bool(response.json().get("model_file"))
+
+    def stop(self, timeout: float = 20.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+
+    def pause(self) -> None:
+        """SIGSTOP the server: it accepts connections but never answers (a hung Rasa)."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
+    def wait(self) -> int:
+        """Block until the server exits (``govchat nlu serve``); Ctrl-C stops it."""
+        assert self.process is not None
+        try:
+            return self.process.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            return 130
+
+    def __enter__(self) -> RasaServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def serving(env: RasaEnv, model: Path, port: int | None = None) -> Iterator[RasaServer]:
+    with RasaServer(env, model, port) as server:
+        yield server
+
+
+def remove_model(project: RasaProject) -> None:
+    """Forget the cached model of ``project`` (``govchat nlu train --force`` retrains anyway)."""
+    with contextlib.suppress(FileNotFoundError):
+        model_path(project).unlink()
+    shutil.rmtree(project.root, ignore_errors=True)

@@ -1,0 +1,56 @@
+"""Personal data never reaches the logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from app.logging import JsonFormatter, PiiMaskingFilter, is_valid_thai_id, mask_pii
+
+VALID_ID = "1101700207030"  # checksum-valid test number
+INVALID_ID = "1101700207031"
+
+
+def test_checksum_decides_what_is_a_national_id() -> None:
+    assert is_valid_thai_id(VALID_ID)
+    assert not is_valid_thai_id(INVALID_ID)
+
+
+@pytest.mark.parametrize("written", [VALID_ID, "1-1017-00207-03-0", "1 1017 00207 03 0"])
+def test_national_id_is_masked_in_any_common_format(written: str) -> None:
+    assert mask_pii(f"เลขบัตร {written} ครับ") == "เลขบัตร [THAI-ID] ครับ"
+
+
+def test_thirteen_digits_with_a_wrong_checksum_are_left_alone() -> None:
+    assert mask_pii(f"order {INVALID_ID}") == f"order {INVALID_ID}"
+
+
+@pytest.mark.parametrize("phone", ["0812345678", "081-234-5678", "+66812345678", "02-123-4567", "021234567"])
+def test_phone_numbers_are_masked(phone: str) -> None:
+    assert mask_pii(f"โทร {phone} นะคะ") == "โทร [PHONE] นะคะ"
+
+
+def test_hotline_and_years_are_not_phone_numbers() -> None:
+    assert mask_pii("สายด่วน 1570 ปี 2569") == "สายด่วน 1570 ปี 2569"
+
+
+def test_log_record_fields_and_message_are_masked_before_formatting() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(PiiMaskingFilter())
+    logger = logging.getLogger("test.pii")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("citizen wrote %s", f"บัตร {VALID_ID}", extra={"text": "โทร 0812345678", "n": 3})
+    finally:
+        logger.removeHandler(handler)
+    entry = json.loads(stream.getvalue())
+    assert VALID_ID not in stream.getvalue() and "0812345678" not in stream.getvalue()
+    assert entry["event"] == "citizen wrote บัตร [THAI-ID]"
+    assert entry["text"] == "โทร [PHONE]"
+    assert entry["n"] == 3
