@@ -55,5 +55,6 @@ test: $(STAMP) chromium rasa-model lint
 	$(BIN)/pytest -q
 
 .PHONY: run
-run: $(STAMP) rasa-model
+run: $(STAMP)
+	@$(MAKE) --no-print-directory rasa-model RASA_OPTIONAL=1
 	@bash scripts/run.sh

@@ -12,3 +12,6 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.webhooks.facebook import router as facebook_webhook_router
 
     app.include_router(facebook_webhook_router)
+    from app.officers.routes import include_officer_routers
+
+    include_officer_routers(app)

@@ -121,7 +121,7 @@ def split_text(text: str, limit: int) -> list[str]:
         window = rest[:limit]
         cut = max(window.rfind("\n"), window.rfind(" "))
         if cut < limit // 2:
-            cut = _safe_cut(rest, limit)
+            cut = _safe_cut(rest, limit) or limit  # only marks in the window: cut anyway
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     return [chunk for chunk in chunks if chunk]
@@ -131,7 +131,7 @@ def _safe_cut(text: str, index: int) -> int:
     """Move a cut left until it does not separate a combining mark (Thai vowels, tones) from its base."""
     while index > 0 and unicodedata.category(text[index]).startswith("M"):
         index -= 1
-    return max(index, 1)
+    return index
 
 
 def _without_line(text: str, line: str) -> str:

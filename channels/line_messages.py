@@ -29,6 +29,7 @@ MAX_TEXT = 5000
 MAX_ALT_TEXT = 1500
 MAX_BUTTON_LABEL = 40
 ELLIPSIS = "…"
+_THAI_LEADING_VOWELS = frozenset("เแโใไ")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def shorten(text: str, limit: int) -> str:
     cut = limit - 1
     # Thai above/below vowels and tone marks are combining characters: keep them with their consonant.
     while cut > 0 and unicodedata.category(text[cut]) in ("Mn", "Mc"):
+        cut -= 1
+    # A leading vowel (เ แ โ ใ ไ) belongs to the consonant after it.
+    while cut > 0 and text[cut - 1] in _THAI_LEADING_VOWELS:
         cut -= 1
     return text[:cut].rstrip() + ELLIPSIS
 

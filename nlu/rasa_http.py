@@ -9,8 +9,8 @@ Rasa's answer (trimmed)::
     {"text": "...", "intent": {"name": "faq", "confidence": 0.93},
      "intent_ranking": [{"name": "faq", "confidence": 0.93}, ...],
      "response_selector": {"all_retrieval_intents": ["faq"],
-        "faq": {"response": {"intent_response_key": "faq/name_reservation", "confidence": 0.81, ...},
-                "ranking": [{"intent_response_key": "faq/name_reservation", "confidence": 0.81}, ...]}}}
+        "faq": {"response": {"intent_response_key": "faq/name_reservation", "confidence": 0.87, ...},
+                "ranking": [{"intent_response_key": "faq/name_reservation", "confidence": 0.87}, ...]}}}
 """
 
 from __future__ import annotations
@@ -52,14 +52,21 @@ def _faq_id(response_key: str) -> str:
 
 
 def faq_ranking(body: Mapping[str, Any], retrieval_intent: str = FAQ_INTENT) -> tuple[Ranked, ...]:
-    """The FAQ entries best first, from ``response_selector.<retrieval_intent>``."""
+    """The FAQ entries best first, from ``response_selector.<retrieval_intent>``.
+
+    The response selector's confidences are conditional, P(entry | the message is an FAQ
+    question). Like the embedded engine, we report the joint P(intent = faq and entry), the
+    probability that answering this entry is right, which the policy's thresholds expect.
+    """
     selector = (body.get("response_selector") or {}).get(retrieval_intent) or {}
     ranked = _ranking(selector.get("ranking"), "intent_response_key")
     if not ranked:
         best = selector.get("response") or {}
         if best.get("intent_response_key"):
             ranked = (Ranked(str(best["intent_response_key"]), float(best.get("confidence") or 0.0)),)
-    return tuple(Ranked(_faq_id(r.name), r.confidence) for r in ranked)
+    intents = _ranking(body.get("intent_ranking"), "name")
+    p_faq = next((r.confidence for r in intents if r.name == retrieval_intent), 0.0)
+    return tuple(Ranked(_faq_id(r.name), r.confidence * p_faq) for r in ranked)
 
 
 def prediction_from_parse(body: Mapping[str, Any], latency_ms: float = 0.0) -> Prediction:

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-if [[ -z "${RASA_URL:-}" ]] && .venv/bin/python -m nlu.rasa_env check >/dev/null 2>&1; then
+if [[ -z "${RASA_URL:-}" ]] && .venv/bin/python -m nlu.rasa_env python >/dev/null 2>&1; then
   .venv/bin/govchat nlu serve --port "$RASA_PORT" &
   pids+=($!)
   export RASA_URL="http://127.0.0.1:${RASA_PORT}"

@@ -30,6 +30,7 @@ from channels.base import (
     POSTBACK_CANCEL,
     POSTBACK_COMPLAINT,
     POSTBACK_COMPLAINT_STATUS,
+    POSTBACK_FAQ_PREFIX,
     POSTBACK_HUMAN,
     POSTBACK_RATE_PREFIX,
     InboundKind,
@@ -112,7 +113,7 @@ class Flows:
             POSTBACK_RATE_PREFIX
         ):
             return True
-        if postback == POSTBACK_HUMAN:
+        if postback == POSTBACK_HUMAN or postback.startswith(POSTBACK_FAQ_PREFIX):
             return False
         if conversation.awaiting == AWAITING_COMPLAINT_DESCRIPTION:
             return bool(text.strip()) or postback == POSTBACK_CANCEL

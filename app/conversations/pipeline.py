@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository, service
+from app.conversations.flows import Flows
 from app.conversations.models import Citizen, Conversation, ConversationState, Message, WorkItem
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
 from app.conversations.replies import Reply, render_bot_reply
@@ -93,6 +94,7 @@ class Pipeline:
         self.metrics = metrics
         self.adapters = adapters or {}
         self.processing_hint_seconds = processing_hint_seconds
+        self.flows = Flows(responses, policy, metrics, lambda: kb_store.current)
 
     async def handle(self, item_id: int, worker_id: str) -> bool:
         """Handle a leased item; False when the lease was lost to another worker."""
@@ -113,6 +115,7 @@ class Pipeline:
                 select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
             )
             assert conversation is not None
+            was_waiting = conversation.state == ConversationState.WAITING
             published = await self._apply(session, item, conversation, turn)
             await session.flush()
         self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
@@ -121,7 +124,7 @@ class Pipeline:
             await fetcher.discard_attachments(turn.discarded)
         for message in published:
             await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
-        if conversation.state == ConversationState.WAITING and conversation.department:
+        if (was_waiting or conversation.state == ConversationState.WAITING) and conversation.department:
             await self.bus.publish(f"queue:{conversation.department}", {"type": "queue_changed"})
         return True
 
@@ -180,6 +183,8 @@ class Pipeline:
         if conversation.state != ConversationState.BOT:
             # Only a request for a person or a cancel is acted on while queued; officers see the rest.
             return Turn()
+        if self.flows.consumes(conversation, item):  # a complaint, a case number, a rating
+            return Turn()
         context = TurnContext(conversation.fallback_streak, conversation.clarify_pending)
         started = time.perf_counter()
         prediction, decision = await self.policy.decide_message(text, self.nlu, context)
@@ -229,6 +234,9 @@ class Pipeline:
                 sticker = all(a.get("kind") == "sticker" for a in payload.get("attachments", []))
                 text = self.responses.sticker_received if sticker else self.responses.attachment_received
                 send(Reply(text, [self.responses.quick_reply_human]))
+        elif (flow_replies := await self.flows.handle(session, conversation, item)) is not None:
+            for reply in flow_replies:
+                send(reply)
         elif conversation.state != ConversationState.BOT:
             await self._while_queued(session, conversation, item, send)
         elif turn.decision is not None:
@@ -247,21 +255,16 @@ class Pipeline:
             conversation.fallback_streak + 1 if decision.action == Action.FALLBACK else 0
         )
         conversation.clarify_pending = decision.action == Action.CLARIFY
-        if decision.action in (Action.ESCALATE, Action.COMPLAINT):
+        conversation.awaiting = None  # a new question ends any flow left half-way
+        if decision.action == Action.COMPLAINT:
+            send(self.flows.start_complaint(conversation, decision))
+            return
+        if decision.action == Action.ESCALATE:
             department = decision.department or self.policy.routing.default_department
-            reason = decision.reason or EscalationReason.COMPLAINT
+            reason = decision.reason or EscalationReason.REQUESTED
             position = await service.escalate(session, conversation, department, reason)
             self.metrics.escalations.labels(department, reason).inc()
-            template = {
-                Action.COMPLAINT: self.responses.complaint_escalated,
-                Action.ESCALATE: self.responses.expired_answer
-                if reason == EscalationReason.EXPIRED_ANSWER
-                else self.responses.escalated,
-            }[decision.action]
-            text = template.format(position=position)
-            if reason == EscalationReason.EXPIRED_ANSWER:
-                text = f"{text}\n{self.responses.escalated.format(position=position)}"
-            send(Reply(text, [self.responses.quick_reply_cancel]))
+            send(self.flows.escalation_reply(reason, position))
             return
         reply = render_bot_reply(decision, kb, self.responses)
         if reply is not None:
@@ -280,12 +283,7 @@ class Pipeline:
             self.policy.wants_human(text) or item.payload.get("payload") == POSTBACK_HUMAN
         ):
             position = await repository.waiting_position(session, conversation)
-            send(
-                Reply(
-                    self.responses.still_waiting.format(position=position),
-                    [self.responses.quick_reply_cancel],
-                )
-            )
+            send(self.flows.still_waiting_reply(position))
 
 
 def _text_of(item: WorkItem) -> str | None:

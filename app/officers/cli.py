@@ -24,7 +24,7 @@ async def add_officer(
     officer at once.
     """
     try:
-        request = OfficerCreate(username=username, password=password, departments=departments, role=role)  # type: ignore[arg-type]
+        request = OfficerCreate(username=username, password=password, departments=departments, role=role)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         print(f"govchat officer add: {problems}", file=sys.stderr)

@@ -31,7 +31,7 @@ async def usernames(session: AsyncSession, officer_ids: Collection[str]) -> dict
     if not officer_ids:
         return {}
     rows = await session.execute(select(Officer.id, Officer.username).where(Officer.id.in_(officer_ids)))
-    return {officer_id: username for officer_id, username in rows.tuples()}
+    return {officer_id: username for officer_id, username in rows.all()}
 
 
 # ---- conversations ----------------------------------------------------------------------------
@@ -84,7 +84,7 @@ async def waiting_conversations(
     if departments is not None:
         stmt = stmt.where(Conversation.department.in_(departments))
     stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
-    return [(conversation, text) for conversation, text in (await session.execute(stmt)).tuples()]
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).all()]
 
 
 async def active_conversations(
@@ -99,7 +99,7 @@ async def active_conversations(
     if assigned_to is not None:
         stmt = stmt.where(Conversation.assigned_to == assigned_to)
     stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
-    return [(conversation, text) for conversation, text in (await session.execute(stmt)).tuples()]
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).all()]
 
 
 async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 
 from app.conversations.models import Conversation
 from app.deps import ServicesDep, SessionDep
@@ -151,3 +151,13 @@ async def complaint_status(
     with as_http():
         normalised = await service.set_case_status(services, officer, number, body.status)
     return {"number": normalised, "status": body.status.value}
+
+
+def include_officer_routers(app: FastAPI) -> None:
+    """The officer and admin APIs, the console's WebSocket and its page."""
+    from app.officers import admin_routes, console, live
+
+    app.include_router(router)
+    app.include_router(admin_routes.router)
+    app.include_router(live.router)
+    app.include_router(console.router)

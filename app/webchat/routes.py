@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
@@ -109,14 +111,32 @@ async def session_events(websocket: WebSocket, session_id: str, token: str | Non
     if conversation is None:
         await websocket.close(code=4404)
         return
-    await websocket.accept()
+    # Subscribe before accepting: the client catches up (GET ?after=) once the socket is open,
+    # so anything stored after that read must already reach this subscription.
     async with services.bus.subscribe(f"conversation:{conversation.id}") as events:
-        with contextlib.suppress(WebSocketDisconnect):
-            async for event in events:
-                if event.get("type") != "message":
-                    continue
-                message = {
-                    k: event["message"][k]
-                    for k in ("id", "direction", "sender", "text", "created_at", "quick_replies")
-                }
-                await websocket.send_json({"type": "message", "message": message})
+        await websocket.accept()
+        forward = asyncio.create_task(_forward_messages(websocket, events))
+        closed = asyncio.create_task(_until_disconnected(websocket))
+        # Waiting for events alone would never notice a client that left (nor let the server shut down).
+        _, pending = await asyncio.wait({forward, closed}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in (forward, closed):
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+
+
+async def _forward_messages(websocket: WebSocket, events: AsyncIterator[dict[str, Any]]) -> None:
+    async for event in events:
+        if event.get("type") != "message":
+            continue
+        message = {
+            k: event["message"][k]
+            for k in ("id", "direction", "sender", "text", "created_at", "quick_replies")
+        }
+        await websocket.send_json({"type": "message", "message": message})
+
+
+async def _until_disconnected(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass  # the client has nothing to say on this socket

@@ -135,6 +135,7 @@ class _Rule:
     kind: str  # message | sender_action | profile | any
     recipient: str | None
     times: int | None  # None: always
+    skip: int = 0  # matching requests let through before this rule applies
 
 
 @dataclass
@@ -179,11 +180,13 @@ class FakeGraphApi:
     # failure injection
 
     def fail(
-        self, *failures: GraphFailure, kind: str = "message", recipient: str | None = None
+        self, *failures: GraphFailure, kind: str = "message", recipient: str | None = None, after: int = 0
     ) -> None:
-        """Answer the next matching requests with these failures, one each, in order."""
+        """Answer the next matching requests (after letting ``after`` through) with these failures, in order."""
         with self._lock:
-            self._rules.extend(_Rule(f, kind, recipient, 1) for f in failures)
+            self._rules.extend(
+                _Rule(f, kind, recipient, 1, skip=after if n == 0 else 0) for n, f in enumerate(failures)
+            )
 
     def fail_always(self, failure: GraphFailure, *, kind: str = "message", recipient: str | None = None) -> None:
         with self._lock:
@@ -248,6 +251,9 @@ class FakeGraphApi:
                 ),
                 None,
             )
+            if rule is not None and rule.skip > 0:
+                rule.skip -= 1
+                return None
             if rule is not None and rule.times is not None:
                 self._rules.remove(rule)
         return self._failure(request, body, rule.failure) if rule is not None else None

@@ -98,7 +98,9 @@ def hub_messages(hub: LiveServer, session: dict[str, str]) -> list[dict[str, Any
     return messages
 
 
-def wait_until_hub_has(page: Page, hub: LiveServer, session: dict[str, str], predicate: Any) -> list[dict[str, Any]]:
+def wait_until_hub_has(
+    page: Page, hub: LiveServer, session: dict[str, str], predicate: Any
+) -> list[dict[str, Any]]:
     for _ in range(REPLY_MS // 100):
         messages = hub_messages(hub, session)
         if predicate(messages):
@@ -206,7 +208,9 @@ class TestQuickReplies:
         human.click()
 
         expect(citizen_messages(page)).to_contain_text(HUMAN)
-        wait_until_hub_has(page, hub, stored_session(page), lambda ms: any(m["direction"] == "out" for m in ms))
+        wait_until_hub_has(
+            page, hub, stored_session(page), lambda ms: any(m["direction"] == "out" for m in ms)
+        )
         expect_exactly_the_hubs_messages(page, hub)
 
 
@@ -285,7 +289,9 @@ class TestContinuity:
         expect_exactly_the_hubs_messages(page, hub)
         assert len(relay["sockets"]) >= 2
 
-    def test_a_lost_answer_is_retried_with_the_same_id_and_stored_once(self, page: Page, hub: LiveServer) -> None:
+    def test_a_lost_answer_is_retried_with_the_same_id_and_stored_once(
+        self, page: Page, hub: LiveServer
+    ) -> None:
         posts: list[dict[str, str]] = []
 
         def lose_the_first_answer(route: Route) -> None:
@@ -345,7 +351,7 @@ class TestSafeRendering:
         def inject(socket: WebSocketRoute) -> None:
             socket.connect_to_server()
             text = (
-                "<img src=x onerror=\"window.pwned=1\"> <b>ตัวหนา</b> javascript:alert(1) "
+                '<img src=x onerror="window.pwned=1"> <b>ตัวหนา</b> javascript:alert(1) '
                 "ดูที่ https://www.dbd.go.th/news?id=1. หรือ http://example.go.th/a_(b)"
             )
             message = {
@@ -375,7 +381,11 @@ ZOOMS = {
     # 200 % browser zoom of a 1280x720 window lays the page out in 640x360 CSS pixels.
     "page-zoom-200": {"viewport": {"width": 640, "height": 360}, "device_scale_factor": 2},
     # 200 % zoom on a small phone (360x740), and WCAG reflow: 1280 px wide at 400 %.
-    "phone-zoom-200": {"viewport": {"width": 180, "height": 370}, "device_scale_factor": 4, "is_mobile": True},
+    "phone-zoom-200": {
+        "viewport": {"width": 180, "height": 370},
+        "device_scale_factor": 4,
+        "is_mobile": True,
+    },
     "reflow-400": {"viewport": {"width": 320, "height": 256}, "device_scale_factor": 4},
 }
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from app.services import Services
+from app.settings import Settings
 from tests.conftest import LiveServer, wait_for
 
 QUESTION = "จดทะเบียนบริษัทออนไลน์ได้ไหม"
@@ -402,3 +404,20 @@ class TestWebSocket:
 
         with pytest.raises(InvalidStatus):
             await open_socket(live_server, theirs.session_id, mine.token)
+
+    def test_an_open_socket_does_not_keep_the_hub_from_stopping(self, settings: Settings) -> None:
+        async def open_and_leave(server: LiveServer) -> ClientConnection:
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                chat = await new_chat(http)
+            return await open_socket(server, chat.session_id, chat.token)
+
+        server = LiveServer(settings)
+        with server:
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(open_and_leave(server))
+                started = time.monotonic()
+            finally:
+                loop.close()
+        assert time.monotonic() - started < 10
+        assert not server.thread.is_alive()

@@ -1,0 +1,36 @@
+"""``GET /console``: the officers' web console (a server-rendered page and a little JavaScript)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.deps import ServicesDep
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+# The page talks only to its own hub: no inline script, no outside assets.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    departments = [
+        {"id": d.id, "name_th": d.name_th, "target_wait_minutes": d.target_wait_minutes}
+        for d in services.kb_store.current.departments.values()
+    ]
+    response = templates.TemplateResponse(request, "console/index.html", {"departments": departments})
+    response.headers.update(SECURITY_HEADERS)
+    return response

@@ -1,0 +1,85 @@
+"""RasaHttpNlu against a really trained and served Rasa model with the Thai tokenizer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from nlu.client import CORE_INTENTS, FALLBACK_INTENT, FAQ_INTENT
+from nlu.rasa_http import RasaHttpNlu
+from nlu.rasa_runner import RasaServer
+
+pytestmark = [pytest.mark.rasa, pytest.mark.timeout(900)]
+
+
+class TestParse:
+    async def test_an_faq_question_is_answered_with_its_knowledge_base_entry(self, rasa_client: RasaHttpNlu) -> None:
+        prediction = await rasa_client.parse("จดทะเบียนบริษัทออนไลน์ได้ไหม")
+        assert prediction.intent == FAQ_INTENT
+        assert prediction.faq_id == "company_registration_online"
+        assert prediction.engine == "rasa"
+
+    async def test_asking_for_a_person_is_request_human(self, rasa_client: RasaHttpNlu) -> None:
+        prediction = await rasa_client.parse("ขอคุยกับเจ้าหน้าที่")
+        assert prediction.intent == "request_human"
+        assert prediction.confidence > 0.5
+
+    async def test_emphasis_and_thai_digits_are_normalised_before_classification(
+        self, rasa_client: RasaHttpNlu
+    ) -> None:
+        plain = await rasa_client.parse("ขอบคุณครับ")
+        emphatic = await rasa_client.parse("ขอบคุณครับบบบบ")
+        assert plain.intent == emphatic.intent == "thanks"
+        assert emphatic.confidence == pytest.approx(plain.confidence, abs=1e-6)
+
+    async def test_faq_ranking_lists_knowledge_base_ids_best_first(
+        self, rasa_client: RasaHttpNlu, faq_ids: set[str]
+    ) -> None:
+        prediction = await rasa_client.parse("ขอหนังสือรับรองบริษัทออนไลน์ได้ไหมคะ")
+        names = [r.name for r in prediction.faq_ranking]
+        confidences = [r.confidence for r in prediction.faq_ranking]
+        assert len(names) >= 3 and set(names) <= faq_ids
+        assert confidences == sorted(confidences, reverse=True)
+        assert prediction.faq_id == "company_certificate"
+        # joint P(faq and entry): never above the intent's own confidence
+        assert prediction.faq_confidence <= prediction.confidence + 1e-9
+
+    async def test_the_intent_is_always_one_the_hub_knows(self, rasa_client: RasaHttpNlu) -> None:
+        for text in ["สวัสดีค่ะ", "หวยงวดนี้ออกอะไร", "อยากร้องเรียนเจ้าหน้าที่", "???"]:
+            prediction = await rasa_client.parse(text)
+            assert prediction.intent in {FAQ_INTENT, FALLBACK_INTENT, *CORE_INTENTS}
+            assert 0.0 <= prediction.confidence <= 1.0
+
+    async def test_the_callers_text_is_kept_exactly(self, rasa_client: RasaHttpNlu) -> None:
+        text = "  จองชื่อบริษัท  ยังไงคะะะ "
+        assert (await rasa_client.parse(text)).text == text
+
+    async def test_concurrent_messages_share_the_pooled_client(self, rasa_client: RasaHttpNlu) -> None:
+        texts = ["จองชื่อบริษัทยังไง", "ส่งงบการเงินออนไลน์", "ขอคุยกับเจ้าหน้าที่", "สวัสดีครับ"] * 5
+        predictions = await asyncio.gather(*(rasa_client.parse(t) for t in texts))
+        assert [p.text for p in predictions] == texts
+        assert all(p.engine == "rasa" for p in predictions)
+
+    async def test_the_server_is_ready(self, rasa_client: RasaHttpNlu) -> None:
+        assert await rasa_client.is_ready()
+
+
+class TestThaiTokenizerInRasa:
+    def test_token_offsets_point_into_the_original_message(self, ensure_serving: RasaServer) -> None:
+        text = "สวัสดีครับบบ  ขอเอกสาร ๕ ฉบับ"
+        body = httpx.post(f"{ensure_serving.url}/model/parse", json={"text": text}, timeout=30).json()
+        pieces = [text[start:end] for start, end in body["text_tokens"]]
+        assert pieces == ["สวัสดี", "ครับบบ", "ขอ", "เอกสาร", "๕", "ฉบับ"]
+
+    def test_the_response_selector_answers_in_rasas_own_shape(self, ensure_serving: RasaServer) -> None:
+        body = httpx.post(
+            f"{ensure_serving.url}/model/parse", json={"text": "จองชื่อบริษัทยังไงคะ"}, timeout=30
+        ).json()
+        selector = body["response_selector"]
+        assert selector["all_retrieval_intents"] == [FAQ_INTENT]
+        response = selector[FAQ_INTENT]["response"]
+        assert response["intent_response_key"] == "faq/name_reservation"
+        assert response["utter_action"] == "utter_faq/name_reservation"
+        assert response["responses"][0]["text"]
