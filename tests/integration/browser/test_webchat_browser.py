@@ -530,6 +530,29 @@ class TestAccessibility:
         assert animation == "none"
 
 
+AGENCY_PAGE = """<!doctype html>
+<html lang="th"><head><meta charset="utf-8"><title>หน้าหน่วยงาน</title></head>
+<body><h1>ข่าวประชาสัมพันธ์</h1><div id="help-chat" data-govchat-widget></div>
+<script src="/static/webchat/widget.js" defer></script></body></html>"""
+
+
+class TestEmbedding:
+    def test_the_widget_mounts_itself_with_its_own_stylesheet_on_another_page(
+        self, page: Page, hub: LiveServer
+    ) -> None:
+        page.route(
+            f"{hub.url}/agency/news",
+            lambda route: route.fulfill(content_type="text/html; charset=utf-8", body=AGENCY_PAGE),
+        )
+        page.goto("/agency/news")
+
+        expect(page.locator("#help-chat .gc-widget")).to_be_visible()
+        expect(page.locator('link[href$="/static/webchat/widget.css"]')).to_have_count(1)
+        expect(page.locator("#help-chat-input")).to_be_visible()
+        ask(page, QUESTION)
+        wait_for_bot_replies(page, 1)
+
+
 class TestOwnAssets:
     def test_the_page_loads_the_thai_font_from_the_hub(self, page: Page, hub: LiveServer) -> None:
         fonts: list[str] = []

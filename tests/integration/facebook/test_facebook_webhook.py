@@ -37,14 +37,12 @@ class TestSubscriptionCheck:
         assert response.text == CHALLENGE
         assert response.headers["content-type"].startswith("text/plain")
 
-    @pytest.mark.parametrize("params", [_subscribe("wrong"), _subscribe(mode="unsubscribe"), {}])
-    async def test_a_wrong_token_or_mode_is_forbidden(
-        self, client: httpx.AsyncClient, params: dict[str, str]
-    ) -> None:
-        response = await client.get("/webhooks/facebook", params=params)
+    async def test_a_wrong_token_or_mode_is_forbidden(self, client: httpx.AsyncClient) -> None:
+        for params in (_subscribe("wrong"), _subscribe(mode="unsubscribe"), {"hub.challenge": CHALLENGE}):
+            response = await client.get("/webhooks/facebook", params=params)
 
-        assert response.status_code == 403
-        assert CHALLENGE not in response.text
+            assert response.status_code == 403, params
+            assert CHALLENGE not in response.text
 
     async def test_without_credentials_both_calls_answer_503(
         self, database_url: str, tmp_path: Path, messenger_fixtures: MessengerFixtures
@@ -62,20 +60,22 @@ class TestSubscriptionCheck:
 
 
 class TestSignature:
-    @pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
-    async def test_signature_vectors_are_accepted_or_refused_as_labelled(
-        self, messenger: Messenger, vector: dict[str, Any]
-    ) -> None:
-        body = messenger.fixtures.vector_body(vector)
+    async def test_signature_vectors_are_accepted_or_refused_as_labelled(self, messenger: Messenger) -> None:
+        refused = [v for v in VECTORS if not v["expected_valid"]]
+        accepted = [v for v in VECTORS if v["expected_valid"]]
+        assert refused and accepted
 
-        response = await messenger.post(body, {vector["header"]: vector["signature"]})
+        for vector in refused:
+            body = messenger.fixtures.vector_body(vector)
+            response = await messenger.post(body, {vector["header"]: vector["signature"]})
+            assert response.status_code == 401, vector["id"]
+        assert await messenger.work_items() == []
+        assert await messenger.messages() == []
 
-        if vector["expected_valid"]:
-            assert response.status_code == 200, response.text
-        else:
-            assert response.status_code == 401
-            assert await messenger.work_items() == []
-            assert await messenger.messages() == []
+        for vector in accepted:
+            body = messenger.fixtures.vector_body(vector)
+            response = await messenger.post(body, {vector["header"]: vector["signature"]})
+            assert response.status_code == 200, (vector["id"], response.text)
 
     async def test_a_missing_signature_is_401_and_nothing_is_stored(self, messenger: Messenger) -> None:
         response = await messenger.post(messenger.fixtures.body("fbmq_message_text"), {})
@@ -190,31 +190,34 @@ class TestMessages:
         await messenger.delivered_to("5")
 
 
-class TestIgnored:
-    @pytest.mark.parametrize(
-        "name",
-        [
-            "fbmq_echo_text",
-            "gem_echo_text_quick_reply_image",
-            "gem_delivery",
-            "fbmq_read",
-            "gem_message_reaction",
-            "gem_optin",
-            "gem_referral",
-            "fbmq_account_linking",
-            "gem_message_request",
-            "gem_unknown_event",
-            "gem_changes_feed",
-            "gem_envelope_without_messaging",
-        ],
-    )
-    async def test_echoes_receipts_and_other_events_are_acknowledged_without_reply(
-        self, messenger: Messenger, name: str
-    ) -> None:
-        response = await messenger.post_fixture(name)
+IGNORED = [
+    "fbmq_echo_text",
+    "gem_echo_text_quick_reply_image",
+    "gem_echo_audio",
+    "gem_delivery",
+    "fbmq_read",
+    "gem_message_reaction",
+    "gem_optin",
+    "gem_referral",
+    "fbmq_account_linking",
+    "gem_message_request",
+    "gem_unknown_event",
+    "gem_changes_feed",
+    "gem_changes_leadgen",
+    "gem_envelope_without_messaging",
+]
 
-        assert response.status_code == 200
+
+class TestIgnored:
+    async def test_echoes_receipts_and_other_events_are_acknowledged_without_reply(
+        self, messenger: Messenger
+    ) -> None:
+        for name in IGNORED:
+            response = await messenger.post_fixture(name)
+            assert response.status_code == 200, name
+
         assert await messenger.work_items() == []
+        await asyncio.sleep(0.3)  # time for a reply, were there one
         assert messenger.graph.requests == []
 
 

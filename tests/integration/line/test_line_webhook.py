@@ -12,6 +12,7 @@ import pytest
 
 from app.conversations.models import ConversationState, WorkStatus
 from channels.base import InboundKind
+from nlu.client import NluClient, Prediction
 from tests.conftest import running_app, wait_for
 from tests.fakes.line_api import BOT_USER_ID
 from tests.fakes.line_fixtures import SIGNATURE_HEADER, LineFixtures
@@ -276,20 +277,40 @@ class TestGroups:
         assert line.fake.requests("loading") == []  # no loading animation in groups
 
 
+class SlowNlu:
+    """The hub's NLU, taking its time (as a busy Rasa server would)."""
+
+    def __init__(self, inner: NluClient, seconds: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = seconds
+
+    async def parse(self, text: str) -> Prediction:
+        await asyncio.sleep(self.seconds)
+        return await self.inner.parse(text)
+
+    async def is_ready(self) -> bool:
+        return await self.inner.is_ready()
+
+    async def aclose(self) -> None:
+        return None
+
+
 class TestLoadingAnimation:
     @pytest.fixture
     def line_overrides(self) -> dict[str, Any]:
-        return {"GOVCHAT_PROCESSING_HINT_SECONDS": 0}  # every answer counts as "not ready at once"
+        return {"GOVCHAT_PROCESSING_HINT_SECONDS": 0.1}
 
-    async def test_loading_animation_starts_for_a_one_to_one_text(self, line: LineHub) -> None:
+    async def test_a_slow_answer_starts_the_loading_animation(self, line: LineHub) -> None:
+        pipeline = line.services.workers.pipeline
+        pipeline.nlu = SlowNlu(pipeline.nlu, 0.6)
         await line.post(line.text("Uloading", QUESTION))
         await line.wait_deliveries("Uloading")
         (call,) = line.fake.requests("loading")
         assert call.json["chatId"] == "Uloading"
         assert call.at <= line.fake.deliveries("Uloading")[0].at
 
-    async def test_no_loading_animation_when_the_answer_is_quick(self, line: LineHub) -> None:
-        line.services.workers.pipeline.processing_hint_seconds = 30.0
+    async def test_a_quick_answer_needs_no_loading_animation(self, line: LineHub) -> None:
         await line.post(line.text("Uquick", QUESTION))
         await line.wait_deliveries("Uquick")
         assert line.fake.requests("loading") == []

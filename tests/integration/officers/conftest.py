@@ -44,7 +44,9 @@ class Citizen:
         return str(response.json()["message_id"])
 
     async def messages(self) -> list[dict[str, Any]]:
-        response = await self.client.get(f"/api/webchat/sessions/{self.session_id}/messages", headers=self.headers)
+        response = await self.client.get(
+            f"/api/webchat/sessions/{self.session_id}/messages", headers=self.headers
+        )
         assert response.status_code == 200
         messages: list[dict[str, Any]] = response.json()["messages"]
         return messages
@@ -139,7 +141,9 @@ async def conversation_row(services: Services, conversation_id: str) -> Conversa
 async def escalations_of(services: Services, conversation_id: str) -> list[Escalation]:
     async with services.sessionmaker() as session:
         rows = await session.scalars(
-            select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(Escalation.created_at)
+            select(Escalation)
+            .where(Escalation.conversation_id == conversation_id)
+            .order_by(Escalation.created_at)
         )
         return list(rows)
 

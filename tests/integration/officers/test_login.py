@@ -38,7 +38,9 @@ class TestLogin:
         queue = await client.get("/api/officer/queue", headers={"Authorization": f"Bearer {token}"})
         assert queue.status_code == 200
 
-    async def test_passwords_are_stored_as_argon2_hashes(self, client: httpx.AsyncClient, services: Services) -> None:
+    async def test_passwords_are_stored_as_argon2_hashes(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
         async with services.sessionmaker() as session:
             stored = await session.scalar(select(Officer.password_hash).where(Officer.username == "admin"))
         assert stored is not None and stored.startswith("$argon2") and ADMIN_PASSWORD not in stored
@@ -49,7 +51,9 @@ class TestLogin:
     async def test_unknown_username_is_401(self, client: httpx.AsyncClient) -> None:
         assert (await _login(client, "nobody", "whatever-password")).status_code == 401
 
-    async def test_deactivated_officer_cannot_log_in(self, client: httpx.AsyncClient, services: Services) -> None:
+    async def test_deactivated_officer_cannot_log_in(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
         await make_officer(client, services, "somchai", ["general"])
         async with services.sessionmaker() as session, session.begin():
             officer = await session.scalar(select(Officer).where(Officer.username == "somchai"))
@@ -68,7 +72,9 @@ class TestRateLimit:
         assert blocked.status_code == 429
         assert int(blocked.headers["Retry-After"]) > 0
 
-    async def test_the_limit_is_per_address(self, client: httpx.AsyncClient, other_client: httpx.AsyncClient) -> None:
+    async def test_the_limit_is_per_address(
+        self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
+    ) -> None:
         for _ in range(5):
             await _login(client, "admin", "wrong-password")
         assert (await _login(other_client, "admin", ADMIN_PASSWORD)).status_code == 200
@@ -90,17 +96,26 @@ class TestRateLimit:
 
 class TestTokens:
     async def test_no_token_is_401(self, client: httpx.AsyncClient) -> None:
-        for path in ("/api/officer/queue", "/api/officer/conversations/x", "/api/officer/canned", "/api/admin/audit"):
+        for path in (
+            "/api/officer/queue",
+            "/api/officer/conversations/x",
+            "/api/officer/canned",
+            "/api/admin/audit",
+        ):
             assert (await client.get(path)).status_code == 401, path
         assert (await client.post("/api/officer/conversations/x/claim")).status_code == 401
 
     async def test_a_forged_token_is_401(self, client: httpx.AsyncClient) -> None:
-        response = await client.get("/api/officer/queue", headers={"Authorization": "Bearer forged.token.value"})
+        response = await client.get(
+            "/api/officer/queue", headers={"Authorization": "Bearer forged.token.value"}
+        )
         assert response.status_code == 401
 
     async def test_a_web_chat_token_is_not_an_officer_token(self, client: httpx.AsyncClient) -> None:
         session = (await client.post("/api/webchat/sessions")).json()
-        response = await client.get("/api/officer/queue", headers={"Authorization": f"Bearer {session['token']}"})
+        response = await client.get(
+            "/api/officer/queue", headers={"Authorization": f"Bearer {session['token']}"}
+        )
         assert response.status_code == 401
 
     async def test_an_expired_token_is_401(
@@ -132,7 +147,9 @@ class TestTokens:
 
 
 class TestLoginAudit:
-    async def test_logins_and_failures_are_audited(self, client: httpx.AsyncClient, services: Services) -> None:
+    async def test_logins_and_failures_are_audited(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
         await _login(client, "admin", "wrong-password")
         await _login(client, "admin", ADMIN_PASSWORD)
         async with services.sessionmaker() as session:
