@@ -13,3 +13,6 @@ def register_extensions(sub: Any) -> None:
     from app.facebook_setup import register as register_facebook
 
     register_facebook(sub)
+    from app.insights.cli import register as register_insights
+
+    register_insights(sub)

@@ -181,10 +181,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop_watching = asyncio.Event()
     watcher = asyncio.create_task(kb_store.watch(stop_watching))
     workers.start()
+    from app.insights.retention import start_retention_job
+
+    retention = start_retention_job(services)
     log.info("hub_started", extra={"database": engine.dialect.name, "nlu": nlu.name})
     try:
         yield
     finally:
+        await retention.stop()
         await workers.stop()
         stop_watching.set()
         watcher.cancel()

@@ -15,3 +15,6 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.officers.routes import include_officer_routers
 
     include_officer_routers(app)
+    from app.insights.routes import include_insights_routers
+
+    include_insights_routers(app)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     admin_username: str = Field(default="admin", validation_alias="GOVCHAT_ADMIN_USERNAME")
     admin_password: SecretStr | None = Field(default=None, validation_alias="GOVCHAT_ADMIN_PASSWORD")
     retention_days: int = Field(default=365, validation_alias="GOVCHAT_RETENTION_DAYS", gt=0)
+    # Insights flag knowledge-base entries not reviewed for this many days.
+    kb_stale_days: int = Field(default=365, validation_alias="GOVCHAT_KB_STALE_DAYS", gt=0)
 
     # Decision policy (app/conversations/policy.py); tuned on the held-out set.
     answer_threshold: float = Field(default=0.55, validation_alias="GOVCHAT_ANSWER_THRESHOLD")

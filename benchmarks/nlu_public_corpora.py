@@ -201,7 +201,9 @@ def run_knowledge_base(env: RasaEnv | None, engines: Sequence[str], retrain: boo
         if cases:
             rows.append(heldout_row("thai-rasa", predictions, seconds, note))
         else:
-            rows.append(Row("knowledge base", "thai-rasa", None, None, seconds, note + "; no held-out set yet"))
+            rows.append(
+                Row("knowledge base", "thai-rasa", None, None, seconds, note + "; no held-out set yet")
+            )
     if "embedded" in engines and cases:
         started = time.monotonic()
         engine = EmbeddedNlu.from_knowledge_base(load_knowledge_base())

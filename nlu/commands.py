@@ -116,7 +116,9 @@ def run_train(force: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlu.commands", description="Train or serve the Rasa NLU.")
+    parser = argparse.ArgumentParser(
+        prog="python -m nlu.commands", description="Train or serve the Rasa NLU."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="train the model unless nothing changed")
     train_parser.add_argument("--force", action="store_true", help="train even if a current model exists")

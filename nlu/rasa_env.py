@@ -151,7 +151,9 @@ def _run(cmd: list[str], log: Path) -> None:
         result = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:])
-        raise RasaEnvError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{tail}\n(full log: {log})")
+        raise RasaEnvError(
+            f"command failed ({result.returncode}): {' '.join(cmd)}\n{tail}\n(full log: {log})"
+        )
 
 
 def _disable_phone_home(python: Path) -> None:
@@ -162,7 +164,11 @@ def _disable_phone_home(python: Path) -> None:
     Our launcher also disables both, this covers anyone running the venv's ``rasa`` directly.
     """
     where = subprocess.run(
-        [str(python), "-c", "import importlib.util as u; print(u.find_spec('rasa').submodule_search_locations[0])"],
+        [
+            str(python),
+            "-c",
+            "import importlib.util as u; print(u.find_spec('rasa').submodule_search_locations[0])",
+        ],
         capture_output=True,
         text=True,
         check=True,

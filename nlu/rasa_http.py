@@ -132,4 +132,3 @@ class RasaHttpNlu:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-

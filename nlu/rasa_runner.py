@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -133,6 +131,12 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
 class RasaServer:
     """A Rasa server subprocess; ``start()`` returns once the model answers on ``/status``."""
 
@@ -158,6 +162,11 @@ class RasaServer:
     def start(self, timeout: float = START_TIMEOUT_S) -> RasaServer:
         if self.process is not None and self.process.poll() is None:
             return self
+        if _port_in_use(self.host, self.port):
+            # another server there would answer /status and pass for ours
+            raise RasaRunError(
+                f"{self.host}:{self.port} is already in use: stop what runs there or pick --port"
+            )
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("w", encoding="utf-8") as log:
             self.process = subprocess.Popen(
@@ -245,16 +254,3 @@ class RasaServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def serving(env: RasaEnv, model: Path, port: int | None = None) -> Iterator[RasaServer]:
-    with RasaServer(env, model, port) as server:
-        yield server
-
-
-def remove_model(project: RasaProject) -> None:
-    """Forget the cached model of ``project`` (``govchat nlu train --force`` retrains anyway)."""
-    with contextlib.suppress(FileNotFoundError):
-        model_path(project).unlink()
-    shutil.rmtree(project.root, ignore_errors=True)

@@ -140,7 +140,9 @@ def write_project(
     nlu = render_nlu(groups).encode("utf-8")
     domain = render_domain(groups, titles).encode("utf-8")
     config_bytes = config.read_bytes()
-    key = fingerprint(nlu, domain, config_bytes, *(path.read_bytes() for path in MODEL_INPUTS if path.exists()))
+    key = fingerprint(
+        nlu, domain, config_bytes, *(path.read_bytes() for path in MODEL_INPUTS if path.exists())
+    )
     project = RasaProject(build_root / key, key)
     if project.config_file.exists():
         return project

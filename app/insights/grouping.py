@@ -80,7 +80,7 @@ class _Wording:
 
 
 def _similarities(keys: Sequence[str]) -> np.ndarray:
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
     matrix = vectorizer.fit_transform(keys)
     return np.asarray(cosine_similarity(matrix), dtype=np.float64)
 
@@ -114,12 +114,15 @@ def group_questions(
         found.count += 1
         if guess:
             found.guesses[guess] += 1
-    ranked = sorted(by_key.items(), key=lambda item: (-_total(item[1]), item[0]))
+    ranked = [
+        (key, dict(sorted(wordings.items(), key=lambda item: (-item[1].count, len(item[0]), item[0]))))
+        for key, wordings in sorted(by_key.items(), key=lambda item: (-_total(item[1]), item[0]))
+    ]
     clustered, overflow = ranked[:MAX_DISTINCT_TEXTS], ranked[MAX_DISTINCT_TEXTS:]
     labels = cluster_keys([key for key, _ in clustered], threshold)
     merged: dict[int, dict[str, _Wording]] = {}
     for label, (_key, wordings) in zip(labels, clustered, strict=True):
-        merged.setdefault(label, {}).update(wordings)
+        merged.setdefault(label, {}).update(wordings)  # the most asked wording first: the example
     groups = [_group(wordings) for wordings in merged.values()]
     groups += [_group(wordings) for _key, wordings in overflow]
     return sorted(groups, key=lambda g: (-g.count, g.example))
@@ -130,7 +133,8 @@ def _total(wordings: dict[str, _Wording]) -> int:
 
 
 def _group(wordings: dict[str, _Wording]) -> QuestionGroup:
-    members = sorted(wordings, key=lambda text: (-wordings[text].count, len(text), text))
+    """``wordings`` arrive most asked key first; within a key the most frequent wording leads."""
+    members = list(wordings)
     guesses: Counter[str] = Counter()
     for wording in wordings.values():
         guesses.update(wording.guesses)

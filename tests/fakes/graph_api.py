@@ -90,7 +90,11 @@ def user_unavailable() -> GraphFailure:
 
 def outside_window() -> GraphFailure:
     return GraphFailure(
-        400, 10, "This message is sent outside of allowed window.", error_type="OAuthException", subcode=2018278
+        400,
+        10,
+        "This message is sent outside of allowed window.",
+        error_type="OAuthException",
+        subcode=2018278,
     )
 
 
@@ -103,6 +107,7 @@ class Recorded:
     params: dict[str, str]
     body: dict[str, Any]
     status: int
+    received_at: float = field(default_factory=time.perf_counter)  # for latency measurements
 
     @property
     def recipient(self) -> str | None:
@@ -188,7 +193,9 @@ class FakeGraphApi:
                 _Rule(f, kind, recipient, 1, skip=after if n == 0 else 0) for n, f in enumerate(failures)
             )
 
-    def fail_always(self, failure: GraphFailure, *, kind: str = "message", recipient: str | None = None) -> None:
+    def fail_always(
+        self, failure: GraphFailure, *, kind: str = "message", recipient: str | None = None
+    ) -> None:
         with self._lock:
             self._rules.append(_Rule(failure, kind, recipient, None))
 
@@ -221,7 +228,9 @@ class FakeGraphApi:
         recipient = str((body.get("recipient") or {}).get("id", ""))
         if kind == "sender_action":
             return self._record(request, body, 200, {"recipient_id": recipient})
-        return self._record(request, body, 200, {"recipient_id": recipient, "message_id": f"m_{next(self._ids)}"})
+        return self._record(
+            request, body, 200, {"recipient_id": recipient, "message_id": f"m_{next(self._ids)}"}
+        )
 
     async def _profile(self, request: Request) -> JSONResponse:
         body = await _json_body(request)
@@ -263,7 +272,9 @@ class FakeGraphApi:
         self._record(request, body, failure.status, {})
         return JSONResponse(failure.body(), status_code=failure.status, headers=headers)
 
-    def _record(self, request: Request, body: dict[str, Any], status: int, answer: dict[str, Any]) -> JSONResponse:
+    def _record(
+        self, request: Request, body: dict[str, Any], status: int, answer: dict[str, Any]
+    ) -> JSONResponse:
         self.requests.append(Recorded(request.url.path, dict(request.query_params), body, status))
         return JSONResponse(answer, status_code=status)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +23,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
@@ -36,20 +36,43 @@ MODEL_FILE = "linear_model.npz"
 META_FILE = "meta.json"
 
 
-def _sentence_counts(messages: List[Message], width: Optional[int] = None) -> sp.csr_matrix:
-    """One row per message: its sparse sentence features (counts; TF-IDF needs counts,
-    so dense features are not used by these components)."""
+def _sentence_blocks(message: Message) -> dict[str, sp.csr_matrix]:
+    """The message's sparse sentence features (counts) per featurizer."""
+    return {
+        str(f.origin): sp.csr_matrix(f.features)
+        for f in message.features
+        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+    }
+
+
+def _sentence_counts(
+    messages: list[Message], layout: list[tuple[str, int]] | None = None
+) -> tuple[sp.csr_matrix, list[tuple[str, int]]]:
+    """One row per message, one column block per featurizer (``layout``: origin and width).
+
+    Without ``layout`` (training) it is read off the messages. TF-IDF needs counts, so dense
+    features are not used by these components.
+    """
+    per_message = [_sentence_blocks(m) for m in messages]
+    if layout is None:
+        widths: dict[str, int] = {}
+        for blocks in per_message:
+            for origin, matrix in blocks.items():
+                widths.setdefault(origin, matrix.shape[1])
+        layout = sorted(widths.items())
     rows = []
-    for message in messages:
-        sparse = message.get_sparse_features(TEXT)[1]
-        rows.append(sp.csr_matrix(sparse.features) if sparse is not None else sp.csr_matrix((1, width or 1)))
-    matrix = sp.vstack(rows).tocsr()
-    if width is not None and matrix.shape[1] != width:
-        matrix = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
-    return matrix
+    for blocks in per_message:
+        parts = []
+        for origin, width in layout:
+            matrix = blocks.get(origin)
+            if matrix is None or matrix.shape[1] != width:
+                matrix = sp.csr_matrix((1, width))
+            parts.append(matrix)
+        rows.append(sp.hstack(parts).tocsr())
+    return sp.vstack(rows).tocsr(), layout
 
 
-def _stable_id(key: Text) -> int:
+def _stable_id(key: str) -> int:
     return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], 16)
 
 
@@ -57,15 +80,15 @@ class _LinearComponent(GraphComponent):
     """Training, persistence and loading shared by both components."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [Featurizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "C": 1.0,  # SVM regularisation
             "class_weight": None,  # or "balanced"
@@ -76,37 +99,37 @@ class _LinearComponent(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[LinearTextModel] = None,
-        meta: Optional[Dict[Text, Any]] = None,
+        model: LinearTextModel | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
-        self.meta: Dict[Text, Any] = meta or {}
+        self.meta: dict[str, Any] = meta or {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "_LinearComponent":
+    ) -> _LinearComponent:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "_LinearComponent":
+    ) -> _LinearComponent:
         try:
             with model_storage.read_from(resource) as directory:
                 model = LinearTextModel.load(directory / MODEL_FILE)
@@ -116,29 +139,31 @@ class _LinearComponent(GraphComponent):
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, model, meta)
 
-    def _fit(self, messages: List[Message], labels: List[Text]) -> None:
-        counts = _sentence_counts(messages)
+    def _fit(self, messages: list[Message], labels: list[str]) -> None:
+        counts, layout = _sentence_counts(messages)
         self.model = LinearTextModel.fit(
             counts,
             labels,
+            blocks=[width for _, width in layout],
             c=float(self.config["C"]),
             class_weight=self.config["class_weight"],
             calibration_folds=int(self.config["calibration_folds"]),
             random_state=int(self.config["random_state"]),
         )
-        self.meta["width"] = int(counts.shape[1])
+        self.meta["layout"] = [[origin, int(width)] for origin, width in layout]
         with self._model_storage.write_to(self._resource) as directory:
             self.model.save(directory / MODEL_FILE)
             dump_obj_as_json_to_file(directory / META_FILE, self.meta)
 
-    def _rank(self, messages: List[Message]) -> List[List[Tuple[Text, float]]]:
+    def _rank(self, messages: list[Message]) -> list[list[tuple[str, float]]]:
         assert self.model is not None
-        probabilities = self.model.predict_proba(_sentence_counts(messages, self.meta.get("width")))
+        layout = [(str(origin), int(width)) for origin, width in self.meta["layout"]]
+        probabilities = self.model.predict_proba(_sentence_counts(messages, layout)[0])
         order = np.argsort(-probabilities, axis=1)
         limit = int(self.config["ranking_length"]) or len(self.model.classes)
         return [
             [(self.model.classes[j], float(row[j])) for j in ranked[:limit]]
-            for row, ranked in zip(probabilities, order)
+            for row, ranked in zip(probabilities, order, strict=True)
         ]
 
 
@@ -154,10 +179,10 @@ class LinearIntentClassifier(_LinearComponent, IntentClassifier):
         self._fit(examples, [e.get(INTENT) for e in examples])
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
-        for message, ranking in zip(messages, self._rank(messages)):
+        for message, ranking in zip(messages, self._rank(messages), strict=True):
             intent_ranking = [{"name": name, "confidence": confidence} for name, confidence in ranking]
             message.set(INTENT, intent_ranking[0], add_to_output=True)
             message.set("intent_ranking", intent_ranking, add_to_output=True)
@@ -169,7 +194,7 @@ class LinearResponseSelector(_LinearComponent):
     """Picks the response key (``faq/<id>``) of a retrieval intent with a linear SVM."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**_LinearComponent.get_default_config(), "retrieval_intent": None}
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -193,11 +218,11 @@ class LinearResponseSelector(_LinearComponent):
         self._fit(examples, [e.get(INTENT_RESPONSE_KEY) for e in examples])
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
         selector_key = self.meta["retrieval_intent"]
-        for message, ranking in zip(messages, self._rank(messages)):
+        for message, ranking in zip(messages, self._rank(messages), strict=True):
             best_key, best_confidence = ranking[0]
             prediction = {
                 "response": {

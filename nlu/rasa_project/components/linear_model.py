@@ -3,7 +3,9 @@
 Why: on Thai, TF-IDF over words and character n-grams with a linear SVM beats DIET by a
 wide margin and trains in seconds (see ``benchmarks/nlu_public_corpora.py``).
 
-* weighting: sublinear TF (1 + log tf) x smoothed IDF, then L2 row normalisation;
+* weighting: sublinear TF (1 + log tf) x smoothed IDF, then L2 normalisation of each
+  featurizer's block (words and character n-grams weigh the same, however many n-grams a
+  message has);
 * model: one-vs-rest ``LinearSVC``;
 * confidences: softmax of the SVM scores divided by a temperature fitted on out-of-fold
   scores, so thresholds such as FallbackClassifier's mean something;
@@ -12,8 +14,8 @@ wide margin and trains in seconds (see ``benchmarks/nlu_public_corpora.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,14 +24,21 @@ DEFAULT_TEMPERATURE = 0.1
 _TEMPERATURE_GRID = np.geomspace(0.02, 2.0, 60)
 
 
-def _weight(counts: sp.spmatrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear TF x IDF, L2-normalised rows (identical in training and prediction)."""
+def _weight(counts: sp.spmatrix, idf: np.ndarray, blocks: Sequence[int]) -> sp.csr_matrix:
+    """Sublinear TF x IDF, each block of columns L2-normalised per row, the row scaled back to
+    unit length (identical in training and prediction)."""
     matrix = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-    matrix.data = 1.0 + np.log(np.maximum(matrix.data, 1e-12))
-    matrix = matrix.multiply(idf.reshape(1, -1)).tocsr()
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix.sum_duplicates()
+    matrix.data = (1.0 + np.log(np.maximum(matrix.data, 1e-12))) * idf[matrix.indices]
+    ends = np.cumsum(blocks)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    block_of = np.searchsorted(ends, matrix.indices, side="right")
+    squares = np.zeros((matrix.shape[0], len(blocks)))
+    np.add.at(squares, (rows, block_of), matrix.data**2)
+    norms = np.sqrt(squares) * np.sqrt(len(blocks))
     norms[norms == 0.0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+    matrix.data = matrix.data / norms[rows, block_of]
+    return matrix
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -40,7 +49,8 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 
 class LinearTextModel:
-    """Fitted weights: ``idf`` (F,), ``coef`` (K, F), ``intercept`` (K,), ``classes`` (K,)."""
+    """Fitted weights: ``idf`` (F,), ``coef`` (K, F), ``intercept`` (K,), ``classes`` (K,);
+    ``blocks`` are the widths of the featurizers' column blocks (summing to F)."""
 
     def __init__(
         self,
@@ -49,11 +59,13 @@ class LinearTextModel:
         intercept: np.ndarray,
         classes: Sequence[str],
         temperature: float,
+        blocks: Sequence[int],
     ) -> None:
+        self.blocks = [int(b) for b in blocks]
         self.idf = idf
         self.coef = coef
         self.intercept = intercept
-        self.classes: List[str] = list(classes)
+        self.classes: list[str] = list(classes)
         self.temperature = temperature
 
     @classmethod
@@ -61,28 +73,30 @@ class LinearTextModel:
         cls,
         counts: sp.spmatrix,
         labels: Sequence[str],
+        blocks: Sequence[int] | None = None,
         c: float = 1.0,
-        class_weight: Optional[str] = None,
+        class_weight: str | None = None,
         calibration_folds: int = 3,
         random_state: int = 42,
-    ) -> "LinearTextModel":
+    ) -> LinearTextModel:
         from sklearn.feature_extraction.text import TfidfTransformer
 
         counts = sp.csr_matrix(counts)
+        blocks = list(blocks or [counts.shape[1]])
         idf = TfidfTransformer(smooth_idf=True).fit(counts).idf_.astype(np.float64)
-        features = _weight(counts, idf)
+        features = _weight(counts, idf, blocks)
         y = np.asarray(labels)
         classes = sorted(set(labels))
         if len(classes) == 1:
             # a single label: always that label, with full confidence
-            return cls(idf, np.zeros((1, counts.shape[1])), np.zeros(1), classes, DEFAULT_TEMPERATURE)
+            return cls(idf, np.zeros((1, counts.shape[1])), np.zeros(1), classes, DEFAULT_TEMPERATURE, blocks)
         svm = _svm(c, class_weight, random_state).fit(features, y)
         coef, intercept = _as_multiclass(svm.coef_, svm.intercept_)
         temperature = _fit_temperature(features, y, classes, c, class_weight, calibration_folds, random_state)
-        return cls(idf, coef, intercept, list(svm.classes_), temperature)
+        return cls(idf, coef, intercept, list(svm.classes_), temperature, blocks)
 
     def scores(self, counts: sp.spmatrix) -> np.ndarray:
-        features = _weight(counts, self.idf)
+        features = _weight(counts, self.idf, self.blocks)
         return np.asarray(features @ self.coef.T) + self.intercept
 
     def predict_proba(self, counts: sp.spmatrix) -> np.ndarray:
@@ -98,10 +112,11 @@ class LinearTextModel:
             intercept=self.intercept,
             classes=np.asarray(self.classes, dtype=str),
             temperature=np.asarray([self.temperature]),
+            blocks=np.asarray(self.blocks, dtype=np.int64),
         )
 
     @classmethod
-    def load(cls, path: Path) -> "LinearTextModel":
+    def load(cls, path: Path) -> LinearTextModel:
         with np.load(path, allow_pickle=False) as data:
             return cls(
                 data["idf"],
@@ -109,10 +124,11 @@ class LinearTextModel:
                 data["intercept"],
                 [str(x) for x in data["classes"]],
                 float(data["temperature"][0]),
+                [int(b) for b in data["blocks"]],
             )
 
 
-def _svm(c: float, class_weight: Optional[str], random_state: int):  # type: ignore[no-untyped-def]
+def _svm(c: float, class_weight: str | None, random_state: int):  # type: ignore[no-untyped-def]
     from sklearn.svm import LinearSVC
 
     return LinearSVC(C=c, class_weight=class_weight, random_state=random_state, max_iter=5000)
@@ -128,9 +144,9 @@ def _as_multiclass(coef: np.ndarray, intercept: np.ndarray):  # type: ignore[no-
 def _fit_temperature(
     features: sp.csr_matrix,
     y: np.ndarray,
-    classes: List[str],
+    classes: list[str],
     c: float,
-    class_weight: Optional[str],
+    class_weight: str | None,
     folds: int,
     random_state: int,
 ) -> float:

@@ -8,7 +8,7 @@ words (ThaiTokenizer) and never contain spaces, so we split on spaces only.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 WHOLE_TOKENS = r"(?u)[^ ]+"
 
 
-def _keep_tokens_whole(vectorizers: Dict[Text, CountVectorizer]) -> Dict[Text, CountVectorizer]:
+def _keep_tokens_whole(vectorizers: dict[str, CountVectorizer]) -> dict[str, CountVectorizer]:
     for vectorizer in vectorizers.values():
         if vectorizer.analyzer == "word":
             vectorizer.token_pattern = WHOLE_TOKENS
@@ -30,12 +30,12 @@ class ThaiCountVectorsFeaturizer(CountVectorsFeaturizer):
 
     @classmethod
     def _create_shared_vocab_vectorizers(
-        cls, parameters: Dict[Text, Any], vocabulary: Optional[Any] = None
-    ) -> Dict[Text, CountVectorizer]:
+        cls, parameters: dict[str, Any], vocabulary: Any | None = None
+    ) -> dict[str, CountVectorizer]:
         return _keep_tokens_whole(super()._create_shared_vocab_vectorizers(parameters, vocabulary))
 
     @classmethod
     def _create_independent_vocab_vectorizers(
-        cls, parameters: Dict[Text, Any], vocabulary: Optional[Any] = None
-    ) -> Dict[Text, CountVectorizer]:
+        cls, parameters: dict[str, Any], vocabulary: Any | None = None
+    ) -> dict[str, CountVectorizer]:
         return _keep_tokens_whole(super()._create_independent_vocab_vectorizers(parameters, vocabulary))

@@ -8,7 +8,7 @@ CountVectorsFeaturizer reads lemmas by default, so features ignore emphasis and 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,7 +26,7 @@ class ThaiTokenizer(Tokenizer):
     """Splits Thai (and mixed Thai/Latin) text into words with offsets into the original."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -35,24 +35,24 @@ class ThaiTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return None  # Thai first, but Latin words in the same message are tokenised too
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["pythainlp"]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ThaiTokenizer":
+    ) -> ThaiTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         words = thai_words(text)
         if not words:
@@ -64,6 +64,6 @@ class ThaiTokenizer(Tokenizer):
             return [Token(stripped, start, start + len(stripped), lemma=stripped)]
         tokens = [
             Token(text[start:end] or word, start, end, lemma=word)
-            for word, (start, end) in zip(words, align(text, words))
+            for word, (start, end) in zip(words, align(text, words), strict=True)
         ]
         return self._apply_token_pattern(tokens)

@@ -9,7 +9,7 @@ walk the original text and match each word against it, mirroring ``normalize``.
 from __future__ import annotations
 
 import unicodedata
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # normalize() collapses a letter repeated three or more times into one
@@ -20,7 +20,7 @@ def _fold(char: str) -> str:
     return unicodedata.normalize("NFC", char).translate(_THAI_DIGITS).lower()
 
 
-def _run_lengths(folded: Sequence[str]) -> List[int]:
+def _run_lengths(folded: Sequence[str]) -> list[int]:
     """For each position, how many identical folded characters follow (itself included)."""
     runs = [1] * len(folded)
     for i in range(len(folded) - 2, -1, -1):
@@ -55,7 +55,7 @@ def _match_at(word: str, start: int, folded: Sequence[str], runs: Sequence[int])
     return i
 
 
-def align(text: str, words: Sequence[str]) -> List[Tuple[int, int]]:
+def align(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
     """``(start, end)`` in ``text`` for each normalised word, in order, never overlapping.
 
     A word that cannot be matched exactly (e.g. Unicode reordering of combining marks)
@@ -63,7 +63,7 @@ def align(text: str, words: Sequence[str]) -> List[Tuple[int, int]]:
     """
     folded = [_fold(c) for c in text]
     runs = _run_lengths(folded)
-    spans: List[Tuple[int, int]] = []
+    spans: list[tuple[int, int]] = []
     position = 0
     for word in words:
         # only whitespace and collapsed repeats are dropped by normalize(), so the next

@@ -46,10 +46,20 @@ def messenger_settings(
 
 
 @pytest.fixture
+def facebook_overrides() -> dict[str, Any]:
+    """Settings a test class changes (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, graph_api: FakeGraphApi, messenger_fixtures: MessengerFixtures
+    database_url: str,
+    tmp_path: Path,
+    graph_api: FakeGraphApi,
+    messenger_fixtures: MessengerFixtures,
+    facebook_overrides: dict[str, Any],
 ) -> Settings:
-    return messenger_settings(database_url, tmp_path, graph_api, messenger_fixtures)
+    return messenger_settings(database_url, tmp_path, graph_api, messenger_fixtures, **facebook_overrides)
 
 
 @dataclass
@@ -132,6 +142,9 @@ class Messenger:
 
 @pytest.fixture
 def messenger(
-    client: httpx.AsyncClient, messenger_fixtures: MessengerFixtures, services: Services, graph_api: FakeGraphApi
+    client: httpx.AsyncClient,
+    messenger_fixtures: MessengerFixtures,
+    services: Services,
+    graph_api: FakeGraphApi,
 ) -> Messenger:
     return Messenger(client, messenger_fixtures, services, graph_api)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from app.conversations import service
@@ -42,9 +43,9 @@ async def _officer_reply(messenger: Messenger, *, citizen_wrote_ago: dt.timedelt
             .where(Conversation.id == conversation.id)
             .values(last_inbound_at=utcnow() - citizen_wrote_ago)
         )
-        conversation = await session.get(Conversation, conversation.id)
-        assert conversation is not None
-        message = service.add_outbound(session, conversation, OFFICER_TEXT, sender=sender)
+        row = await session.get(Conversation, conversation.id)
+        assert row is not None
+        message = service.add_outbound(session, row, OFFICER_TEXT, sender=sender)
         await session.flush()
         message_id = message.id
     messenger.services.workers.notify_delivery()
@@ -101,10 +102,15 @@ class TestRetries:
         assert reply.delivery_status == "sent"
         assert [r.status for r in messenger.graph.messages(CITIZEN)][:3] == [400, 400, 200]
 
+
+class TestGivingUp:
+    @pytest.fixture
+    def facebook_overrides(self) -> dict[str, Any]:
+        return {"GOVCHAT_DELIVERY_MAX_SECONDS": 0.5}
+
     async def test_a_failure_that_lasts_is_given_up_after_the_delivery_time(
         self, messenger: Messenger
     ) -> None:
-        messenger.services.workers.deliverer.max_seconds = 0.5
         messenger.graph.fail_always(server_error(), recipient=CITIZEN)
 
         reply = await _first_reply(messenger)
@@ -142,14 +148,18 @@ class TestUnreachableCitizen:
 
 class TestMessagingWindows:
     async def test_an_officer_reply_within_24_hours_is_a_plain_response(self, messenger: Messenger) -> None:
-        message = await _officer_reply(messenger, citizen_wrote_ago=dt.timedelta(hours=2), sender=Sender.OFFICER)
+        message = await _officer_reply(
+            messenger, citizen_wrote_ago=dt.timedelta(hours=2), sender=Sender.OFFICER
+        )
 
         assert message.delivery_status == "sent"
         [request] = [r for r in messenger.graph.delivered(CITIZEN) if r.text == OFFICER_TEXT]
         assert request.body["messaging_type"] == "RESPONSE"
 
     async def test_an_officer_reply_after_24_hours_is_tagged_human_agent(self, messenger: Messenger) -> None:
-        message = await _officer_reply(messenger, citizen_wrote_ago=dt.timedelta(days=2), sender=Sender.OFFICER)
+        message = await _officer_reply(
+            messenger, citizen_wrote_ago=dt.timedelta(days=2), sender=Sender.OFFICER
+        )
 
         assert message.delivery_status == "sent"
         [request] = [r for r in messenger.graph.delivered(CITIZEN) if r.text == OFFICER_TEXT]
@@ -158,7 +168,9 @@ class TestMessagingWindows:
     async def test_an_officer_reply_after_7_days_is_refused_and_the_officer_told_why(
         self, messenger: Messenger
     ) -> None:
-        message = await _officer_reply(messenger, citizen_wrote_ago=dt.timedelta(days=8), sender=Sender.OFFICER)
+        message = await _officer_reply(
+            messenger, citizen_wrote_ago=dt.timedelta(days=8), sender=Sender.OFFICER
+        )
 
         assert message.delivery_status == "failed"
         assert "7 days" in (message.delivery_error or "")

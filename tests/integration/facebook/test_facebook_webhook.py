@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from channels.base import InboundKind
 from tests.conftest import make_settings, running_app
@@ -30,7 +29,9 @@ def _as_standby(data: dict[str, Any]) -> None:
 
 
 class TestSubscriptionCheck:
-    async def test_the_right_verify_token_gets_the_bare_challenge_as_text(self, client: httpx.AsyncClient) -> None:
+    async def test_the_right_verify_token_gets_the_bare_challenge_as_text(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await client.get("/webhooks/facebook", params=_subscribe())
 
         assert response.status_code == 200
@@ -159,7 +160,9 @@ class TestMessages:
         assert (await messenger.citizen("1234")).external_id == "1234"
         assert await messenger.delivered_to("1234")
 
-    async def test_an_attachment_is_kept_for_officers_and_answered_politely(self, messenger: Messenger) -> None:
+    async def test_an_attachment_is_kept_for_officers_and_answered_politely(
+        self, messenger: Messenger
+    ) -> None:
         await messenger.post_fixture("gem_message_file")
 
         [inbound] = await messenger.messages("in")
@@ -222,7 +225,9 @@ class TestIgnored:
 
 
 class TestOtherAppsThread:
-    async def test_a_standby_message_is_kept_for_the_transcript_without_reply(self, messenger: Messenger) -> None:
+    async def test_a_standby_message_is_kept_for_the_transcript_without_reply(
+        self, messenger: Messenger
+    ) -> None:
         body = messenger.fixtures.derived("fbmq_message_text", _as_standby)
 
         response = await messenger.post(body)
@@ -245,7 +250,9 @@ class TestOtherAppsThread:
 
 
 class TestGraphBase:
-    async def test_calls_go_to_the_configured_graph_api(self, messenger: Messenger, graph_api: FakeGraphApi) -> None:
+    async def test_calls_go_to_the_configured_graph_api(
+        self, messenger: Messenger, graph_api: FakeGraphApi
+    ) -> None:
         await messenger.post_fixture("fbmq_message_text")
 
         [reply, *_] = await messenger.delivered_to(CITIZEN)

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from app.conversations import service as conversations
+from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Escalation, Message
 from app.db import utcnow
 from app.officers import admin
 from app.officers.models import Role
 from app.services import Services
 from app.webchat.service import find_conversation
+from channels.base import Channel, InboundKind, InboundMessage
 from tests.conftest import ADMIN_PASSWORD, wait_for
 
 OFFICER_PASSWORD = "officer-password-1"
@@ -169,3 +171,20 @@ async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
 
 def hours_ago(hours: float) -> dt.datetime:
     return utcnow() - dt.timedelta(hours=hours)
+
+
+async def postback(services: Services, session_id: str, data: str) -> None:
+    """A button press, as the LINE and Messenger adapters store it."""
+    async with services.sessionmaker() as session, session.begin():
+        await store_inbound(
+            session,
+            InboundMessage(
+                channel=Channel.WEBCHAT,
+                dedupe_key=f"postback-{data}-{session_id}",
+                user_id=session_id,
+                kind=InboundKind.POSTBACK,
+                timestamp=utcnow(),
+                payload=data,
+            ),
+        )
+    services.workers.notify_work()

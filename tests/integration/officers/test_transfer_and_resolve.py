@@ -13,6 +13,7 @@ from tests.integration.officers.conftest import (
     escalations_of,
     hours_ago,
     make_officer,
+    postback,
     queue_citizen,
 )
 
@@ -58,7 +59,9 @@ class TestTransfer:
             json={"department": "registration", "note": note},
             headers=admin_headers,
         )
-        await client.post(_url(citizen.conversation_id, "notes"), json={"text": "โน้ตที่สอง"}, headers=admin_headers)
+        await client.post(
+            _url(citizen.conversation_id, "notes"), json={"text": "โน้ตที่สอง"}, headers=admin_headers
+        )
 
         detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
         assert [(n["kind"], n["text"]) for n in detail["notes"]] == [("transfer", note), ("note", "โน้ตที่สอง")]
@@ -79,7 +82,9 @@ class TestTransfer:
         somchai = await make_officer(client, services, "somchai", ["general"])
         await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         response = await client.post(
-            _url(citizen.conversation_id, "transfer"), json={"department": "accounts"}, headers=somchai.headers
+            _url(citizen.conversation_id, "transfer"),
+            json={"department": "accounts"},
+            headers=somchai.headers,
         )
         assert response.status_code == 409
 
@@ -185,15 +190,23 @@ class TestResolve:
         somchai = await make_officer(client, services, "somchai", ["general"])
         boss = await make_officer(client, services, "boss", ["general"], Role.SUPERVISOR)
         await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
-        assert (await client.post(_url(citizen.conversation_id, "resolve"), headers=somchai.headers)).status_code == 409
-        assert (await client.post(_url(citizen.conversation_id, "resolve"), headers=boss.headers)).status_code == 200
+        assert (
+            await client.post(_url(citizen.conversation_id, "resolve"), headers=somchai.headers)
+        ).status_code == 409
+        assert (
+            await client.post(_url(citizen.conversation_id, "resolve"), headers=boss.headers)
+        ).status_code == 200
 
     async def test_a_conversation_with_the_bot_cannot_be_resolved(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general", first_words=None)
-        assert (await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)).status_code == 200
-        assert (await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)).status_code == 409
+        assert (
+            await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        ).status_code == 200
+        assert (
+            await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        ).status_code == 409
 
     async def test_asking_for_a_person_again_opens_a_new_escalation(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
@@ -209,3 +222,18 @@ class TestResolve:
 
         await wait_for(waiting)
         assert len(await escalations_of(services, citizen.conversation_id)) == 2
+
+
+class TestRatingButton:
+    async def test_a_rate_postback_is_stored_too(
+        self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
+    ) -> None:
+        citizen = await queue_citizen(client, services, "general")
+        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await citizen.wait_for_reply(2)
+
+        await postback(services, citizen.session_id, "rate:5")
+
+        replies = await citizen.wait_for_reply(3)
+        assert replies[-1]["text"] == services.responses.rating_thanks.format(rating=5)
+        assert (await escalations_of(services, citizen.conversation_id))[-1].rating == 5

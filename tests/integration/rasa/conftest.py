@@ -33,12 +33,16 @@ def rasa_env() -> RasaEnv:
 @pytest.fixture(scope="session")
 def rasa_model(rasa_env: RasaEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = build_govchat_project(build_root=tmp_path_factory.mktemp("rasa-data"))
-    model, _trained = train_model(project, rasa_env, log_file=tmp_path_factory.mktemp("rasa-log") / "train.log")
+    model, _trained = train_model(
+        project, rasa_env, log_file=tmp_path_factory.mktemp("rasa-log") / "train.log"
+    )
     return model
 
 
 @pytest.fixture(scope="session")
-def rasa_server(rasa_env: RasaEnv, rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
+def rasa_server(
+    rasa_env: RasaEnv, rasa_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RasaServer]:
     log = tmp_path_factory.mktemp("rasa-server") / "rasa.log"
     with RasaServer(rasa_env, rasa_model, log_file=log) as server:
         yield server

@@ -42,7 +42,9 @@ def embedded(training_examples: list[Example]) -> EmbeddedNlu:
 
 
 @pytest.fixture
-async def breaker(ensure_serving: RasaServer, embedded: EmbeddedNlu, clock: Clock) -> AsyncIterator[FailoverNlu]:
+async def breaker(
+    ensure_serving: RasaServer, embedded: EmbeddedNlu, clock: Clock
+) -> AsyncIterator[FailoverNlu]:
     nlu = FailoverNlu(
         RasaHttpNlu(ensure_serving.url, timeout=SHORT_TIMEOUT),
         embedded,

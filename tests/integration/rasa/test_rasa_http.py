@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.rasa, pytest.mark.timeout(900)]
 
 
 class TestParse:
-    async def test_an_faq_question_is_answered_with_its_knowledge_base_entry(self, rasa_client: RasaHttpNlu) -> None:
+    async def test_an_faq_question_is_answered_with_its_knowledge_base_entry(
+        self, rasa_client: RasaHttpNlu
+    ) -> None:
         prediction = await rasa_client.parse("จดทะเบียนบริษัทออนไลน์ได้ไหม")
         assert prediction.intent == FAQ_INTENT
         assert prediction.faq_id == "company_registration_online"

@@ -23,7 +23,7 @@ from channels.base import (
 from channels.facebook import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
 from channels.facebook_messages import MessengerLabels
 from tests.conftest import free_port
-from tests.fakes.graph_api import (  # noqa: F401
+from tests.fakes.graph_api import (
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
     FakeGraphApi,
@@ -39,6 +39,8 @@ from tests.fakes.graph_api import (  # noqa: F401
     too_many_requests,
     user_unavailable,
 )
+
+__all__ = ["graph_api", "messenger_fixtures"]
 
 LABELS = MessengerLabels(source="ดูข้อมูลทางการ", human="คุยกับเจ้าหน้าที่", cancel="ยกเลิก")
 VECTORS = MessengerFixtures().vectors()
@@ -125,7 +127,9 @@ class TestSignature:
         with pytest.raises(SignatureError, match="missing"):
             adapter.parse_webhook(messenger_fixtures.body("fbmq_message_text"), {})
 
-    def test_the_legacy_sha1_header_alone_is_not_accepted(self, messenger_fixtures: MessengerFixtures) -> None:
+    def test_the_legacy_sha1_header_alone_is_not_accepted(
+        self, messenger_fixtures: MessengerFixtures
+    ) -> None:
         adapter = _adapter(messenger_fixtures, "http://127.0.0.1:9/v21.0", {})
         body = messenger_fixtures.body("fbmq_message_text")
         sha1 = "sha1=" + hmac.new(messenger_fixtures.app_secret.encode(), body, hashlib.sha1).hexdigest()
@@ -175,7 +179,10 @@ class TestWindows:
         assert request.path == "/v21.0/me/messages"
         assert request.params["access_token"] == PAGE_ACCESS_TOKEN
         key = messenger_fixtures.app_secret.encode()
-        assert request.params["appsecret_proof"] == hmac.new(key, PAGE_ACCESS_TOKEN.encode(), "sha256").hexdigest()
+        assert (
+            request.params["appsecret_proof"]
+            == hmac.new(key, PAGE_ACCESS_TOKEN.encode(), "sha256").hexdigest()
+        )
 
     async def test_an_officer_reply_inside_24_hours_carries_no_tag(
         self, adapter: MessengerAdapter, graph_api: FakeGraphApi

@@ -10,7 +10,9 @@ import pytest
 
 from channels.base import POSTBACK_HUMAN, Channel, InboundKind, PayloadError
 from channels.facebook_events import parse_body
-from tests.fakes.graph_api import MessengerFixtures, first_event, messenger_fixtures  # noqa: F401
+from tests.fakes.graph_api import MessengerFixtures, first_event, messenger_fixtures
+
+__all__ = ["messenger_fixtures"]
 
 NOT_STORED = [
     "fbmq_echo_text",
@@ -98,7 +100,9 @@ class TestMessages:
             message["text"] = "หลักสูตรออนไลน์ฟรีส…"
             message["quick_reply"]["payload"] = "text:หลักสูตรออนไลน์ฟรีสำหรับผู้ประกอบการ"
 
-        [inbound] = parse_body(messenger_fixtures.derived("gem_message_text_quick_reply_image_nlp", tap_cut_title))
+        [inbound] = parse_body(
+            messenger_fixtures.derived("gem_message_text_quick_reply_image_nlp", tap_cut_title)
+        )
 
         assert inbound.kind == InboundKind.TEXT
         assert inbound.text == "หลักสูตรออนไลน์ฟรีสำหรับผู้ประกอบการ"
@@ -153,7 +157,11 @@ class TestPostbacks:
     def test_a_postback_keeps_its_referral(self, messenger_fixtures: MessengerFixtures) -> None:
         [inbound] = parse_body(messenger_fixtures.body("gem_postback_with_referral"))
 
-        assert inbound.extra["referral"] == {"ref": "my-ref-value", "source": "SHORTLINK", "type": "OPEN_THREAD"}
+        assert inbound.extra["referral"] == {
+            "ref": "my-ref-value",
+            "source": "SHORTLINK",
+            "type": "OPEN_THREAD",
+        }
 
     def test_the_button_title_is_the_transcript_text(self, messenger_fixtures: MessengerFixtures) -> None:
         def titled(data: dict[str, Any]) -> None:
@@ -190,7 +198,9 @@ class TestStandbyAndHandover:
         assert not inbound.addressed
         assert inbound.extra["standby"] is True
 
-    def test_a_thread_control_change_is_stored_as_ignored(self, messenger_fixtures: MessengerFixtures) -> None:
+    def test_a_thread_control_change_is_stored_as_ignored(
+        self, messenger_fixtures: MessengerFixtures
+    ) -> None:
         [inbound] = parse_body(messenger_fixtures.body("gem_handover_pass_thread_control"))
 
         assert inbound.kind == InboundKind.IGNORED

@@ -21,7 +21,9 @@ SOURCE = "https://www.dbd.go.th/registration"
 CARD = FaqCard("company_registration_online", "จดทะเบียนบริษัทออนไลน์ (DBD e-Registration)", SOURCE)
 
 
-def _message(text: str, *, faq: FaqCard | None = None, quick_replies: tuple[str, ...] = ()) -> OutboundMessage:
+def _message(
+    text: str, *, faq: FaqCard | None = None, quick_replies: tuple[str, ...] = ()
+) -> OutboundMessage:
     return OutboundMessage(
         message_id="1", conversation_id="c", user_id="u", text=text, sender="bot", faq=faq,
         quick_replies=quick_replies,
@@ -53,9 +55,7 @@ class TestFaqCard:
         assert len(answer) > 640
 
     def test_quick_replies_ride_on_the_last_part_without_repeating_the_officer_button(self) -> None:
-        parts = build_parts(
-            _message("ตอบ", faq=CARD, quick_replies=("ค่าธรรมเนียม", LABELS.human)), LABELS
-        )
+        parts = build_parts(_message("ตอบ", faq=CARD, quick_replies=("ค่าธรรมเนียม", LABELS.human)), LABELS)
 
         assert [q["title"] for q in parts[-1]["quick_replies"]] == ["ค่าธรรมเนียม"]
 

@@ -79,7 +79,11 @@ class TestParse:
 
     @pytest.mark.parametrize(
         "response",
-        [httpx.Response(500, text="boom"), httpx.Response(200, text="not json"), httpx.Response(200, json=[1])],
+        [
+            httpx.Response(500, text="boom"),
+            httpx.Response(200, text="not json"),
+            httpx.Response(200, json=[1]),
+        ],
     )
     async def test_bad_answers_raise_an_unavailable_error(self, response: httpx.Response) -> None:
         client = _client(lambda request: response)

@@ -76,13 +76,17 @@ class TestClosed:
         assert breaker.degraded_reason is None
         assert breaker.active_engine == "rasa"
 
-    async def test_a_failed_call_is_answered_by_the_fallback(self, breaker: FailoverNlu, rasa: FakeBackend) -> None:
+    async def test_a_failed_call_is_answered_by_the_fallback(
+        self, breaker: FailoverNlu, rasa: FakeBackend
+    ) -> None:
         rasa.failing = True
         prediction = await breaker.parse("สวัสดี")
         assert prediction.engine == "embedded"
         assert "rasa is down" in str(prediction.extra["degraded_reason"])
 
-    async def test_failures_below_the_threshold_keep_it_closed(self, breaker: FailoverNlu, rasa: FakeBackend) -> None:
+    async def test_failures_below_the_threshold_keep_it_closed(
+        self, breaker: FailoverNlu, rasa: FakeBackend
+    ) -> None:
         await _fail_primary(breaker, rasa, 2)
         assert breaker.state is BreakerState.CLOSED
 
@@ -103,7 +107,9 @@ class TestOpen:
         assert breaker.active_engine == "embedded"
         assert breaker.degraded_reason is not None and "rasa is down" in breaker.degraded_reason
 
-    async def test_while_open_the_primary_is_not_called(self, breaker: FailoverNlu, rasa: FakeBackend) -> None:
+    async def test_while_open_the_primary_is_not_called(
+        self, breaker: FailoverNlu, rasa: FakeBackend
+    ) -> None:
         await _fail_primary(breaker, rasa, 3)
         calls = rasa.calls
         rasa.failing = False

@@ -29,9 +29,7 @@ TITLES = {"name_reservation": "จองชื่อนิติบุคคล�
 
 def _nlu_blocks(text: str) -> dict[str, list[str]]:
     data = yaml.safe_load(text)
-    return {
-        block["intent"]: [line[2:] for line in block["examples"].splitlines()] for block in data["nlu"]
-    }
+    return {block["intent"]: [line[2:] for line in block["examples"].splitlines()] for block in data["nlu"]}
 
 
 class TestRenderNlu:
@@ -75,7 +73,9 @@ class TestRenderDomain:
 
 
 class TestBuildProject:
-    def test_writes_nlu_domain_and_config_into_a_folder_named_by_the_fingerprint(self, tmp_path: Path) -> None:
+    def test_writes_nlu_domain_and_config_into_a_folder_named_by_the_fingerprint(
+        self, tmp_path: Path
+    ) -> None:
         project = build_project(EXAMPLES, TITLES, tmp_path)
         assert project.root == tmp_path / project.fingerprint
         assert project.config_file.read_bytes() == DEFAULT_CONFIG.read_bytes()
@@ -89,7 +89,9 @@ class TestBuildProject:
 
     def test_a_changed_question_changes_the_fingerprint(self, tmp_path: Path) -> None:
         first = build_project(EXAMPLES, TITLES, tmp_path)
-        changed = build_project([*EXAMPLES, Example("จองชื่อได้กี่วัน", "faq", "name_reservation")], TITLES, tmp_path)
+        changed = build_project(
+            [*EXAMPLES, Example("จองชื่อได้กี่วัน", "faq", "name_reservation")], TITLES, tmp_path
+        )
         assert changed.fingerprint != first.fingerprint
 
     def test_a_changed_config_changes_the_fingerprint(self, tmp_path: Path) -> None:

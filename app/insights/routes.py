@@ -1,0 +1,109 @@
+"""Insights, open data and knowledge-base suggestions (supervisors and admins), and their page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from app.db import utcnow
+from app.deps import ServicesDep, SessionDep
+from app.insights import opendata, service
+from app.insights.drafts import SuggestionError
+from app.officers import access
+from app.officers.auth import current_officer
+from app.officers.console import SECURITY_HEADERS
+from app.officers.models import Officer
+
+router = APIRouter(prefix="/api/admin", tags=["insights"])
+page_router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+MAX_DAYS = 366
+
+
+async def current_supervisor(officer: Annotated[Officer, Depends(current_officer)]) -> Officer:
+    if not access.can_overrule(officer):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "supervisors and administrators only")
+    return officer
+
+
+CurrentSupervisor = Annotated[Officer, Depends(current_supervisor)]
+
+
+class SuggestionRequest(BaseModel):
+    faq_id: str | None = Field(default=None, max_length=64)
+    question: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/insights")
+async def insights(
+    officer: CurrentSupervisor,
+    services: ServicesDep,
+    session: SessionDep,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7,
+) -> dict[str, Any]:
+    return await service.build_insights(
+        session,
+        services.kb_store.current,
+        days=days,
+        answer_threshold=services.settings.answer_threshold,
+        stale_after_days=services.settings.kb_stale_days,
+        now=utcnow(),
+    )
+
+
+@router.get("/opendata.csv", response_class=Response)
+async def open_data(
+    officer: CurrentSupervisor,
+    session: SessionDep,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> Response:
+    try:
+        start, end = opendata.parse_period(from_, to)
+    except opendata.OpenDataRequestError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    body = await opendata.build_open_data(session, start, end)
+    disposition = f'attachment; filename="{opendata.file_name(start, end)}"'
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/kb/suggestions", status_code=status.HTTP_201_CREATED)
+async def suggest_question(
+    body: SuggestionRequest, officer: CurrentSupervisor, services: ServicesDep
+) -> JSONResponse:
+    """Copy a question into a draft under ``knowledge_base/drafts/`` (never live until curated)."""
+    try:
+        draft = await service.suggest_question(services, officer, body.faq_id or None, body.question)
+    except SuggestionError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    result = {"path": draft.relative_path, "faq_id": draft.faq_id, "question": draft.question}
+    return JSONResponse(
+        {**result, "created": draft.created},
+        status_code=status.HTTP_201_CREATED if draft.created else status.HTTP_200_OK,
+    )
+
+
+@page_router.get("/console/insights", response_class=HTMLResponse)
+async def insights_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    """The page holds no citizen data: its script asks the API with the officer's token."""
+    context = {
+        "faq_titles": {entry.id: entry.title for entry in services.kb_store.current.entries.values()},
+        "stale_days": services.settings.kb_stale_days,
+    }
+    response = templates.TemplateResponse(request, "insights/index.html", context)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def include_insights_routers(app: FastAPI) -> None:
+    app.include_router(router)
+    app.include_router(page_router)
