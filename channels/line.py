@@ -171,7 +171,7 @@ class LineAdapter:
         except ApiException as error:
             if error.status == 409 and _already_accepted(error):
                 # An earlier attempt with this retry key went through (we missed its answer).
-                log.info("line_push_already_accepted", extra={"message": message.message_id})
+                log.info("line_push_already_accepted", extra={"message_id": message.message_id})
                 return SendResult(message.message_id, "push", _accepted_id(error))
             raise self._send_error(error) from error
         except _TRANSIENT as error:

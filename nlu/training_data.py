@@ -82,12 +82,15 @@ def group_examples(examples: Iterable[Example]) -> dict[str, list[str]]:
 
 
 def render_nlu(groups: Mapping[str, Sequence[str]]) -> str:
-    """``nlu.yml``: one block per label, examples as a literal list (Rasa's usual layout)."""
+    """``nlu.yml``: one block per label, examples (cleaned) as a literal list (Rasa's usual layout)."""
     lines = [f'version: "{RASA_DATA_VERSION}"', "nlu:"]
     for label in sorted(groups):
+        texts = [cleaned for cleaned in map(clean_example, groups[label]) if cleaned]
+        if not texts:
+            continue
         lines.append(f"- intent: {label}")
         lines.append("  examples: |")
-        lines.extend(f"    - {text}" for text in groups[label])
+        lines.extend(f"    - {text}" for text in texts)
     return "\n".join(lines) + "\n"
 
 

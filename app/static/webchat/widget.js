@@ -213,6 +213,7 @@
     var awaitingReplyAfter = null;
     var typingTimer = null;
     var pollTimer = null;
+    var shownOptions = null; // the quick replies on screen (those of the last message)
 
     function defaultBase() {
       if (SCRIPT && SCRIPT.src) return new URL(SCRIPT.src).origin;
@@ -371,6 +372,8 @@
     function updateQuickReplies() {
       var last = list.lastElementChild;
       var options = last && last.dataset.id && last.quickReplies ? last.quickReplies : [];
+      if (options === shownOptions) return; // unchanged: keep the buttons (and the focus on them)
+      shownOptions = options;
       var hadFocus = quick.contains(document.activeElement);
       quick.replaceChildren.apply(
         quick,

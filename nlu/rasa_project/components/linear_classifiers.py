@@ -5,8 +5,10 @@ n-gram counts) and fit ``LinearTextModel`` (TF-IDF + linear SVM with calibrated 
 
 ``LinearIntentClassifier`` sets ``intent``/``intent_ranking`` like Rasa's own classifiers.
 ``LinearResponseSelector`` learns the retrieval intent's response keys (``faq/<id>``) and
-sets ``response_selector`` in exactly the shape Rasa's ResponseSelector produces, so
-``/model/parse`` clients and Rasa Core cannot tell the difference.
+sets ``response_selector`` in the shape Rasa's ResponseSelector produces (``response`` with
+``intent_response_key``/``utter_action``, ``ranking``), so ``/model/parse`` clients read it
+the same way. (Rasa's training warns that no ResponseSelector is configured: it only looks
+for its own class.)
 """
 
 from __future__ import annotations

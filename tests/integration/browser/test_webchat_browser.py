@@ -183,6 +183,7 @@ class TestAskingWithTheKeyboard:
 class TestQuickReplies:
     def test_quick_replies_are_buttons_that_send_their_text(self, page: Page, shoot: Shoot) -> None:
         page.goto("/")
+        expect(page.locator(".gc-quick")).to_be_hidden()
         ask(page, QUESTION)
         wait_for_bot_replies(page, 1)
         expect(quick_replies(page).first).to_be_visible()
@@ -390,6 +391,11 @@ ZOOMS = {
 }
 
 
+def bring_the_question_box_into_view(page: Page) -> None:
+    """Scroll as a citizen would, so that the box and its send button can both be seen."""
+    page.locator(".gc-row").evaluate("row => row.scrollIntoView({block: 'center'})")
+
+
 class TestZoomAndReflow:
     @pytest.mark.parametrize("context_options", list(ZOOMS.values()), ids=list(ZOOMS))
     def test_input_and_send_button_stay_in_view_when_zoomed(
@@ -401,7 +407,7 @@ class TestZoomAndReflow:
         wait_for_bot_replies(page, 1)
 
         chat_input(page).focus()
-        chat_input(page).scroll_into_view_if_needed()
+        bring_the_question_box_into_view(page)
 
         for control in (chat_input(page), send_button(page)):
             box = control.bounding_box()
@@ -418,7 +424,7 @@ class TestZoomAndReflow:
         ask(page, QUESTION)
         wait_for_bot_replies(page, 1)
 
-        chat_input(page).scroll_into_view_if_needed()
+        bring_the_question_box_into_view(page)
         expect(chat_input(page)).to_be_in_viewport()
         expect(send_button(page)).to_be_in_viewport()
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")

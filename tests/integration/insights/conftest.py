@@ -100,6 +100,7 @@ class Seeder:
         display_name: str | None = None,
         state: ConversationState = ConversationState.BOT,
         created_at: dt.datetime | None = None,
+        last_inbound_at: dt.datetime | None = None,
     ) -> Conversation:
         created_at = created_at or utcnow()
         async with self.services.sessionmaker() as session, session.begin():
@@ -117,7 +118,7 @@ class Seeder:
                 state=state,
                 department="general" if state != ConversationState.BOT else None,
                 created_at=created_at,
-                last_inbound_at=created_at,
+                last_inbound_at=last_inbound_at or created_at,
             )
             session.add(conversation)
         return conversation
@@ -148,7 +149,11 @@ class Seeder:
         return message
 
     async def exchange(
-        self, conversation: Conversation, text: str, nlu: dict[str, Any], created_at: dt.datetime | None = None
+        self,
+        conversation: Conversation,
+        text: str,
+        nlu: dict[str, Any],
+        created_at: dt.datetime | None = None,
     ) -> None:
         """A citizen's question and the bot's reply."""
         await self.message(conversation, text, nlu=nlu, created_at=created_at)

@@ -138,12 +138,24 @@ class TestRetries:
         assert answer.delivery_status == DeliveryStatus.SENT
 
     async def test_a_final_error_marks_the_answer_failed_for_officers(self, line: LineHub) -> None:
-        line.fake.script("push", Scripted(400, {"message": "The request body has 1 error(s)"}))
+        invalid = Scripted(400, {"message": "The request body has 1 error(s)"})
+        line.fake.script("push", invalid, invalid)
         await line.post(line.text("Ufinal", QUESTION, age_seconds=120))
         (answer,) = await settled(line, "Ufinal")
         assert answer.delivery_status == DeliveryStatus.FAILED
         assert answer.delivery_error is not None and "LINE API 400" in answer.delivery_error
-        assert len(line.fake.requests("push")) == 1
+        card, plain = (r.json["messages"][0]["type"] for r in line.fake.requests("push"))
+        assert (card, plain) == ("flex", "text")  # the card, then the same answer as plain text
+
+    async def test_a_card_line_refuses_is_delivered_as_plain_text(self, line: LineHub) -> None:
+        line.fake.script(
+            "reply", Scripted(400, {"message": "A message (messages[0]) in the request body is invalid"})
+        )
+        await line.post(line.text("Uplain", QUESTION))
+        (answer,) = await settled(line, "Uplain")
+        assert answer.delivery_status == DeliveryStatus.SENT
+        (delivery,) = line.fake.deliveries("Uplain")
+        assert delivery.messages[0]["type"] == "text" and delivery.messages[0]["text"] == answer.text
 
 
 class TestGivingUp:

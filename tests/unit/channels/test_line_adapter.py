@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -133,8 +134,9 @@ class TestReply:
 
 class TestPushRetries:
     async def test_a_retried_push_after_a_lost_answer_is_not_sent_twice(
-        self, adapter: LineAdapter, fake: FakeLineApi
+        self, adapter: LineAdapter, fake: FakeLineApi, caplog: pytest.LogCaptureFixture
     ) -> None:
+        caplog.set_level(logging.DEBUG)  # every log call on the way must be valid
         fake.script("push", Scripted(500, accept=True))  # LINE took it, but we saw a 500
         message = outbound(1)
         with pytest.raises(RetryableSendError):

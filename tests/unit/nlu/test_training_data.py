@@ -104,3 +104,8 @@ class TestBuildProject:
     def test_unknown_intents_are_refused(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="unknown intents"):
             build_project([*EXAMPLES, Example("จองตั๋ว", "book_ticket")], TITLES, tmp_path)
+
+
+def test_texts_with_line_breaks_still_give_valid_yaml() -> None:
+    rendered = render_nlu({"greet": ["สวัสดี\nครับ", "ดีจ้า\r\n- ทดสอบ: ok"], "thanks": ["\n"]})
+    assert _nlu_blocks(rendered) == {"greet": ["สวัสดี ครับ", "ดีจ้า - ทดสอบ: ok"]}
