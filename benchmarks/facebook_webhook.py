@@ -6,8 +6,10 @@ event is the official ``fbmq_message_text`` body with its own sender, ``mid`` an
 question, signed like Meta signs it. "Reply" is the moment the fake Graph API receives the
 first Send API message for that citizen.
 
-    .venv/bin/python benchmarks/facebook_webhook.py [--events 200] [--concurrency 10]
-        [--database-url postgresql+asyncpg://...]   # default: a fresh SQLite file
+    .venv/bin/python benchmarks/facebook_webhook.py [--events 200] [--concurrency 10] [--postgres]
+
+A fresh SQLite file by default; ``--postgres`` creates a throwaway database on the test server
+(``GOVCHAT_TEST_POSTGRES``, as the tests do) and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
 
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, fresh_postgres_database  # noqa: E402
 from tests.fakes.graph_api import (  # noqa: E402
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
@@ -155,13 +157,15 @@ async def measure(
     )
 
 
-def run(events: int, concurrency: int, database_url: str | None) -> None:
+async def run(events: int, concurrency: int, postgres: bool) -> None:
     fixtures = MessengerFixtures()
     graph = FakeGraphApi(app_secret=fixtures.app_secret).start()
     try:
-        with hub_process(graph, fixtures, database_url) as url:
-            print(f"database={(database_url or 'sqlite').split(':')[0]} load={os.getloadavg()[0]:.1f}")
-            asyncio.run(measure(url, graph, fixtures, events, concurrency))
+        async with contextlib.AsyncExitStack() as stack:
+            database_url = await stack.enter_async_context(fresh_postgres_database()) if postgres else None
+            with hub_process(graph, fixtures, database_url) as url:
+                print(f"database={'postgresql' if postgres else 'sqlite'} load={os.getloadavg()[0]:.1f}")
+                await measure(url, graph, fixtures, events, concurrency)
     finally:
         graph.stop()
 
@@ -172,9 +176,9 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database")
     args = parser.parse_args()
-    run(args.events, args.concurrency, args.database_url)
+    asyncio.run(run(args.events, args.concurrency, args.postgres))
 
 
 if __name__ == "__main__":

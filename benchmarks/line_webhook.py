@@ -199,6 +199,8 @@ def main() -> int:
     database = "PostgreSQL" if args.database_url and args.database_url.startswith("postgresql") else "SQLite"
     print(f"LINE webhook benchmark: {len(sent)} events at {args.rate:g}/s for {args.seconds:g} s")
     print(f"hub: govchat serve, {args.workers} workers, {database}, embedded NLU; fake LINE API on loopback")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (numbers mean little when load >> CPUs)")
     print(line_of("webhook ack", acks))
     print(line_of("event -> reply", replies))
     vias = [d.via for d in deliveries]

@@ -120,7 +120,7 @@ class MessengerAdapter:
         return challenge
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
-        signature = _header(headers, SIGNATURE_HEADER)
+        signature = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
         if not signature:
             raise SignatureError("missing X-Hub-Signature-256")
         if not self.signature_matches(body, signature):
@@ -238,10 +238,3 @@ class MessengerAdapter:
 
     async def aclose(self) -> None:
         await self.graph.aclose()
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseError, load_knowledge_base
+from nlu.embedded import knowledge_base_documents
 from nlu.examples import CORE_INTENTS_FILE, load_training_examples
 from nlu.rasa_env import EXIT_NO_PYTHON, REPO_ROOT, PythonNotFoundError, RasaEnvError, ensure
 from nlu.rasa_runner import DEFAULT_HOST, DEFAULT_PORT, RasaRunError, RasaServer, train_model
@@ -46,7 +47,11 @@ def build_govchat_project(
     build_root: Path = BUILD_ROOT,
     config: Path = DEFAULT_CONFIG,
 ) -> RasaProject:
-    """The Rasa project for the knowledge base and core intents as they are on disk now."""
+    """The Rasa project for the knowledge base and core intents as they are on disk now.
+
+    Besides the citizens' questions, each entry's title and answer train its ``faq/<id>``
+    key (the agency's own words for the subject; the embedded engine does the same).
+    """
     try:
         kb = load_knowledge_base(kb_root)
     except KnowledgeBaseError as exc:
@@ -56,7 +61,7 @@ def build_govchat_project(
     except (OSError, ValueError) as exc:
         raise NluCommandError(f"cannot read the core intents ({core_path}): {exc}") from exc
     titles = {entry.id: entry.title for entry in kb.entries.values()}
-    return build_project(examples, titles, build_root, config)
+    return build_project([*examples, *knowledge_base_documents(kb)], titles, build_root, config)
 
 
 def train_current(force: bool = False, *, config: Path = DEFAULT_CONFIG, quiet: bool = False) -> TrainResult:

@@ -1,6 +1,7 @@
 """The console's live updates: one WebSocket per console tab, fed from the event bus.
 
-``WS /api/officer/ws?token=<officer token>``. The server pushes
+``WS /api/officer/ws``; the first message is ``{"type": "auth", "token": <officer token>}``
+(a bad one closes the socket with code 4401). Then the server pushes
 ``{"type": "queue_changed", "department"}`` for the officer's departments as soon as the
 socket is ``ready``. The console sends ``{"type": "watch", "conversation_ids": [...]}`` for
 the conversations it shows; once ``watching`` is confirmed it receives their ``message`` and
@@ -30,6 +31,7 @@ from app.services import Services
 router = APIRouter()
 log = logging.getLogger(__name__)
 MAX_WATCHED = 100
+AUTH_TIMEOUT_SECONDS = 10.0
 OUTBOX_SIZE = 1000
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
 
@@ -137,12 +139,26 @@ def _conversation_event(conversation_id: str) -> Transform:
     return shape
 
 
+async def _authenticate(services: Services, websocket: WebSocket) -> Officer | None:
+    """The first message is ``{"type": "auth", "token": ...}`` (a token in the URL would be logged)."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
+        message = json.loads(raw)
+    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect):
+        return None
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        return None
+    token = message.get("token")
+    return await officer_for_token(services, token) if isinstance(token, str) else None
+
+
 @router.websocket("/api/officer/ws")
-async def console_events(websocket: WebSocket, token: str | None = None) -> None:
+async def console_events(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
-    officer = await officer_for_token(services, token)
-    if officer is None:
-        await websocket.close(code=4401)
-        return
     await websocket.accept()
+    officer = await _authenticate(services, websocket)
+    if officer is None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close(code=4401, reason="missing, invalid or expired token")
+        return
     await ConsoleSocket(services, officer, websocket).run()

@@ -7,6 +7,7 @@ for what the citizen sent goes out after the response (it is not a reply, only a
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, status
@@ -26,6 +27,7 @@ from channels.base import (
 from channels.facebook import MessengerAdapter
 
 router = APIRouter(tags=["webhooks"])
+log = logging.getLogger(__name__)
 NOT_CONFIGURED = (
     "Messenger is not configured (FACEBOOK_APP_SECRET, FACEBOOK_VERIFY_TOKEN, FACEBOOK_PAGE_ACCESS_TOKEN)"
 )
@@ -63,8 +65,10 @@ async def receive_events(
     try:
         events = adapter.parse_webhook(body, request.headers)
     except SignatureError as error:
+        log.warning("facebook_webhook_rejected", extra={"reason": str(error)})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
     except PayloadError as error:
+        log.warning("facebook_webhook_bad_payload", extra={"reason": str(error)})
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     except ChannelNotConfigured as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error) or NOT_CONFIGURED) from None
@@ -83,9 +87,11 @@ async def store_events(services: Services, events: list[InboundMessage]) -> list
     stored = [
         event for event, result in zip(events, accepted, strict=True) if result.work_item_id is not None
     ]
-    citizen_messages = sum(1 for event in stored if event.kind in _CITIZEN_MESSAGES)
-    if citizen_messages:
-        services.metrics.messages_in.labels(Channel.FACEBOOK.value).inc(citizen_messages)
+    if len(stored) < len(events):
+        log.info("webhook_events_duplicate", extra={"count": len(events) - len(stored)})
+    for event in stored:
+        if event.kind in _CITIZEN_MESSAGES:
+            services.metrics.messages_in.labels(event.channel.value).inc()
     if any(event.kind != InboundKind.IGNORED for event in stored):
         services.workers.notify_work()
     return stored

@@ -100,7 +100,7 @@ class TestSetup:
         assert fake_line.requests() == []
 
     async def test_without_an_access_token_nothing_is_called(self, tmp_path: Path) -> None:
-        settings = Settings(_env_file=None, GOVCHAT_VAR_DIR=tmp_path)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, GOVCHAT_VAR_DIR=tmp_path)
         out = io.StringIO()
         assert await line_setup(settings, MENU_TEMPLATE, None, out) == 1
         assert "LINE_CHANNEL_ACCESS_TOKEN" in out.getvalue()

@@ -126,6 +126,16 @@ class TestOncePerEvent:
         assert len(await line.work_items()) == 1
         assert [m.direction for m in await line.messages("Uonce")] == ["in", "out"]
 
+    async def test_simultaneous_deliveries_of_one_event_store_it_once(self, line: LineHub) -> None:
+        event = line.text("Utwice", QUESTION)
+        redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+        responses = await asyncio.gather(line.post(event), line.post(redelivered), line.post(event))
+        assert [r.status_code for r in responses] == [200, 200, 200]
+        await line.wait_deliveries("Utwice")
+        await asyncio.sleep(0.5)
+        assert len(await line.work_items()) == 1
+        assert len(line.fake.deliveries("Utwice")) == 1
+
     async def test_the_webhook_answers_before_the_reply_is_sent(self, line: LineHub) -> None:
         line.fake.delay("reply", 2.0)
         started = time.monotonic()

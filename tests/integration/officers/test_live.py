@@ -42,6 +42,10 @@ async def _next(ws: ClientConnection, matches: Callable[[dict[str, Any]], bool])
     return await asyncio.wait_for(scan(), EVENT_TIMEOUT)
 
 
+def _ws_url(hub: LiveServer) -> str:
+    return hub.url.replace("http://", "ws://") + "/api/officer/ws"
+
+
 class WebCitizen:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
@@ -65,8 +69,8 @@ class WebCitizen:
 @pytest.fixture
 async def console(live_server: LiveServer) -> AsyncIterator[ClientConnection]:
     token = await _officer_token(live_server.url)
-    ws_url = live_server.url.replace("http://", "ws://") + f"/api/officer/ws?token={token}"
-    async with websockets.connect(ws_url) as ws:
+    async with websockets.connect(_ws_url(live_server)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         ready = await _next(ws, lambda e: e["type"] == "ready")
         assert "general" in ready["departments"]
         yield ws
@@ -113,10 +117,18 @@ class TestConsoleSocket:
         assert watching["conversation_ids"] == []
 
     async def test_a_bad_token_is_refused(self, live_server: LiveServer) -> None:
-        ws_url = live_server.url.replace("http://", "ws://") + "/api/officer/ws?token=forged"
-        with pytest.raises(websockets.exceptions.InvalidStatus):
-            async with websockets.connect(ws_url) as ws:
+        async with websockets.connect(_ws_url(live_server)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "forged"}))
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+    async def test_no_token_is_refused(self, live_server: LiveServer) -> None:
+        async with websockets.connect(_ws_url(live_server)) as ws:
+            await ws.send(json.dumps({"type": "watch", "conversation_ids": []}))
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
 @pytest.fixture
@@ -136,8 +148,11 @@ class TestAcrossHubProcesses:
     ) -> None:
         officer_hub, citizen_hub = two_hubs
         token = await _officer_token(officer_hub.url)
-        ws_url = officer_hub.url.replace("http://", "ws://") + f"/api/officer/ws?token={token}"
-        async with websockets.connect(ws_url) as ws, httpx.AsyncClient(base_url=citizen_hub.url) as http:
+        async with (
+            websockets.connect(_ws_url(officer_hub)) as ws,
+            httpx.AsyncClient(base_url=citizen_hub.url) as http,
+        ):
+            await ws.send(json.dumps({"type": "auth", "token": token}))
             await _next(ws, lambda e: e["type"] == "ready")
             citizen = await WebCitizen(http).start()
             await citizen.say("ขอคุยกับเจ้าหน้าที่")
