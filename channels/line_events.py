@@ -46,6 +46,7 @@ from channels.base import (
 # Reply tokens are valid for about a minute; keep a margin for the time the call takes.
 REPLY_WINDOW = dt.timedelta(seconds=50)
 ACCOUNT_PLACEHOLDER = "line-account"  # owns account-level events when the body names no bot id
+MAX_EVENT_TYPE = 64  # what the work queue records of a type's name
 ATTACHMENT_TYPES = frozenset({"image", "video", "audio", "file", "location", "sticker"})
 _OUR_POSTBACKS = frozenset(
     {POSTBACK_HUMAN, POSTBACK_CANCEL, POSTBACK_GET_STARTED, POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS}
@@ -158,13 +159,16 @@ def _to_inbound(
     event = _validate(_Event, raw, where)
     account = destination or ACCOUNT_PLACEHOLDER
     chat_id, group_id, sender = _chat_of(event.source, account)
-    timestamp = dt.datetime.fromtimestamp(event.timestamp / 1000, dt.UTC)
+    try:
+        timestamp = dt.datetime.fromtimestamp(event.timestamp / 1000, dt.UTC)
+    except (OverflowError, ValueError, OSError) as error:
+        raise PayloadError(f"{where}.timestamp: not a time in milliseconds") from error
     base: dict[str, Any] = {
         "channel": Channel.LINE,
         "dedupe_key": event.webhook_event_id or _content_key(raw),
         "user_id": chat_id,
         "timestamp": timestamp,
-        "event_type": event.type,
+        "event_type": event.type[:MAX_EVENT_TYPE],
         "group_id": group_id,
         "extra": {
             "destination": destination,

@@ -38,9 +38,31 @@ _FILLERS = frozenset(
     {"ครับ", "ครับผม", "คับ", "ค่ะ", "คะ", "ค่า", "คร่ะ", "จ้ะ", "จ๊ะ", "จ้า", "จ๊า", "นะ", "น้า", "น๊ะ"}
     | {"ฮะ", "ฮับ", "อ่ะ", "อะ", "เหรอ", "หรอ", "มั้ย", "ไหม", "มั๊ย", "ป่าว", "เปล่า", "บ้าง", "หน่อย"}
     | {"ผม", "ดิฉัน", "หนู", "เรา", "ฉัน", "รบกวน", "สอบถาม", "ขอถาม", "อยาก", "ต้องการ", "จะ", "ต้อง"}
-    | {"ยังไง", "ยังงัย", "ยังงี้", "อย่างไร", "ไง", "ทำไง", "ทำ", "ได้", "การ", "ความ", "คือ", "ว่า"}
-    | {"ที่", "ของ", "ใน", "และ", "หรือ", "กับ", "ให้", "แล้ว", "ก็", "เป็น", "มี", "ๆ", "บ้าง"}
+    | {"ยังไง", "ยังงัย", "ยังงี้", "อย่างไร", "ไง", "ทำไง", "ทำ", "ได้", "การ", "ความ", "คือ", "ว่า", "อะไร"}
+    | {"ที่", "ของ", "ใน", "และ", "หรือ", "กับ", "ให้", "แล้ว", "ก็", "เป็น", "มี", "ๆ", "วิธี", "ขั้นตอน"}
 )
+
+
+# Spellings and loanwords citizens use for the same word, mapped to one form.
+_VARIANTS = {
+    "เท่าไร": "เท่าไหร่",
+    "เท่าใด": "เท่าไหร่",
+    "ล่าช้า": "ช้า",
+    "พาสเวิร์ด": "รหัสผ่าน",
+    "password": "รหัสผ่าน",
+    "พาสเวิด": "รหัสผ่าน",
+    "online": "ออนไลน์",
+    "อีเมล์": "อีเมล",
+    "email": "อีเมล",
+    "e-mail": "อีเมล",
+    "เวปไซต์": "เว็บไซต์",
+    "เว็บ": "เว็บไซต์",
+    "website": "เว็บไซต์",
+    "บ.": "บริษัท",
+    "หจก.": "ห้างหุ้นส่วน",
+    "หจก": "ห้างหุ้นส่วน",
+    "นิติบุคคล": "บริษัท",
+}
 
 
 def mask_personal_data(text: str) -> str:
@@ -53,7 +75,7 @@ def mask_personal_data(text: str) -> str:
 def grouping_key(text: str) -> str:
     """The words that carry a question's meaning, space-separated (masked and normalised first)."""
     cleaned = repair_thai(normalize(mask_personal_data(text)))
-    words = [w for w in tokenize(cleaned) if _WORD.search(w)]
+    words = [_VARIANTS.get(w, w) for w in tokenize(cleaned) if _WORD.search(w)]
     content = [w for w in words if w not in _FILLERS]
     return " ".join(content or words)
 

@@ -49,7 +49,7 @@ def parse_period(from_text: str | None, to_text: str | None) -> tuple[dt.date, d
         raise OpenDataRequestError(f"'from' ({start}) is after 'to' ({end})")
     if (end - start).days + 1 > MAX_DAYS:
         raise OpenDataRequestError(
-            f"the period is {(end - start).days + 1} days; at most {MAX_DAYS} per file"
+            f"the period is {(end - start).days + 1} days; at most {MAX_DAYS} days per file"
         )
     return start, end
 

@@ -95,8 +95,10 @@ async def suggest_question(
 @page_router.get("/console/insights", response_class=HTMLResponse)
 async def insights_page(request: Request, services: ServicesDep) -> HTMLResponse:
     """The page holds no citizen data: its script asks the API with the officer's token."""
+    kb = services.kb_store.current
     context = {
-        "faq_titles": {entry.id: entry.title for entry in services.kb_store.current.entries.values()},
+        "faq_titles": {entry.id: entry.title for entry in kb.entries.values()},
+        "departments": {department.id: department.name_th for department in kb.departments.values()},
         "stale_days": services.settings.kb_stale_days,
     }
     response = templates.TemplateResponse(request, "insights/index.html", context)

@@ -98,8 +98,5 @@ async def check_nlu_contract(
         assert math.isclose(again.confidence, first.confidence, abs_tol=1e-6), f"{text[:40]!r}: not stable"
     for text, label in (expected or {}).items():
         prediction = await client.parse(text)
-        if label.startswith("faq/"):
-            got = f"faq/{prediction.faq_id}"
-        else:
-            got = prediction.intent
+        got = f"faq/{prediction.faq_id}" if label.startswith("faq/") else prediction.intent
         assert got == label, f"{text!r}: expected {label} first, got {got}"

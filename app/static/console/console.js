@@ -27,6 +27,7 @@
     everyone: [],
     current: null, // the open conversation's detail
     unread: new Set(),
+    delivered: {}, // message id -> "sent" | "failed", as last heard (a status never goes back)
     socket: null,
     reconnectDelay: 500,
     refreshTimer: null,
@@ -254,6 +255,9 @@
 
   function onMessageEvent(event) {
     var message = event.message;
+    if (message.delivery_status === "sent" || message.delivery_status === "failed") {
+      state.delivered[message.id] = message.delivery_status;
+    }
     if (event.type === "message" && message.sender === "citizen") {
       state.mine.concat(state.everyone).forEach(function (c) {
         if (c.id === event.conversation_id) c.last_message = message.text;
@@ -368,7 +372,7 @@
     var id = state.current.id;
     return api("GET", "/api/officer/conversations/" + encodeURIComponent(id)).then(function (detail) {
       if (state.current && state.current.id === id) {
-        state.current = detail;
+        state.current = merged(detail, state.current);
         renderConversation();
       }
     }, function (error) {
@@ -377,6 +381,21 @@
         $("conversation").hidden = true;
       }
     });
+  }
+
+  // A reload answered before an event arrived must not undo what the event showed.
+  function merged(fresh, shown) {
+    var known = new Set(fresh.messages.map(function (m) {
+      return m.id;
+    }));
+    var last = fresh.messages.length ? Number(fresh.messages[fresh.messages.length - 1].id) : 0;
+    shown.messages.forEach(function (m) {
+      if (!known.has(m.id) && Number(m.id) > last) fresh.messages.push(m);
+    });
+    fresh.messages.forEach(function (m) {
+      if (m.delivery_status === "pending" && state.delivered[m.id]) m.delivery_status = state.delivered[m.id];
+    });
+    return fresh;
   }
 
   function holdsIt(detail) {
@@ -433,6 +452,9 @@
 
   function upsertMessage(message) {
     var c = state.current;
+    if (message.delivery_status === "pending" && state.delivered[message.id]) {
+      message = Object.assign({}, message, { delivery_status: state.delivered[message.id] });
+    }
     var index = c.messages.findIndex(function (m) {
       return m.id === message.id;
     });

@@ -74,7 +74,10 @@
         maintainAspectRatio: false,
         indexAxis: horizontal ? "y" : "x",
         plugins: { legend: { display: type === "doughnut" || datasets.length > 1, position: "bottom" } },
-        scales: type === "doughnut" ? {} : { x: { beginAtZero: true }, y: { beginAtZero: true } },
+        scales: type === "doughnut" ? {} : {
+          x: { beginAtZero: true, ticks: { precision: 0 } },
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+        },
       },
     });
   }
@@ -196,7 +199,7 @@
     stale.forEach(function (entry) {
       var tr = document.createElement("tr");
       cell(tr, entry.title + " (" + entry.faq_id + ")");
-      cell(tr, entry.department);
+      cell(tr, config.departments[entry.department] || entry.department);
       cell(tr, entry.reviewed_at);
       cell(tr, entry.expires_at || "-");
       cell(tr, entry.reasons.map(function (r) { return label("reasons", r); }).join(", "));

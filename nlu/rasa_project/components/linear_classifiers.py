@@ -38,10 +38,10 @@ MODEL_FILE = "linear_model.npz"
 META_FILE = "meta.json"
 
 
-def _sentence_blocks(message: Message) -> dict[str, sp.csr_matrix]:
-    """The message's sparse sentence features (counts) per featurizer."""
+def _sentence_blocks(message: Message) -> dict[str, sp.spmatrix]:
+    """The message's sparse sentence features (counts, one row) per featurizer."""
     return {
-        str(f.origin): sp.csr_matrix(f.features)
+        str(f.origin): f.features
         for f in message.features
         if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
     }
@@ -67,11 +67,27 @@ def _sentence_counts(
         parts = []
         for origin, width in layout:
             matrix = blocks.get(origin)
-            if matrix is None or matrix.shape[1] != width:
-                matrix = sp.csr_matrix((1, width))
-            parts.append(matrix)
+            parts.append(
+                sp.csr_matrix(matrix) if matrix is not None and matrix.shape[1] == width else sp.csr_matrix((1, width))
+            )
         rows.append(sp.hstack(parts).tocsr())
     return sp.vstack(rows).tocsr(), layout
+
+
+def _message_vector(message: Message, layout: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """One message's sentence counts as (column indices, counts) in ``layout``'s columns."""
+    blocks = _sentence_blocks(message)
+    indices, counts, offset = [], [], 0
+    for origin, width in layout:
+        matrix = blocks.get(origin)
+        if matrix is not None and matrix.shape[1] == width:
+            row = matrix.tocoo()  # Rasa keeps features as COO: no copy
+            indices.append(row.col + offset)
+            counts.append(row.data)
+        offset += width
+    if not indices:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(indices).astype(np.int64), np.concatenate(counts)
 
 
 def _stable_id(key: str) -> int:
@@ -160,13 +176,13 @@ class _LinearComponent(GraphComponent):
     def _rank(self, messages: list[Message]) -> list[list[tuple[str, float]]]:
         assert self.model is not None
         layout = [(str(origin), int(width)) for origin, width in self.meta["layout"]]
-        probabilities = self.model.predict_proba(_sentence_counts(messages, layout)[0])
-        order = np.argsort(-probabilities, axis=1)
         limit = int(self.config["ranking_length"]) or len(self.model.classes)
-        return [
-            [(self.model.classes[j], float(row[j])) for j in ranked[:limit]]
-            for row, ranked in zip(probabilities, order, strict=True)
-        ]
+        rankings = []
+        for message in messages:
+            probabilities = self.model.predict_proba_one(*_message_vector(message, layout))
+            order = np.argsort(-probabilities)[:limit]
+            rankings.append([(self.model.classes[j], float(probabilities[j])) for j in order])
+        return rankings
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

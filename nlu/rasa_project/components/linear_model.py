@@ -67,6 +67,8 @@ class LinearTextModel:
         self.intercept = intercept
         self.classes: list[str] = list(classes)
         self.temperature = temperature
+        self._ends = np.cumsum(self.blocks)
+        self._coef_by_feature = np.ascontiguousarray(coef.T)  # (F, K): one row per feature
 
     @classmethod
     def fit(
@@ -98,6 +100,20 @@ class LinearTextModel:
     def scores(self, counts: sp.spmatrix) -> np.ndarray:
         features = _weight(counts, self.idf, self.blocks)
         return np.asarray(features @ self.coef.T) + self.intercept
+
+    def predict_proba_one(self, indices: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """``predict_proba`` of one row given as column indices and counts, without building
+        sparse matrices: the parse path (same arithmetic as ``_weight``)."""
+        if len(self.classes) == 1:
+            return np.ones(1)
+        weights = (1.0 + np.log(np.maximum(counts.astype(np.float64), 1e-12))) * self.idf[indices]
+        block_of = np.searchsorted(self._ends, indices, side="right")
+        squares = np.bincount(block_of, weights=weights**2, minlength=len(self.blocks))
+        norms = np.sqrt(squares) * np.sqrt(len(self.blocks))
+        norms[norms == 0.0] = 1.0
+        weights = weights / norms[block_of]
+        scores = weights @ self._coef_by_feature[indices] + self.intercept
+        return _softmax(scores.reshape(1, -1), self.temperature)[0]
 
     def predict_proba(self, counts: sp.spmatrix) -> np.ndarray:
         if len(self.classes) == 1:

@@ -94,6 +94,11 @@ class TestSchema:
                 b'{"destination": "U1", "events": [{"type": "follow", "timestamp": "soon"}]}',
                 "events[0].timestamp",
             ),
+            (b'{"destination": "U1", "events": [{"type": "follow", "timestamp": 1e400}]}', "timestamp"),
+            (
+                b'{"destination": "U1", "events": [{"type": "follow", "timestamp": 99999999999999999999}]}',
+                "timestamp",
+            ),
         ],
     )
     def test_a_body_that_is_not_the_schema_is_refused_with_a_reason(
@@ -245,6 +250,14 @@ class TestMessages:
         event = line_fixtures.fresh(line_fixtures.event("ruby-sdk_unknown_message_type"), user_id="Uabc")
         (inbound,) = parse(line_fixtures, line_fixtures.envelope(event))
         assert inbound.kind == InboundKind.IGNORED and inbound.text is None
+
+    def test_a_long_unknown_type_name_is_cut_to_what_the_queue_keeps(
+        self, line_fixtures: LineFixtures
+    ) -> None:
+        body = line_fixtures.body("ruby-sdk_unknown_event")
+        body["events"][0]["type"] = "x" * 300
+        (inbound,) = parse(line_fixtures, body)
+        assert inbound.kind == InboundKind.IGNORED and len(inbound.event_type) == 64
 
     def test_unknown_event_type_is_ignored_with_its_id(self, line_fixtures: LineFixtures) -> None:
         (inbound,) = parse_fixture(line_fixtures, "ruby-sdk_unknown_event")

@@ -45,6 +45,17 @@ class TestGroupQuestions:
         assert groups[0].best_guess == "financial_statement_deadline"
         assert groups[1].example == "ลืมรหัสผ่าน e-service"
 
+    def test_loanwords_and_spelling_variants_are_one_question(self) -> None:
+        groups = group_questions(
+            [
+                ("ลืมรหัสผ่าน e-service", None),
+                ("ลืมพาสเวิร์ด e-service ค่ะ", None),
+                ("ลืม password ระบบ e-service", None),
+            ]
+        )
+
+        assert [g.count for g in groups] == [3]
+
     def test_different_questions_on_one_topic_stay_apart(self) -> None:
         groups = group_questions(
             [("จองชื่อบริษัทยังไง", None), ("ยกเลิกการจองชื่อ", None), ("จดทะเบียนห้างหุ้นส่วน", None)]

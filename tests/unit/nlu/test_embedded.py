@@ -149,7 +149,9 @@ class TestParse:
         assert {r.name for r in prediction.faq_ranking} == FAQ_IDS
 
     def test_faq_ranking_is_cut_to_ten_entries(self) -> None:
-        many = [Example(f"คำถามเรื่อง หัวข้อ{n} ข้อ{k}", FAQ_INTENT, f"topic_{n}") for n in range(14) for k in range(3)]
+        many = [
+            Example(f"คำถามเรื่อง หัวข้อ{n} ข้อ{k}", FAQ_INTENT, f"topic_{n}") for n in range(14) for k in range(3)
+        ]
         engine = EmbeddedNlu.train(many + [Example(q, "greet") for q in CORE_QUESTIONS["greet"]])
         assert len(engine.parse_sync("หัวข้อ3").faq_ranking) == 10
 
@@ -193,18 +195,50 @@ class TestCalibration:
         truth = np.array([rng.choice(6, p=row) for row in probs])
         assert _fit_temperature(scores, truth) == pytest.approx(2.0, rel=0.1)
 
-    def test_probabilities_match_accuracy_on_a_noisy_task(self) -> None:
-        # Labels decided by one keyword, 30% of them flipped: a calibrated model says ~0.7, not ~1.0.
-        rng = np.random.default_rng(1)
-        words = {"a": "แมว", "b": "หมา", "c": "นก"}
-        texts, labels = [], []
-        for n in range(600):
-            label = "abc"[n % 3]
-            texts.append(f"{words[label]} ตัวที่ {n}")
-            labels.append(label if rng.random() > 0.3 else "abc"[(n + 1) % 3])
-        classifier = TextClassifier.fit(texts, labels, EngineConfig(calibration_folds=3))
-        confidence = classifier.predict_proba(["แมว ตัวใหม่", "หมา ตัวใหม่", "นก ตัวใหม่"]).max(axis=1)
-        assert np.all((confidence > 0.55) & (confidence < 0.85))
+    def test_confidence_matches_accuracy_on_a_noisy_task(self) -> None:
+        # One keyword decides the label, 30% of labels are replaced at random: accuracy is ~0.7,
+        # so a calibrated model's mean confidence on fresh texts is ~0.7, not ~1.0.
+        rng = np.random.default_rng(0)
+        train_texts, train_labels = _noisy_animals(rng, 600)
+        test_texts, test_labels = _noisy_animals(rng, 600)
+        classifier = TextClassifier.fit(train_texts, train_labels, EngineConfig(calibration_folds=3))
+        probs = classifier.predict_proba(test_texts)
+        accuracy = float(
+            np.mean(np.asarray(classifier.classes)[probs.argmax(axis=1)] == np.asarray(test_labels))
+        )
+        assert abs(float(probs.max(axis=1).mean()) - accuracy) < 0.1
+
+
+def _noisy_animals(rng: np.random.Generator, n: int, noise: float = 0.3) -> tuple[list[str], list[str]]:
+    keys = {"a": "แมว", "b": "หมา", "c": "นก", "d": "ปลา"}
+    fillers = [
+        "ตัว",
+        "ใหญ่",
+        "เล็ก",
+        "สีดำ",
+        "สีขาว",
+        "น่ารัก",
+        "ดุ",
+        "วิ่ง",
+        "นอน",
+        "กิน",
+        "ข้าว",
+        "บ้าน",
+        "สวน",
+        "ถนน",
+        "เช้า",
+        "เย็น",
+        "วันนี้",
+        "เมื่อวาน",
+    ]
+    texts, labels = [], []
+    for _ in range(n):
+        label = str(rng.choice(list(keys)))
+        words = [keys[label], *(str(w) for w in rng.choice(fillers, size=2, replace=False))]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label if rng.random() > noise else str(rng.choice([k for k in keys if k != label])))
+    return texts, labels
 
 
 def test_knowledge_base_documents_are_titles_and_answers() -> None:
@@ -213,7 +247,7 @@ def test_knowledge_base_documents_are_titles_and_answers() -> None:
         department="registration",
         title="จองชื่อบริษัท",
         answer="จองชื่อได้ในระบบ e-Registration ค่ะ",
-        source_url="https://e-regis.dbd.go.th/",  # type: ignore[arg-type]
+        source_url="https://e-regis.dbd.go.th/",
         reviewed_at=dt.date(2026, 1, 1),
         questions=["จองชื่อยังไง"],
     )
