@@ -12,21 +12,9 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
-from linebot.v3.messaging import (
-    ApiException,
-    AsyncApiClient,
-    AsyncMessagingApi,
-    AsyncMessagingApiBlob,
-    Configuration,
-    PostbackAction,
-    RichMenuArea,
-    RichMenuBounds,
-    RichMenuRequest,
-    RichMenuSize,
-)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.line_menu_image import Tile, draw_menu, hex_color
@@ -37,10 +25,12 @@ from channels.base import (
     POSTBACK_FAQ_PREFIX,
     POSTBACK_HUMAN,
 )
-from channels.line import LineAdapter
-from channels.line_messages import LineLabels
-from knowledge_base.conversation import load_responses
 from knowledge_base.loader import DEFAULT_ROOT, load_knowledge_base
+
+# line-bot-sdk takes seconds to import: only the hub and `line setup` load it, not every
+# `govchat` command whose parser registers `line setup`.
+if TYPE_CHECKING:
+    from channels.line import LineAdapter
 
 MENU_TEMPLATE = Path(__file__).parent / "templates" / "line_rich_menu.yml"
 MAX_IMAGE_BYTES = 1024 * 1024  # LINE's limit for a rich menu image
@@ -99,6 +89,10 @@ def build_line_adapter(settings: Settings, config_errors: dict[str, str]) -> Lin
     """The adapter when both credentials are set; else the webhook answers 503."""
     if settings.line_channel_secret is None or settings.line_channel_access_token is None:
         return None
+    from channels.line import LineAdapter
+    from channels.line_messages import LineLabels
+    from knowledge_base.conversation import load_responses
+
     responses = load_responses()
     return LineAdapter(
         channel_secret=settings.line_channel_secret.get_secret_value(),
@@ -118,7 +112,9 @@ def register(sub: Any) -> None:
     )
     setup = line.add_parser("setup", help="create the default rich menu and make it the default")
     setup.add_argument(
-        "--image", type=Path, help="a designed 2500-pixel-wide PNG or JPEG instead of the drawn one"
+        "--image",
+        type=Path,
+        help="a designed PNG or JPEG of the menu's size (2500x1686) instead of the drawn one",
     )
     setup.add_argument("--menu", type=Path, default=MENU_TEMPLATE, help="the rich menu description (YAML)")
     setup.set_defaults(handler=cmd_line_setup)
@@ -141,10 +137,16 @@ async def line_setup(settings: Settings, menu_path: Path, image_path: Path | Non
     if missing:
         print(f"{menu_path}: no knowledge base entry {', '.join(missing)}", file=out)
         return 1
-    image, content_type = _menu_image(menu, image_path)
+    try:
+        image, content_type = _menu_image(menu, image_path)
+    except OSError as error:
+        print(f"{image_path}: {error.strerror or error}", file=out)
+        return 1
     if len(image) > MAX_IMAGE_BYTES:
         print(f"the rich menu image is {len(image)} bytes; LINE accepts at most {MAX_IMAGE_BYTES}", file=out)
         return 1
+    from linebot.v3.messaging import ApiException
+
     token = settings.line_channel_access_token.get_secret_value()
     try:
         menu_id = await install_rich_menu(settings, token, menu, image, content_type)
@@ -174,6 +176,14 @@ async def install_rich_menu(
     settings: Settings, token: str, menu: MenuTemplate, image: bytes, content_type: str
 ) -> str:
     """Create, upload, set as default, then remove the older menus of the same name."""
+    from linebot.v3.messaging import (
+        ApiException,
+        AsyncApiClient,
+        AsyncMessagingApi,
+        AsyncMessagingApiBlob,
+        Configuration,
+    )
+
     api_client = AsyncApiClient(
         Configuration(host=settings.line_api_base_url.rstrip("/"), access_token=token)
     )
@@ -200,7 +210,15 @@ async def install_rich_menu(
         await data_client.close()
 
 
-def _rich_menu_request(menu: MenuTemplate) -> RichMenuRequest:
+def _rich_menu_request(menu: MenuTemplate) -> Any:
+    from linebot.v3.messaging import (
+        PostbackAction,
+        RichMenuArea,
+        RichMenuBounds,
+        RichMenuRequest,
+        RichMenuSize,
+    )
+
     return RichMenuRequest(
         size=RichMenuSize(width=menu.width, height=menu.height),
         selected=True,

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base  # noqa: E402
 from nlu.client import Prediction  # noqa: E402
-from nlu.embedded import EmbeddedNlu, TextClassifier, embedded_trainer, knowledge_base_documents  # noqa: E402
+from nlu.embedded import EmbeddedNlu, embedded_trainer, knowledge_base_documents  # noqa: E402
 from nlu.evaluate import (  # noqa: E402
     Decide,
     HeldoutCase,
@@ -36,6 +36,7 @@ from nlu.evaluate import (  # noqa: E402
     load_heldout,
     score_heldout,
 )
+from nlu.text_classifier import TextClassifier  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO.parent / "shared")) / "data"
 HELDOUT = REPO / "tests" / "data" / "heldout.jsonl"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -115,18 +116,28 @@ async def parse_all(url: str, texts: Sequence[str]) -> list[Prediction]:
         await client.aclose()
 
 
-async def parse_latencies(url: str, texts: Sequence[str]) -> list[float]:
-    """Wall-clock ms of sequential ``/model/parse`` calls over one pooled client."""
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def parse_latencies(url: str, texts: Sequence[str], server_pid: int) -> tuple[list[float], float]:
+    """Wall-clock ms of sequential ``/model/parse`` calls over one pooled client, and the Rasa
+    server's CPU ms per call: on a busy machine wall time measures the queue for a core, CPU
+    time what a parse costs."""
     client = RasaHttpNlu(url)
     try:
         for text in texts[:10]:  # warm the connection pool
             await client.parse(text)
         times = []
+        cpu_before = process_cpu_seconds(server_pid)
         for text in texts:
             started = time.perf_counter()
             await client.parse(text)
             times.append((time.perf_counter() - started) * 1000)
-        return times
+        cpu_ms = (process_cpu_seconds(server_pid) - cpu_before) * 1000 / len(texts)
+        return times, cpu_ms
     finally:
         await client.aclose()
 
@@ -195,9 +206,13 @@ def run_knowledge_base(env: RasaEnv | None, engines: Sequence[str], retrain: boo
         with RasaServer(env, model) as server:
             texts = [c.text for c in cases] or ["จองชื่อบริษัทยังไงคะ"]
             sample = (texts * (LATENCY_SAMPLES // len(texts) + 1))[:LATENCY_SAMPLES]
-            latencies = asyncio.run(parse_latencies(server.url, sample))
+            assert server.process is not None
+            latencies, cpu_ms = asyncio.run(parse_latencies(server.url, sample, server.process.pid))
             predictions = asyncio.run(parse_all(server.url, [c.text for c in cases]))
-        note = f"parse p50 {statistics.median(latencies):.1f} ms, p95 {_p95(latencies):.1f} ms"
+        note = (
+            f"parse p50 {statistics.median(latencies):.1f} ms, p95 {_p95(latencies):.1f} ms, "
+            f"server CPU {cpu_ms:.1f} ms/parse, load average {os.getloadavg()[0]:.1f}"
+        )
         if cases:
             rows.append(heldout_row("thai-rasa", predictions, seconds, note))
         else:

@@ -88,7 +88,6 @@ class LineAdapter:
         self._api_base_url = api_base_url.rstrip("/")
         self._data_api_base_url = data_api_base_url.rstrip("/")
         self.labels = labels
-        self.var_dir = var_dir
         # The transcript shows what a tapped button said; LINE sends only its data.
         self.postback_texts = {POSTBACK_HUMAN: labels.human, **(postback_texts or {})}
         self._config_errors = config_errors if config_errors is not None else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi.responses import FileResponse
 
 from app.conversations.models import Conversation
 from app.deps import ServicesDep, SessionDep
@@ -137,6 +138,28 @@ async def assign(
 ) -> dict[str, Any]:
     with as_http():
         return _state(await service.assign(services, officer, conversation_id, body.officer_id))
+
+
+@router.get("/conversations/{conversation_id}/attachments/{message_id}/{index}")
+async def attachment(
+    conversation_id: str,
+    message_id: int,
+    index: int,
+    officer: CurrentOfficer,
+    services: ServicesDep,
+    session: SessionDep,
+) -> FileResponse:
+    """The hub's copy of a file the citizen sent (reading it is audited: it is personal data)."""
+    with as_http():
+        path, content_type, filename = await views.stored_attachment(
+            services, session, officer, conversation_id, message_id, index
+        )
+    await service.record_access(
+        services, officer, conversation_id, {"message_id": str(message_id), "index": index}
+    )
+    return FileResponse(
+        path, media_type=content_type, filename=filename, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/canned")

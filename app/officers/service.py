@@ -309,6 +309,13 @@ async def assign(
     return conversation
 
 
+async def record_access(
+    services: Services, officer: Officer, conversation_id: str, detail: dict[str, object]
+) -> None:
+    async with services.sessionmaker() as session, session.begin():
+        repository.add_audit(session, officer.id, "attachment_read", conversation_id, detail)
+
+
 async def set_case_status(services: Services, officer: Officer, number: str, status: CaseStatus) -> str:
     """Update a complaint case of the officer's departments; returns its normalised number."""
     async with services.sessionmaker() as session, session.begin():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,10 +83,12 @@ def officer_message(message: Message) -> dict[str, Any]:
     return data
 
 
-def _attachments(messages: list[Message]) -> list[dict[str, Any]]:
+def _attachments(conversation_id: str, messages: list[Message]) -> list[dict[str, Any]]:
+    """What the citizen sent; ``download`` when the hub keeps a copy (e.g. LINE images)."""
     found = []
     for message in messages:
         for index, attachment in enumerate((message.extra or {}).get("attachments") or []):
+            stored = bool(attachment.get("stored_path"))
             found.append(
                 {
                     "message_id": str(message.id),
@@ -94,10 +97,40 @@ def _attachments(messages: list[Message]) -> list[dict[str, Any]]:
                     "url": attachment.get("url"),
                     "external_id": attachment.get("external_id"),
                     "filename": attachment.get("filename"),
+                    "content_type": attachment.get("content_type"),
+                    "size": attachment.get("size"),
+                    "fetch_error": attachment.get("fetch_error"),
+                    "download": f"/api/officer/conversations/{conversation_id}/attachments/{message.id}/{index}"
+                    if stored
+                    else None,
                     "created_at": message.created_at.isoformat(),
                 }
             )
     return found
+
+
+async def stored_attachment(
+    services: Services,
+    session: AsyncSession,
+    officer: Officer,
+    conversation_id: str,
+    message_id: int,
+    index: int,
+) -> tuple[Path, str | None, str]:
+    """The kept copy of an attachment: its file, content type and a download name."""
+    conversation = await repository.get_conversation(session, conversation_id)
+    if conversation is None or not access.can_see(officer, conversation):
+        raise NotFound("no such conversation in your departments")
+    message = await repository.get_message(session, conversation.id, message_id)
+    attachments = ((message.extra or {}).get("attachments") or []) if message else []
+    if not 0 <= index < len(attachments) or not attachments[index].get("stored_path"):
+        raise NotFound("no stored attachment there")
+    attachment = attachments[index]
+    root = (services.settings.var_dir / "attachments").resolve()
+    path = (services.settings.var_dir / str(attachment["stored_path"])).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFound("the stored copy is gone")
+    return path, attachment.get("content_type"), attachment.get("filename") or path.name
 
 
 async def conversation_detail(
@@ -134,7 +167,7 @@ async def conversation_detail(
         },
         "reply_refusal": reply_refusal(services, conversation, utcnow()),
         "messages": [officer_message(m) for m in messages],
-        "attachments": _attachments(messages),
+        "attachments": _attachments(conversation.id, messages),
         "notes": [note_view(n, names.get(n.officer_id or "")) for n in notes],
         "complaints": [
             {

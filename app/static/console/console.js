@@ -356,7 +356,7 @@
   // ---- one conversation ------------------------------------------------------------------
   function openConversation(id) {
     return api("GET", "/api/officer/conversations/" + encodeURIComponent(id)).then(function (detail) {
-      state.current = detail;
+      state.current = state.current && state.current.id === id ? merged(detail, state.current) : detail;
       state.unread.delete(id);
       renderConversation();
       renderHeld();

@@ -10,7 +10,7 @@ import pytest
 from app.conversations import service
 from app.conversations.models import Conversation, DeliveryStatus, Message, Sender
 from app.db import utcnow
-from tests.conftest import wait_for
+from tests.conftest import ADMIN_PASSWORD, wait_for
 from tests.fakes.line_api import Scripted
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub
 
@@ -146,6 +146,18 @@ class TestRetries:
         assert answer.delivery_error is not None and "LINE API 400" in answer.delivery_error
         card, plain = (r.json["messages"][0]["type"] for r in line.fake.requests("push"))
         assert (card, plain) == ("flex", "text")  # the card, then the same answer as plain text
+        login = await line.client.post(
+            "/api/officer/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        conversation = await line.conversation("Ufinal")
+        assert conversation is not None
+        transcript = await line.client.get(
+            f"/api/officer/conversations/{conversation.id}",
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+        )
+        assert transcript.status_code == 200
+        outbound = [m for m in transcript.json()["messages"] if m["direction"] == "out"]
+        assert [m["delivery_status"] for m in outbound] == ["failed"]
 
     async def test_a_card_line_refuses_is_delivered_as_plain_text(self, line: LineHub) -> None:
         line.fake.script(

@@ -69,6 +69,12 @@ class TestSetup:
         (image, _type), *_ = fake_line.rich_menu_images.values()
         assert image == designed
 
+    async def test_a_missing_image_file_is_reported(self, fake_line: FakeLineApi, tmp_path: Path) -> None:
+        out = io.StringIO()
+        missing = tmp_path / "missing.png"
+        assert await line_setup(settings_for(fake_line, tmp_path), MENU_TEMPLATE, missing, out) == 1
+        assert "missing.png" in out.getvalue() and fake_line.requests() == []
+
     async def test_a_failed_upload_leaves_no_half_made_menu(
         self, fake_line: FakeLineApi, tmp_path: Path
     ) -> None:

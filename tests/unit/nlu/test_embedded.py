@@ -11,15 +11,9 @@ import pytest
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.schema import FaqEntry
 from nlu.client import CORE_INTENTS, FAQ_INTENT
-from nlu.embedded import (
-    EmbeddedNlu,
-    EngineConfig,
-    TextClassifier,
-    _fit_temperature,
-    knowledge_base_documents,
-    softmax,
-)
+from nlu.embedded import EmbeddedNlu, knowledge_base_documents
 from nlu.examples import Example
+from nlu.text_classifier import EngineConfig, TextClassifier, fit_temperature, softmax
 from tests.contracts.nlu_contract import EDGE_INPUTS, check_nlu_contract, check_prediction
 
 FAQ_QUESTIONS: dict[str, list[str]] = {
@@ -193,7 +187,7 @@ class TestCalibration:
         scores = rng.normal(0.0, 3.0, size=(4000, 6))
         probs = softmax(scores, 2.0)
         truth = np.array([rng.choice(6, p=row) for row in probs])
-        assert _fit_temperature(scores, truth) == pytest.approx(2.0, rel=0.1)
+        assert fit_temperature(scores, truth) == pytest.approx(2.0, rel=0.1)
 
     def test_confidence_matches_accuracy_on_a_noisy_task(self) -> None:
         # One keyword decides the label, 30% of labels are replaced at random: accuracy is ~0.7,

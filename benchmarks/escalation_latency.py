@@ -1,0 +1,179 @@
+"""Escalation -> console latency: from a citizen's "talk to an officer" to the officer's console.
+
+The hub runs as its own process (``govchat serve``, configured by environment as in
+production). One officer console is connected to ``WS /api/officer/ws``. Then, one citizen
+at a time, a new web-chat session posts "ขอคุยกับเจ้าหน้าที่" and the clock runs until
+
+- event:   the console's WebSocket receives ``queue_changed`` for the department, and
+- visible: the console's ``GET /api/officer/queue`` (what it does on that event) lists the
+           conversation -- the moment the console can draw the new row.
+
+Each conversation is resolved afterwards (untimed) so the queue stays short. Prints numbers;
+not a test.
+
+    .venv/bin/python benchmarks/escalation_latency.py [--count 100]
+        [--database-url postgresql+asyncpg://...] [--redis-url redis://127.0.0.1:6379/13]
+        # default: a fresh SQLite file, in-process event bus
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "benchmark-admin-password"
+ASK_FOR_A_PERSON = "ขอคุยกับเจ้าหน้าที่"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def line_of(name: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (
+        f"{name:<28} n={len(ms):<4} p50={percentile(ms, 0.5):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms"
+        f"  max={max(ms):7.1f} ms"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def hub_process(database_url: str, redis_url: str | None, var_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GOVCHAT_VAR_DIR": str(var_dir),
+        "GOVCHAT_SECRET_KEY": "benchmark-secret-" + "z" * 32,
+        "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GOVCHAT_LOG_LEVEL": "WARNING",
+    }
+    env.pop("RASA_URL", None)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("the hub exited during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the hub did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def next_queue_change(ws: Any, department: str) -> None:
+    while True:
+        event = json.loads(await ws.recv())
+        if event.get("type") == "queue_changed" and event.get("department") == department:
+            return
+
+
+async def measure(url: str, count: int) -> tuple[list[float], list[float]]:
+    events: list[float] = []
+    visible: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        login = await http.post("/api/officer/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        token = login.json()["token"]
+        officer = {"Authorization": f"Bearer {token}"}
+        async with websockets.connect(url.replace("http://", "ws://") + "/api/officer/ws") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            while json.loads(await ws.recv()).get("type") != "ready":
+                pass
+            for _ in range(count):
+                session = (await http.post("/api/webchat/sessions")).json()
+                citizen = {"Authorization": f"Bearer {session['token']}"}
+                started = time.perf_counter()
+                posted = await http.post(
+                    f"/api/webchat/sessions/{session['session_id']}/messages",
+                    json={"text": ASK_FOR_A_PERSON, "client_message_id": uuid.uuid4().hex},
+                    headers=citizen,
+                )
+                posted.raise_for_status()
+                conversation_id = await queue_entry(http, officer, ws, started, events, visible)
+                await http.post(f"/api/officer/conversations/{conversation_id}/resolve", headers=officer)
+                await asyncio.sleep(0.05)
+    return events, visible
+
+
+async def queue_entry(
+    http: httpx.AsyncClient,
+    officer: dict[str, str],
+    ws: Any,
+    started: float,
+    events: list[float],
+    visible: list[float],
+) -> str:
+    """Wait as the console does: an event, then the queue; returns the new conversation's id."""
+    await asyncio.wait_for(next_queue_change(ws, "general"), 30)
+    events.append(time.perf_counter() - started)
+    while True:
+        queue = (await http.get("/api/officer/queue", headers=officer)).json()["conversations"]
+        if queue:
+            visible.append(time.perf_counter() - started)
+            conversation_id: str = queue[-1]["id"]
+            return conversation_id
+        await asyncio.wait_for(next_queue_change(ws, "general"), 30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--redis-url", default="")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="govchat-escalation-") as tmp:
+        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'govchat.db'}"
+        with hub_process(database_url, args.redis_url or None, Path(tmp)) as url:
+            asyncio.run(measure(url, 5))  # warm-up: first-use paths, connection pools
+            events, visible = asyncio.run(measure(url, args.count))
+    database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    bus = "Redis" if args.redis_url else "in-process"
+    print(
+        f"escalation -> console, {args.count} escalations, {database}, {bus} bus, os.cpu_count()={os.cpu_count()}"
+    )
+    print(line_of("queue_changed on the console", events))
+    print(line_of("listed by GET /queue", visible))
+
+
+if __name__ == "__main__":
+    main()
