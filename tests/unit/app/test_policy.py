@@ -23,7 +23,9 @@ def policy_for(kb: KnowledgeBase, today: dt.date = dt.date(2026, 11, 25)) -> Dec
     return DecisionPolicy(THRESHOLDS, load_routing_rules(), lambda: kb, today=lambda: today)
 
 
-def faq_prediction(ranking: list[tuple[str, float]], intent: str = "faq", confidence: float = 0.9) -> Prediction:
+def faq_prediction(
+    ranking: list[tuple[str, float]], intent: str = "faq", confidence: float = 0.9
+) -> Prediction:
     return Prediction(
         text="ทดสอบ",
         intent=intent,
@@ -72,7 +74,9 @@ class TestDecide:
         assert (decision.action, decision.intent) == (Action.FALLBACK, "nlu_fallback")
 
     def test_complaint_goes_to_the_complaints_department(self, kb: KnowledgeBase) -> None:
-        decision = policy_for(kb).decide(faq_prediction([], intent="complaint_file", confidence=0.9), TurnContext())
+        decision = policy_for(kb).decide(
+            faq_prediction([], intent="complaint_file", confidence=0.9), TurnContext()
+        )
         assert (decision.action, decision.department) == (Action.COMPLAINT, "complaints")
 
     def test_expired_entry_is_escalated_not_answered(self, kb: KnowledgeBase) -> None:
