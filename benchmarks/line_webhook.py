@@ -116,12 +116,14 @@ def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> It
     env.pop("RASA_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
+    log_path = var_dir / "hub.log"
+    log_file = log_path.open("wb")
     hub = subprocess.Popen(
         [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(port)],
         cwd=var_dir,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -131,7 +133,8 @@ def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> It
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             if hub.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start")
+                tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise RuntimeError(f"the hub did not start; the end of {log_path}:\n{tail}")
             time.sleep(0.2)
         yield url
     finally:
@@ -140,6 +143,7 @@ def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> It
             hub.wait(timeout=30)
         if hub.poll() is None:
             hub.kill()
+        log_file.close()
 
 
 async def drive(url: str, fake: FakeLineApi, rate: float, seconds: float) -> list[Sent]:

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -152,10 +153,20 @@ def stock_config(epochs: int, folder: Path) -> Path:
     return path
 
 
-def train_timed(project: RasaProject, env: RasaEnv, retrain: bool) -> tuple[Path, float | None]:
-    started = time.monotonic()
+def train_timed(project: RasaProject, env: RasaEnv, retrain: bool) -> tuple[Path, float | None, float | None]:
+    """Model, wall seconds and CPU seconds of training (None when a cached model was used).
+
+    CPU seconds (of the Rasa process) say what training costs when the machine is shared."""
+    started, cpu_before = time.monotonic(), _children_cpu_seconds()
     model, trained = train_model(project, env, force=retrain)
-    return model, (time.monotonic() - started) if trained else None
+    if not trained:
+        return model, None, None
+    return model, time.monotonic() - started, _children_cpu_seconds() - cpu_before
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_rasa(corpus: Corpus, env: RasaEnv, config: Path, retrain: bool, engine: str) -> Row:
@@ -164,12 +175,16 @@ def run_rasa(corpus: Corpus, env: RasaEnv, config: Path, retrain: bool, engine: 
         groups.setdefault(label, []).append(text)
     project = write_project(groups, {}, BUILD_ROOT / corpus.name, config)
     print(f"[{corpus.name}/{engine}] training ({project.root})", file=sys.stderr, flush=True)
-    model, seconds = train_timed(project, env, retrain)
+    model, seconds, cpu = train_timed(project, env, retrain)
     with RasaServer(env, model) as server:
         predictions = asyncio.run(parse_all(server.url, corpus.test_texts))
     predicted = [best_real_intent(p) for p in predictions]
     raw, dedup = accuracy(predicted, corpus.test_labels, corpus.test_texts)
-    return Row(corpus.name, engine, raw, dedup, seconds, "" if seconds is not None else "cached model")
+    return Row(corpus.name, engine, raw, dedup, seconds, _train_note(cpu))
+
+
+def _train_note(cpu: float | None) -> str:
+    return "cached model" if cpu is None else f"training CPU {cpu:.0f} s"
 
 
 def run_embedded(corpus: Corpus) -> Row:
@@ -202,7 +217,7 @@ def run_knowledge_base(env: RasaEnv | None, engines: Sequence[str], retrain: boo
 
     if "thai-rasa" in engines and env is not None:
         project = build_govchat_project(build_root=BUILD_ROOT / "knowledge_base")
-        model, seconds = train_timed(project, env, retrain)
+        model, seconds, cpu = train_timed(project, env, retrain)
         with RasaServer(env, model) as server:
             texts = [c.text for c in cases] or ["จองชื่อบริษัทยังไงคะ"]
             sample = (texts * (LATENCY_SAMPLES // len(texts) + 1))[:LATENCY_SAMPLES]
@@ -210,8 +225,9 @@ def run_knowledge_base(env: RasaEnv | None, engines: Sequence[str], retrain: boo
             latencies, cpu_ms = asyncio.run(parse_latencies(server.url, sample, server.process.pid))
             predictions = asyncio.run(parse_all(server.url, [c.text for c in cases]))
         note = (
-            f"parse p50 {statistics.median(latencies):.1f} ms, p95 {_p95(latencies):.1f} ms, "
-            f"server CPU {cpu_ms:.1f} ms/parse, load average {os.getloadavg()[0]:.1f}"
+            f"{_train_note(cpu)}; parse p50 {statistics.median(latencies):.1f} ms, "
+            f"p95 {_p95(latencies):.1f} ms, server CPU {cpu_ms:.1f} ms/parse, "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         if cases:
             rows.append(heldout_row("thai-rasa", predictions, seconds, note))

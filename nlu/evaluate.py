@@ -23,6 +23,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from nlu.client import FAQ_INTENT, NluClient, Prediction
 from nlu.examples import Example
+from nlu.metrics import CalibrationBin, LabelScore, agreement, calibration_bins, label_scores, top_confusions
 
 Trainer = Callable[[Sequence[Example]], NluClient | Awaitable[NluClient]]
 Decide = Callable[[Prediction], tuple[str, str | None]]  # -> (action, faq_id)
@@ -30,7 +31,6 @@ ANSWER = "answer"
 ESCALATE = "escalate"
 CLARIFY = "clarify"
 SUGGESTIONS_CHECKED = 3
-TOP_CONFUSIONS = 15
 
 
 def predicted_label(prediction: Prediction) -> str:
@@ -45,24 +45,6 @@ def label_confidence(prediction: Prediction) -> float:
 
 
 # ---------------------------------------------------------------- cross-validation
-
-
-@dataclass(frozen=True)
-class LabelScore:
-    label: str
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-
-@dataclass(frozen=True)
-class CalibrationBin:
-    low: float
-    high: float
-    count: int
-    mean_confidence: float
-    accuracy: float
 
 
 @dataclass(frozen=True)
@@ -113,49 +95,6 @@ def _score_table(title: str, scores: Sequence[LabelScore]) -> str:
     return "\n".join(rows)
 
 
-def label_scores(
-    truth: Sequence[str], predicted: Sequence[str], labels: Iterable[str]
-) -> tuple[LabelScore, ...]:
-    pairs = list(zip(truth, predicted, strict=True))
-    scores = []
-    for label in labels:
-        tp = sum(1 for t, p in pairs if t == label and p == label)
-        predicted_n = sum(1 for _, p in pairs if p == label)
-        support = sum(1 for t, _ in pairs if t == label)
-        precision = tp / predicted_n if predicted_n else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        scores.append(LabelScore(label, precision, recall, f1, support))
-    return tuple(scores)
-
-
-def top_confusions(
-    truth: Sequence[str], predicted: Sequence[str], limit: int = TOP_CONFUSIONS
-) -> tuple[tuple[str, str, int], ...]:
-    counts = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return tuple((t, p, n) for (t, p), n in ranked[:limit])
-
-
-def calibration_bins(
-    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
-) -> tuple[tuple[CalibrationBin, ...], float]:
-    """Reliability table and expected calibration error (count-weighted |accuracy - confidence|)."""
-    conf = np.asarray(confidences, dtype=np.float64)
-    right = np.asarray(correct, dtype=bool)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    table, ece = [], 0.0
-    for i in range(bins):
-        low, high = float(edges[i]), float(edges[i + 1])
-        inside = (conf >= low) & ((conf < high) if i < bins - 1 else (conf <= high))
-        n = int(inside.sum())
-        mean_conf = float(conf[inside].mean()) if n else 0.0
-        accuracy = float(right[inside].mean()) if n else 0.0
-        table.append(CalibrationBin(low, high, n, mean_conf, accuracy))
-        ece += n * abs(accuracy - mean_conf)
-    return tuple(table), ece / len(conf) if len(conf) else 0.0
-
-
 def score_cross_validation(
     examples: Sequence[Example], predictions: Sequence[Prediction], folds: int
 ) -> Report:
@@ -174,8 +113,8 @@ def score_cross_validation(
     return Report(
         folds=folds,
         examples=len(examples),
-        intent_accuracy=_agreement(true_intents, pred_intents),
-        label_accuracy=_agreement(true_labels, pred_labels),
+        intent_accuracy=agreement(true_intents, pred_intents),
+        label_accuracy=agreement(true_labels, pred_labels),
         intents=label_scores(true_intents, pred_intents, intents),
         faq_entries=tuple(
             LabelScore(s.label.removeprefix("faq/"), s.precision, s.recall, s.f1, s.support)
@@ -185,11 +124,6 @@ def score_cross_validation(
         calibration=calibration,
         expected_calibration_error=ece,
     )
-
-
-def _agreement(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    pairs = list(zip(truth, predicted, strict=True))
-    return sum(t == p for t, p in pairs) / len(pairs) if pairs else 0.0
 
 
 def fold_indices(labels: Sequence[str], folds: int, seed: int = 0) -> list[np.ndarray]:

@@ -3,7 +3,8 @@
 Thai has no spaces between words and citizens spell freely ("ยังไง", "ยังงัย", "ทำไง"), add polite
 particles ("ครับ", "ค่ะ", "คะะะ") and repeat letters for emphasis. Each text is therefore
 masked, normalised (``nlu.thai_text.normalize`` plus PyThaiNLP's vowel and tone-mark repair),
-segmented into words with PyThaiNLP, stripped of particles and function words, and turned into
+segmented into words with PyThaiNLP, stripped of particles and question fillers, with common
+spelling variants and loanwords unified ("พาสเวิร์ด", "password" -> "รหัสผ่าน"), and turned into
 character n-grams within those words (TF-IDF). Texts whose cosine similarity to each other is at
 least ``threshold`` on average are merged (average-linkage agglomeration).
 """
@@ -41,8 +42,6 @@ _FILLERS = frozenset(
     | {"ยังไง", "ยังงัย", "ยังงี้", "อย่างไร", "ไง", "ทำไง", "ทำ", "ได้", "การ", "ความ", "คือ", "ว่า", "อะไร"}
     | {"ที่", "ของ", "ใน", "และ", "หรือ", "กับ", "ให้", "แล้ว", "ก็", "เป็น", "มี", "ๆ", "วิธี", "ขั้นตอน"}
 )
-
-
 # Spellings and loanwords citizens use for the same word, mapped to one form.
 _VARIANTS = {
     "เท่าไร": "เท่าไหร่",

@@ -475,9 +475,31 @@
       var name = label("attachmentKinds", a.kind) + (a.filename ? " " + a.filename : "") + " · " + clock(a.created_at);
       // only web addresses are links; anything else is shown as text
       var safe = a.url && /^https?:\/\//i.test(a.url);
-      list.append(el("li", {}, [safe ? el("a", { href: a.url, rel: "noopener noreferrer", target: "_blank", text: name }) : el("span", { text: name })]));
+      var item = el("li", {}, [safe ? el("a", { href: a.url, rel: "noopener noreferrer", target: "_blank", text: name }) : el("span", { text: name })]);
+      if (a.download) {
+        item.append(" ", el("button", { type: "button", className: "secondary", "aria-label": format(T.downloadLabel, { name: name }), text: T.download, onclick: function () { download(a.download, a.filename || "attachment"); } }));
+      }
+      list.append(item);
     });
     $("attachments-section").hidden = !(attachments && attachments.length);
+  }
+
+  // the file needs the officer's token, so it is fetched here and handed over as a blob
+  function download(path, filename) {
+    fetch(path, { headers: { Authorization: "Bearer " + state.token } }).then(function (response) {
+      if (!response.ok) throw new ApiError(response.status, "");
+      return response.blob();
+    }).then(function (blob) {
+      var link = el("a", { href: URL.createObjectURL(blob), download: filename });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () {
+        URL.revokeObjectURL(link.href);
+      }, 60000);
+    }, function (error) {
+      $("action-error").textContent = explain(error);
+    });
   }
 
   function renderComplaints(cases) {

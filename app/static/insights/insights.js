@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "govchat.officer.token";
+  var TOKEN_KEY = "govchat.console.token"; // shared with the officer console: one login for both
   var config = JSON.parse(document.getElementById("insights-config").textContent);
   var L = config.labels;
   var charts = {};

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from sqlalchemy import select
 
 from app.conversations.intake import store_inbound
-from app.conversations.models import WorkItem
+from app.conversations.models import Message, WorkItem
 from app.db import utcnow
 from app.officers.models import AuditRecord
 from app.services import Services
@@ -196,3 +198,56 @@ class TestOfficerAdministration:
             headers=admin_headers,
         )
         assert duplicate.status_code == 409
+
+
+class TestStoredAttachments:
+    async def test_an_officer_downloads_the_kept_copy_and_the_access_is_audited(
+        self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
+    ) -> None:
+        citizen = await queue_citizen(client, services, "general")
+        var_dir = services.settings.var_dir
+        stored = Path("attachments", "line", citizen.conversation_id, "42.jpg")
+        (var_dir / stored).parent.mkdir(parents=True)
+        (var_dir / stored).write_bytes(b"jpeg bytes")
+        message_id = await _message_with_attachments(
+            services,
+            citizen.conversation_id,
+            [
+                {"kind": "image", "stored_path": stored.as_posix(), "content_type": "image/jpeg"},
+                {"kind": "file", "stored_path": "../secret_key"},
+            ],
+        )
+
+        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        links = [a["download"] for a in detail["attachments"]]
+        response = await client.get(links[0], headers=admin_headers)
+        escaping = await client.get(links[1], headers=admin_headers)
+        anonymous = await client.get(links[0])
+
+        assert links[0] == f"/api/officer/conversations/{citizen.conversation_id}/attachments/{message_id}/0"
+        assert response.status_code == 200
+        assert response.content == b"jpeg bytes"
+        assert response.headers["content-type"] == "image/jpeg"
+        assert escaping.status_code == 404  # nothing outside the attachments folder is served
+        assert anonymous.status_code == 401
+        async with services.sessionmaker() as session:
+            audited = await session.scalar(select(AuditRecord).where(AuditRecord.action == "attachment_read"))
+        assert audited is not None and audited.target == citizen.conversation_id
+
+
+async def _message_with_attachments(
+    services: Services, conversation_id: str, attachments: list[dict[str, str]]
+) -> str:
+    async with services.sessionmaker() as session, session.begin():
+        message = Message(
+            conversation_id=conversation_id,
+            direction="in",
+            sender="citizen",
+            text=None,
+            quick_replies=[],
+            extra={"attachments": attachments},
+            created_at=utcnow(),
+        )
+        session.add(message)
+        await session.flush()
+        return str(message.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -92,6 +93,12 @@ class TestTrain:
             first, second = engine.parse_sync(text), again.parse_sync(text)
             assert first.intent_ranking == second.intent_ranking
             assert first.faq_ranking == second.faq_ranking
+
+    def test_a_pickled_engine_predicts_the_same(self, engine: EmbeddedNlu) -> None:
+        # The hub caches the trained engine as a pickle between restarts.
+        restored = pickle.loads(pickle.dumps(engine))
+        text = "ขอหนังสือรับรองบริษัทออนไลน์ได้ไหม"
+        assert restored.parse_sync(text).faq_ranking == engine.parse_sync(text).faq_ranking
 
     def test_documents_are_learned_but_do_not_need_questions(self) -> None:
         documents = [Example("ประกาศกรมและการแจ้งเตือนข่าวปลอมมิจฉาชีพ", FAQ_INTENT, "official_information")]

@@ -12,19 +12,17 @@ from nlu.client import FAQ_INTENT, Prediction, Ranked
 from nlu.evaluate import (
     HeldoutCase,
     HeldoutReport,
-    calibration_bins,
     cross_validate,
     cross_validate_async,
     evaluate_heldout,
     fold_indices,
-    label_scores,
     load_heldout,
     predicted_label,
     score_cross_validation,
     score_heldout,
-    top_confusions,
 )
 from nlu.examples import Example
+from nlu.metrics import calibration_bins, label_scores, top_confusions
 
 
 def faq(text: str, faq_id: str, confidence: float, runner_up: str = "other_entry") -> Prediction:
