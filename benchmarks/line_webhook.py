@@ -100,7 +100,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> Iterator[str]:
-    var_dir = Path(tempfile.mkdtemp(prefix="govchat-line-bench-"))
+    with tempfile.TemporaryDirectory(prefix="govchat-line-bench-") as tmp:
+        yield from _serve(fake, database_url, workers, Path(tmp))
+
+
+def _serve(fake: FakeLineApi, database_url: str | None, workers: int, var_dir: Path) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -113,7 +117,8 @@ def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> It
         "GOVCHAT_LOG_LEVEL": "WARNING",
         "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
     }
-    env.pop("RASA_URL", None)
+    for inherited in ("RASA_URL", "REDIS_URL", "DATABASE_URL"):
+        env.pop(inherited, None)
     if database_url:
         env["DATABASE_URL"] = database_url
     log_path = var_dir / "hub.log"

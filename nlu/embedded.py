@@ -25,6 +25,8 @@ from nlu.examples import Example, load_training_examples
 from nlu.text_classifier import EngineConfig, FloatArray, TextClassifier
 
 FAQ_PREFIX = "faq/"
+# Part of any cache key for a trained engine (with the training texts): bump when training changes.
+ENGINE_VERSION = "tfidf-svm-2"
 
 
 def knowledge_base_documents(kb: KnowledgeBase) -> list[Example]:

@@ -14,7 +14,6 @@ which also disables Rasa's crash reporting.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -22,18 +21,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-from nlu.client import NluClient
-from nlu.evaluate import Trainer
-from nlu.examples import Example
 from nlu.rasa_env import REPO_ROOT, RasaEnv, cache_dir, rasa_process_env
-from nlu.rasa_http import RasaHttpNlu
-from nlu.training_data import DEFAULT_CONFIG, RasaProject, build_project
+from nlu.training_data import RasaProject
 
 LAUNCHER = "nlu.rasa_project.launcher"
 DEFAULT_HOST = "127.0.0.1"
@@ -260,32 +254,3 @@ class RasaServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-class ServedRasaNlu(RasaHttpNlu):
-    """A ``RasaHttpNlu`` that owns its server: ``aclose`` stops it (cross-validation folds)."""
-
-    def __init__(self, server: RasaServer) -> None:
-        super().__init__(server.url, timeout=httpx.Timeout(30.0))
-        self.server = server
-
-    async def aclose(self) -> None:
-        try:
-            await super().aclose()
-        finally:
-            await asyncio.to_thread(self.server.stop)
-
-
-def rasa_trainer(env: RasaEnv, build_root: Path, config: Path = DEFAULT_CONFIG) -> Trainer:
-    """A ``nlu.evaluate.Trainer`` for Rasa: train on the fold's examples, serve, return the client.
-
-    Slow (a Rasa start per fold); ``govchat nlu evaluate`` uses it when asked to evaluate Rasa.
-    """
-
-    async def train(examples: Sequence[Example]) -> NluClient:
-        project = build_project(examples, {}, build_root, config)
-        model, _ = await asyncio.to_thread(train_model, project, env)
-        server = await asyncio.to_thread(RasaServer(env, model).start)
-        return ServedRasaNlu(server)
-
-    return train

@@ -32,6 +32,8 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class EngineConfig:
+    """Feature, SVM and calibration settings; the defaults are what the hub runs."""
+
     # Chosen by 5-fold CV on the knowledge base (FAQ answered right at <= 1% wrong answers);
     # word bigrams and C <= 1 did slightly worse there, though slightly better on MASSIVE.
     word_ngrams: tuple[int, int] = (1, 1)

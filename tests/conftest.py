@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +20,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from app.db import run_migrations
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
@@ -49,24 +52,78 @@ async def _admin_execute(sql: str) -> None:
         await connection.close()
 
 
-@contextlib.asynccontextmanager
-async def fresh_postgres_database() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test; dropped afterwards."""
-    name = f"govchat_test_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(f'CREATE DATABASE "{name}"')
+MIGRATIONS_DIR = REPO_ROOT / "app" / "migrations"
+TEMPLATE_LOCK_ID = 7_406_222
+
+
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS_DIR.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _async_url(database: str) -> str:
+    return (
+        POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        + f"/{database}"
+    )
+
+
+async def _postgres_template() -> str:
+    """A database migrated once per schema version; each test's database is a fast copy of it."""
+    import asyncpg
+
+    name = f"govchat_template_{_migrations_digest()}"
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
-        yield (
-            POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-            + f"/{name}"
-        )
+        await connection.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK_ID)  # parallel test runs
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            building = f"{name}_building"
+            await connection.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{building}"')
+            await asyncio.to_thread(run_migrations, _async_url(building))
+            await connection.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock($1)", TEMPLATE_LOCK_ID)
+        await connection.close()
+    return name
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_database(migrated: bool = True) -> AsyncIterator[str]:
+    """A new PostgreSQL database for one test (a copy of the migrated template, or empty); dropped after."""
+    name = f"govchat_test_{uuid.uuid4().hex[:12]}"
+    template = f' TEMPLATE "{await _postgres_template()}"' if migrated else ""
+    await _admin_execute(f'CREATE DATABASE "{name}"{template}')
+    try:
+        yield _async_url(name)
     finally:
         await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_sqlite_templates: dict[str, Path] = {}
+
+
+def _sqlite_template(directory: Path) -> Path:
+    """A migrated SQLite file per test session, copied for each test."""
+    digest = _migrations_digest()
+    if digest not in _sqlite_templates:
+        path = directory / f"template-{digest}.db"
+        run_migrations(f"sqlite+aiosqlite:///{path}")
+        _sqlite_templates[digest] = path
+    return _sqlite_templates[digest]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Each test using this runs on the embedded SQLite and on the PostgreSQL server."""
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """Each test using this runs on the embedded SQLite and on the PostgreSQL server, already migrated."""
     if request.param == "sqlite":
+        template = await asyncio.to_thread(_sqlite_template, tmp_path_factory.getbasetemp())
+        shutil.copyfile(template, tmp_path / "govchat.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'govchat.db'}"
         return
     if not POSTGRES_AVAILABLE:

@@ -444,6 +444,11 @@
       el("p", { className: "meta" }, meta),
       el("p", { className: "text", text: m.text || "" }),
     ]);
+    if (m.nlu && m.nlu.intent) {
+      // what the bot understood: helps the officer see why the conversation came to them
+      var topic = m.nlu.faq_id ? " · " + m.nlu.faq_id : "";
+      item.append(el("p", { className: "meta nlu", text: format(T.understood, { intent: m.nlu.intent + topic, confidence: Math.round((m.nlu.confidence || 0) * 100), action: m.nlu.action }) }));
+    }
     if (m.direction === "out" && m.delivery_status === "failed") {
       item.append(el("button", { type: "button", className: "secondary", "aria-label": T.resendLabel, text: T.resend, onclick: function () { resend(m.id); } }));
     }

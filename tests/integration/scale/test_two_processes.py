@@ -75,7 +75,7 @@ class Hub:
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    async with fresh_postgres_database() as url:
+    async with fresh_postgres_database(migrated=False) as url:  # the hubs migrate it themselves
         yield url
 
 
