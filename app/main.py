@@ -36,10 +36,10 @@ from app.webchat.tokens import TokenSigner
 from channels.base import ChannelAdapter
 from channels.webchat import WebchatAdapter
 from knowledge_base.conversation import load_responses, load_routing_rules
-from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseStore
+from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBase, KnowledgeBaseStore
 from nlu.client import NluClient
-from nlu.embedded import EmbeddedNlu
-from nlu.examples import Example, load_training_examples
+from nlu.embedded import ENGINE_VERSION, EmbeddedNlu, knowledge_base_documents
+from nlu.examples import load_training_examples
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -53,20 +53,20 @@ async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = 
 
     Restarts (and several apps in one test process) then start in well under a second.
     """
-    examples = load_training_examples(kb_store.current)
-    digest = hashlib.sha256("\n".join(sorted(f"{e.label}\t{e.text}" for e in examples)).encode()).hexdigest()[
-        :16
-    ]
+    kb = kb_store.current
+    documents = load_training_examples(kb) + knowledge_base_documents(kb)
+    text = "\n".join(sorted(f"{e.label}\t{e.text}" for e in documents))
+    digest = hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
     if digest in _embedded_engines:
         return _embedded_engines[digest]
     path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
-    engine = await asyncio.to_thread(_load_or_train, examples, path)
+    engine = await asyncio.to_thread(_load_or_train, kb, path)
     _embedded_engines.clear()
     _embedded_engines[digest] = engine
     return engine
 
 
-def _load_or_train(examples: list[Example], path: Path | None) -> EmbeddedNlu:
+def _load_or_train(kb: KnowledgeBase, path: Path | None) -> EmbeddedNlu:
     if path is not None and path.exists():
         try:
             engine = pickle.loads(path.read_bytes())  # our own file, written below
@@ -74,7 +74,7 @@ def _load_or_train(examples: list[Example], path: Path | None) -> EmbeddedNlu:
                 return engine
         except Exception:
             log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
-    engine = EmbeddedNlu.train(examples)
+    engine = EmbeddedNlu.from_knowledge_base(kb)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")

@@ -83,10 +83,12 @@ def predict_file(settings: Settings, input_path: str, output_path: str) -> int:
 
 def evaluate(settings: Settings, folds: int) -> int:
     from knowledge_base.loader import load_knowledge_base
+    from nlu.embedded import embedded_trainer, knowledge_base_documents
     from nlu.evaluate import cross_validate
     from nlu.examples import load_training_examples
 
     kb = load_knowledge_base(settings.kb_dir or DEFAULT_ROOT)
-    report = cross_validate(load_training_examples(kb), folds=folds)
+    trainer = embedded_trainer(knowledge_base_documents(kb))
+    report = cross_validate(load_training_examples(kb), folds=folds, trainer=trainer)
     print(report.format())
     return 0

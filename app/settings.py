@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     kb_stale_days: int = Field(default=365, validation_alias="GOVCHAT_KB_STALE_DAYS", gt=0)
 
     # Decision policy (app/conversations/policy.py); tuned on the held-out set.
-    answer_threshold: float = Field(default=0.55, validation_alias="GOVCHAT_ANSWER_THRESHOLD")
-    clarify_threshold: float = Field(default=0.25, validation_alias="GOVCHAT_CLARIFY_THRESHOLD")
+    answer_threshold: float = Field(default=0.65, validation_alias="GOVCHAT_ANSWER_THRESHOLD")
+    clarify_threshold: float = Field(default=0.20, validation_alias="GOVCHAT_CLARIFY_THRESHOLD")
     intent_threshold: float = Field(default=0.5, validation_alias="GOVCHAT_INTENT_THRESHOLD")
 
     # Workers and delivery.
