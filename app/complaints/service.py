@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.complaints import repository
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations.models import Conversation
+from nlu.thai_text import normalize
 
 NUMBER_ZONE = ZoneInfo("Asia/Bangkok")  # the year in a number is the Thai calendar year
 BUDDHIST_ERA_OFFSET = 543
 MAX_DESCRIPTION_CHARS = 2000
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Lenient on what citizens type: "cmp 2569 123", "CMP–2569–000123", Thai digits.
 _NUMBER = re.compile(r"CMP\s*[-–—_/ ]?\s*(\d{4})\s*[-–—_/ ]?\s*(\d{1,7})(?!\d)", re.IGNORECASE)
 
@@ -33,7 +33,7 @@ def find_number(text: str | None) -> str | None:
     """The case number a citizen's message mentions, normalised, or ``None``."""
     if not text:
         return None
-    match = _NUMBER.search(text.translate(_THAI_DIGITS))
+    match = _NUMBER.search(normalize(text))  # Thai digits too
     if match is None:
         return None
     return format_number(int(match.group(1)), int(match.group(2)))

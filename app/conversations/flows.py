@@ -38,17 +38,17 @@ from channels.base import (
 from knowledge_base.conversation import Responses
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.office_hours import OfficeHours, load_office_hours
+from nlu.thai_text import normalize
 
 AWAITING_COMPLAINT_DESCRIPTION = "complaint_description"
 AWAITING_COMPLAINT_NUMBER = "complaint_number"
 AWAITING_RATING = "rating"
 COMPLAINT_STATUS_INTENT = "complaint_status"
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _RATING = re.compile(r"^\s*([1-5])\s*(?:คะแนน|ดาว|/\s*5)?\s*[.!]?\s*$")
 
 
 def parse_rating(text: str | None) -> int | None:
-    match = _RATING.match((text or "").translate(_THAI_DIGITS))
+    match = _RATING.match(normalize(text or ""))  # Thai digits too
     return int(match.group(1)) if match else None
 
 
