@@ -107,6 +107,13 @@ async def next_queue_change(ws: Any, department: str) -> None:
             return
 
 
+async def drain(ws: Any, quiet_seconds: float = 0.3) -> None:
+    """Read events until none came for ``quiet_seconds``."""
+    with contextlib.suppress(TimeoutError):
+        while True:
+            await asyncio.wait_for(ws.recv(), quiet_seconds)
+
+
 async def measure(url: str, count: int) -> tuple[list[float], list[float]]:
     events: list[float] = []
     visible: list[float] = []
@@ -131,7 +138,7 @@ async def measure(url: str, count: int) -> tuple[list[float], list[float]]:
                 posted.raise_for_status()
                 conversation_id = await queue_entry(http, officer, ws, started, events, visible)
                 await http.post(f"/api/officer/conversations/{conversation_id}/resolve", headers=officer)
-                await asyncio.sleep(0.05)
+                await drain(ws)  # the resolve's own event must not be taken for the next escalation's
     return events, visible
 
 
@@ -146,13 +153,12 @@ async def queue_entry(
     """Wait as the console does: an event, then the queue; returns the new conversation's id."""
     await asyncio.wait_for(next_queue_change(ws, "general"), 30)
     events.append(time.perf_counter() - started)
-    while True:
-        queue = (await http.get("/api/officer/queue", headers=officer)).json()["conversations"]
-        if queue:
-            visible.append(time.perf_counter() - started)
-            conversation_id: str = queue[-1]["id"]
-            return conversation_id
-        await asyncio.wait_for(next_queue_change(ws, "general"), 30)
+    queue = (await http.get("/api/officer/queue", headers=officer)).json()["conversations"]
+    if len(queue) != 1:
+        raise RuntimeError(f"expected the new escalation alone in the queue, got {len(queue)}")
+    visible.append(time.perf_counter() - started)
+    conversation_id: str = queue[0]["id"]
+    return conversation_id
 
 
 def main() -> None:
