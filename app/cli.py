@@ -38,8 +38,7 @@ def cmd_kb_validate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_nlu_train(args: argparse.Namespace, settings: Settings) -> int:
     from nlu import commands
 
-    commands.train(force=args.force)
-    return 0
+    return commands.run_train(args.force)
 
 
 def cmd_nlu_serve(args: argparse.Namespace, settings: Settings) -> int:
