@@ -86,15 +86,31 @@ class RedisBus:
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
+        from redis.exceptions import RedisError
 
-        self._redis = redis.from_url(url)
+        self._unavailable: tuple[type[Exception], ...] = (RedisError, OSError)
+        self._publish_failing = False  # log an outage once, not once per event
+        # Bounded waits: an unreachable Redis must not hold a request or a worker.
+        self._redis = redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._pubsub = self._redis.pubsub()
         self._fanout = _Fanout()
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
-        await self._redis.publish(self.PREFIX + topic, json.dumps(event, ensure_ascii=False))
+        """Never fails the caller: what was published is already in the database."""
+        try:
+            await self._redis.publish(self.PREFIX + topic, json.dumps(event, ensure_ascii=False))
+        except self._unavailable as error:
+            if not self._publish_failing:
+                log.warning("redis_publish_failing", extra={"error": type(error).__name__})
+                self._publish_failing = True
+            # Subscribers in this process still hear it; the others catch up from the database.
+            self._fanout.deliver(topic, event)
+            return
+        if self._publish_failing:
+            log.info("redis_publish_recovered")
+            self._publish_failing = False
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:

@@ -1,8 +1,9 @@
 """JSON logs with personal data masked.
 
 Every record passes ``PiiMaskingFilter``: Thai national ID numbers (13 digits with a valid
-checksum, with or without dashes/spaces) and Thai phone numbers are masked in the message and
-in every string field, before any handler sees them.
+checksum, with or without dashes/spaces), Thai phone numbers and credentials in URL queries
+(``token=``, ``secret=``, ``password=``) are masked in the message and in every string field,
+before any handler sees them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 _ID_CANDIDATE = re.compile(r"(?<!\d)(\d)[ -]?(\d{4})[ -]?(\d{5})[ -]?(\d{2})[ -]?(\d)(?!\d)")
 # Mobile 0[689]x-xxx-xxxx, landline 0x-xxx-xxxx, +66 forms; separators optional.
 _PHONE = re.compile(r"(?<!\d)(?:\+66[ -]?|0)(?:[689]\d[ -]?\d{3}[ -]?\d{4}|[2-7][ -]?\d{3}[ -]?\d{4})(?!\d)")
+# Credentials in URLs (uvicorn logs a WebSocket's path with its query, e.g. ``?token=...``).
+_URL_SECRET = re.compile(r"(?i)\b((?:access_)?token|secret|password)=[^&\s\"']+")
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -31,6 +34,7 @@ def mask_pii(text: str) -> str:
         digits = "".join(match.groups())
         return "[THAI-ID]" if is_valid_thai_id(digits) else match.group(0)
 
+    text = _URL_SECRET.sub(lambda m: f"{m.group(1)}=[REDACTED]", text)
     return _PHONE.sub("[PHONE]", _ID_CANDIDATE.sub(_id, text))
 
 

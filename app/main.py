@@ -24,6 +24,7 @@ from app.conversations.policy import DecisionPolicy, Thresholds
 from app.conversations.worker import Workers, resume_after_restart
 from app.db import create_engine, create_sessionmaker, is_sqlite, run_migrations
 from app.events import create_event_bus
+from app.health import install_database_error_handler
 from app.health import router as health_router
 from app.logging import configure_logging
 from app.metrics import Metrics
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         return JSONResponse({"detail": reasons}, status_code=422)
 
+    install_database_error_handler(app)
     app.include_router(health_router)
     app.include_router(webchat_router)
     from app.routers import include_feature_routers

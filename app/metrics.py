@@ -19,6 +19,9 @@ class Metrics:
             "govchat_delivery_failures", "Messages given up on", ["channel", "reason"], registry=r
         )
         self.delivery_retries = Counter("govchat_delivery_retries", "Retried sends", ["channel"], registry=r)
+        self.work_failures = Counter(
+            "govchat_work_failures", "Events the bot gave up on after repeated errors", registry=r
+        )
         self.escalations = Counter(
             "govchat_escalations", "Conversations escalated", ["department", "reason"], registry=r
         )

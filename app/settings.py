@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     intent_threshold: float = Field(default=0.5, validation_alias="GOVCHAT_INTENT_THRESHOLD")
 
     # Workers and delivery.
-    workers: int = Field(default=4, validation_alias="GOVCHAT_WORKERS", ge=1)
+    # Concurrent handlers per kind of work (events, deliveries) in one process.
+    workers: int = Field(default=16, validation_alias="GOVCHAT_WORKERS", ge=1)
     lease_seconds: float = Field(default=60.0, validation_alias="GOVCHAT_LEASE_SECONDS", gt=0)
     poll_interval: float = Field(default=0.5, validation_alias="GOVCHAT_POLL_INTERVAL", gt=0)
     delivery_max_seconds: float = Field(default=600.0, validation_alias="GOVCHAT_DELIVERY_MAX_SECONDS", gt=0)

@@ -1,223 +1,315 @@
-"""LINE webhook latency at a steady rate: acknowledgement (signed POST -> 200) and event -> reply.
+"""LINE webhooks against real hub processes: the fake LINE API, signed events, ``govchat serve``.
 
-The script starts the fake LINE Messaging API on loopback and the hub as its own process
-(``govchat serve``, configured by environment as in production, pointed at the fake), then
-sends one signed text event every 1/rate seconds, each from a new citizen with a fresh reply
-token and a Thai question. "Reply" is the moment the fake LINE API accepted the first answer
-for that citizen (reply or push). Prints numbers; not a test.
+The pieces ``benchmarks/load.py`` drives, and a one-rate command kept for the README:
+
+* ``FakeLine``: the fake LINE Messaging API (``tests/fakes/line_api.py``) in its own process,
+  so serving the hub's replies never competes with the load generator for the GIL. It issues
+  reply tokens in bulk and reports every answer it accepted (a reply by token, a push by
+  chat) with the moment it accepted it, and whether that answer handed the chat to a person.
+* ``signed_text_event``: the body LINE would POST for one text message, and its signature.
+* ``HubProcess``: ``govchat serve`` configured by environment as in production, pointed at
+  the fake; stopped with its whole process group.
 
     .venv/bin/python benchmarks/line_webhook.py [--rate 20] [--seconds 15]
         [--database-url postgresql+asyncpg://...]   # default: a fresh SQLite file
+
+is ``benchmarks/load.py --configs sqlite-embedded --rates R --seconds S --skip-peer`` (or
+``pg-embedded --pg-processes 1`` when a PostgreSQL URL is given).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
-import socket
+import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import httpx  # noqa: E402
-
-from tests.fakes.line_api import BOT_USER_ID, FakeLineApi  # noqa: E402
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 SECRET = "benchmark-channel-secret"
-QUESTIONS = (
-    "จดทะเบียนบริษัทออนไลน์ได้ไหม",
-    "ส่งงบการเงินออนไลน์ยังไง",
-    "ขอหนังสือรับรองบริษัทออนไลน์",
-    "จองชื่อบริษัทยังไงคะ",
-    "สวัสดีครับ",
-)
+START_TIMEOUT_S = 180.0
 
 
-@dataclass
-class Sent:
-    user_id: str
-    started: float  # wall clock, comparable with the fake's acceptance times
-    acked: float | None = None
-    status: int | None = None
+@dataclass(frozen=True)
+class Answer:
+    """One answer the fake LINE API accepted: ``key`` is the reply token, or the chat of a push."""
+
+    via: str  # reply | push
+    key: str
+    at: float  # wall clock (time.time()) of acceptance
+    handed_over: bool  # the answer put the chat in an officer queue or a complaint flow
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+def _serve_fake_line(connection: Connection, handover_markers: Sequence[str]) -> None:
+    """The child process: run the fake and answer ``tokens`` / ``answers`` / ``stop`` commands."""
+    from tests.fakes.line_api import FakeLineApi
+
+    def handed_over(body: Any) -> bool:
+        messages = body.get("messages") if isinstance(body, dict) else None
+        texts = [str(m.get("text", "")) for m in messages or [] if isinstance(m, dict)]
+        return any(text.startswith(marker) for text in texts for marker in handover_markers)
+
+    seen = {"reply": 0, "push": 0}
+    with FakeLineApi() as fake:
+        connection.send((fake.url, fake.data_url, fake.access_token))
+        while True:
+            try:
+                command, argument = connection.recv()
+            except (EOFError, KeyboardInterrupt):  # the parent is gone
+                return
+            if command == "tokens":
+                chats, ttl = argument
+                connection.send([fake.issue_reply_token(chat, ttl) for chat in chats])
+            elif command == "answers":
+                found: list[Answer] = []
+                for endpoint, key_field in (("reply", "replyToken"), ("push", "to")):
+                    recorded = fake.requests(endpoint)  # append-only: new ones are at the end
+                    for request in recorded[seen[endpoint] :]:
+                        if request.status == 200 and isinstance(request.json, dict):
+                            key = str(request.json.get(key_field))
+                            found.append(Answer(endpoint, key, request.at, handed_over(request.json)))
+                    seen[endpoint] = len(recorded)
+                connection.send(found)
+            else:
+                return
 
 
-def line_of(name: str, seconds: list[float]) -> str:
-    if not seconds:
-        return f"{name:<22} n=0"
-    ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<22} n={len(ms):<5} p50={percentile(ms, 0.5):8.1f} ms  p99={percentile(ms, 0.99):8.1f} ms"
-        f"  max={max(ms):8.1f} ms"
-    )
+class FakeLine:
+    """``tests/fakes/line_api.FakeLineApi`` in a child process (see the module doc)."""
+
+    def __init__(self, handover_markers: Sequence[str] = ()) -> None:
+        self.handover_markers = tuple(handover_markers)
+        self.url = self.data_url = self.access_token = ""
+        self._connection: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    def __enter__(self) -> FakeLine:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve_fake_line, args=(theirs, self.handover_markers), name="fake-line", daemon=True
+        )
+        self._process.start()
+        theirs.close()
+        self._connection = ours
+        try:
+            if not ours.poll(60):
+                raise EOFError
+            self.url, self.data_url, self.access_token = ours.recv()
+        except EOFError:
+            self.__exit__(None, None, None)
+            raise RuntimeError("the fake LINE API did not start") from None
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None and self._process.pid is not None
+        return self._process.pid
+
+    def _ask(self, command: str, argument: object) -> Any:
+        assert self._connection is not None
+        self._connection.send((command, argument))
+        return self._connection.recv()
+
+    def issue_reply_tokens(self, chats: Sequence[str], ttl: float) -> list[str]:
+        tokens: list[str] = self._ask("tokens", (list(chats), ttl))
+        return tokens
+
+    def answers(self) -> list[Answer]:
+        """Answers accepted since the previous call (not thread-safe: one caller at a time)."""
+        found: list[Answer] = self._ask("answers", None)
+        return found
+
+    def __exit__(self, *exc: object) -> None:
+        connection, process = self._connection, self._process
+        self._connection = self._process = None
+        if connection is not None:
+            with contextlib.suppress(OSError, ValueError):
+                connection.send(("stop", None))
+            connection.close()
+        if process is not None:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
 
 
-def signed_event(fake: FakeLineApi, n: int) -> tuple[str, bytes, dict[str, str]]:
-    user_id = f"Ubench{n:010d}{uuid.uuid4().hex[:16]}"
+def signature_of(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def signed_text_event(
+    user_id: str, text: str, reply_token: str, serial: int, timestamp_ms: int, bot_user_id: str
+) -> tuple[bytes, str]:
+    """The webhook body LINE sends for one text message of ``user_id``, and its signature."""
     event = {
         "type": "message",
         "mode": "active",
-        "timestamp": int(time.time() * 1000),
+        "timestamp": timestamp_ms,
         "source": {"type": "user", "userId": user_id},
-        "webhookEventId": uuid.uuid4().hex.upper()[:26],
+        "webhookEventId": f"01BENCH{serial:019d}",
         "deliveryContext": {"isRedelivery": False},
-        "replyToken": fake.issue_reply_token(user_id),
-        "message": {
-            "id": str(10**17 + n),
-            "type": "text",
-            "quoteToken": "q",
-            "text": QUESTIONS[n % len(QUESTIONS)],
-        },
+        "replyToken": reply_token,
+        "message": {"id": str(10**17 + serial), "type": "text", "quoteToken": "q", "text": text},
     }
-    body = json.dumps({"destination": BOT_USER_ID, "events": [event]}, ensure_ascii=False).encode("utf-8")
-    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-    return user_id, body, {"X-Line-Signature": signature, "Content-Type": "application/json"}
+    body = json.dumps({"destination": bot_user_id, "events": [event]}, ensure_ascii=False).encode("utf-8")
+    return body, signature_of(body)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclass
+class HubProcess:
+    """One ``govchat serve`` on a free port; ``start()`` returns once ``/readyz`` answers 200."""
 
+    fake: FakeLine
+    var_dir: Path
+    database_url: str
+    log_file: Path
+    redis_url: str | None = None
+    rasa_url: str | None = None
+    workers: int = 4
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
 
-@contextlib.contextmanager
-def hub_process(fake: FakeLineApi, database_url: str | None, workers: int) -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="govchat-line-bench-") as tmp:
-        yield from _serve(fake, database_url, workers, Path(tmp))
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
+    def environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "REDIS_URL", "RASA_URL") and not key.startswith("GOVCHAT_")
+        }
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "LINE_CHANNEL_SECRET": SECRET,
+                "LINE_CHANNEL_ACCESS_TOKEN": self.fake.access_token,
+                "LINE_API_BASE_URL": self.fake.url,
+                "LINE_DATA_API_BASE_URL": self.fake.data_url,
+                "GOVCHAT_VAR_DIR": str(self.var_dir),
+                "GOVCHAT_WORKERS": str(self.workers),
+                "GOVCHAT_LOG_LEVEL": "WARNING",
+                "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
+                "GOVCHAT_SECRET_KEY": "benchmark-secret-key-" + "x" * 32,
+                "RASA_TELEMETRY_ENABLED": "false",
+            }
+        )
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        if self.rasa_url:
+            env["RASA_URL"] = self.rasa_url
+        env.update(self.extra_env)
+        return env
 
-def _serve(fake: FakeLineApi, database_url: str | None, workers: int, var_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "LINE_CHANNEL_SECRET": SECRET,
-        "LINE_CHANNEL_ACCESS_TOKEN": fake.access_token,
-        "LINE_API_BASE_URL": fake.url,
-        "LINE_DATA_API_BASE_URL": fake.data_url,
-        "GOVCHAT_VAR_DIR": str(var_dir),
-        "GOVCHAT_WORKERS": str(workers),
-        "GOVCHAT_LOG_LEVEL": "WARNING",
-        "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
-    }
-    for inherited in ("RASA_URL", "REDIS_URL", "DATABASE_URL"):
-        env.pop(inherited, None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    log_path = var_dir / "hub.log"
-    log_file = log_path.open("wb")
-    hub = subprocess.Popen(
-        [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(port)],
-        cwd=var_dir,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
+    def start(self) -> HubProcess:
+        from nlu.rasa_runner import free_port
+
+        self.port = free_port()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)],
+                cwd=self.var_dir,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
         while True:
+            assert self.process is not None
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if hub.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise RuntimeError(f"the hub did not start; the end of {log_path}:\n{tail}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        hub.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            hub.wait(timeout=30)
-        if hub.poll() is None:
-            hub.kill()
-        log_file.close()
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = self.log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise RuntimeError(f"the hub did not become ready; the end of {self.log_file}:\n{tail}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
-async def drive(url: str, fake: FakeLineApi, rate: float, seconds: float) -> list[Sent]:
-    sent: list[Sent] = []
-    tasks: list[asyncio.Task[None]] = []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-
-        async def post(n: int) -> None:
-            user_id, body, headers = signed_event(fake, n)
-            record = Sent(user_id, time.time())
-            sent.append(record)
-            response = await client.post("/webhooks/line", content=body, headers=headers)
-            record.acked, record.status = time.time(), response.status_code
-
-        start = time.monotonic()
-        total = int(rate * seconds)
-        for n in range(total):
-            await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))  # steady, not bursty
-            tasks.append(asyncio.create_task(post(n)))
-        await asyncio.gather(*tasks)
-    return sent
-
-
-def wait_for_replies(fake: FakeLineApi, sent: list[Sent], timeout: float) -> dict[str, float]:
-    wanted = {s.user_id for s in sent if s.status == 200}
-    deadline = time.monotonic() + timeout
-    while True:
-        first: dict[str, float] = {}
-        for delivery in fake.deliveries():
-            if delivery.chat_id in wanted and delivery.chat_id not in first:
-                first[delivery.chat_id] = delivery.at
-        if len(first) == len(wanted) or time.monotonic() > deadline:
-            return first
-        time.sleep(0.2)
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rate", type=float, default=20.0, help="webhook requests per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="how long to send")
     parser.add_argument("--workers", type=int, default=4, help="GOVCHAT_WORKERS of the hub")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    with FakeLineApi() as fake, hub_process(fake, args.database_url, args.workers) as url:
-        # One warm-up event so connection pools and caches are up before measuring.
-        asyncio.run(drive(url, fake, rate=1, seconds=1))
-        before = len(fake.deliveries())
-        sent = asyncio.run(drive(url, fake, args.rate, args.seconds))
-        replied = wait_for_replies(fake, sent, timeout=120)
-        deliveries = fake.deliveries()[before:]
-    acks = [s.acked - s.started for s in sent if s.acked is not None and s.status == 200]
-    replies = [replied[s.user_id] - s.started for s in sent if s.user_id in replied]
-    failed = [s.status for s in sent if s.status != 200]
-    database = "PostgreSQL" if args.database_url and args.database_url.startswith("postgresql") else "SQLite"
-    print(f"LINE webhook benchmark: {len(sent)} events at {args.rate:g}/s for {args.seconds:g} s")
-    print(f"hub: govchat serve, {args.workers} workers, {database}, embedded NLU; fake LINE API on loopback")
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (numbers mean little when load >> CPUs)")
-    print(line_of("webhook ack", acks))
-    print(line_of("event -> reply", replies))
-    vias = [d.via for d in deliveries]
-    print(
-        f"answers: {len(replied)}/{len(sent)}  via reply={vias.count('reply')} push={vias.count('push')}"
-        f"  non-200 acks={len(failed)}"
-    )
-    return 0 if not failed and len(replied) == len(sent) else 1
+    args = parser.parse_args(argv)
+    # load.py imports this module for its pieces, so it is imported here, not at the top
+    from benchmarks import load
+
+    postgres = bool(args.database_url and args.database_url.startswith("postgresql"))
+    forwarded = [
+        "--configs",
+        "pg-embedded" if postgres else "sqlite-embedded",
+        "--pg-processes",
+        "1",
+        "--rates",
+        f"{args.rate:g}",
+        "--seconds",
+        f"{args.seconds:g}",
+        "--workers",
+        str(args.workers),
+        "--skip-peer",
+        "--keep-going",
+    ]
+    if postgres:
+        forwarded += ["--database-url", args.database_url]
+    return load.main(forwarded)
 
 
 if __name__ == "__main__":

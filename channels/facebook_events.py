@@ -34,7 +34,6 @@ Choices:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -52,6 +51,7 @@ from channels.base import (
     InboundMessage,
     PayloadError,
 )
+from channels.webhook_json import decode_body
 
 # Our own quick replies carry the option's full text (titles are cut at 20 characters).
 QUICK_REPLY_TEXT_PREFIX = "text:"
@@ -73,10 +73,7 @@ def is_our_postback(payload: str | None) -> bool:
 
 def parse_body(body: bytes) -> list[InboundMessage]:
     """Every event of the batch worth storing, in order. Raises ``PayloadError`` with a reason."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PayloadError(f"body is not JSON: {error}") from error
+    data = decode_body(body, "body is not JSON")
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object")
     if data.get("object") != "page":

@@ -24,9 +24,18 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 
 from channels.base import (
     POSTBACK_CANCEL,
@@ -42,6 +51,7 @@ from channels.base import (
     InboundMessage,
     PayloadError,
 )
+from channels.webhook_json import decode_body
 
 # Reply tokens are valid for about a minute; keep a margin for the time the call takes.
 REPLY_WINDOW = dt.timedelta(seconds=50)
@@ -53,21 +63,26 @@ _OUR_POSTBACKS = frozenset(
 )
 _OUR_POSTBACK_PREFIXES = (POSTBACK_FAQ_PREFIX, POSTBACK_RATE_PREFIX)
 
+# What the hub stores of an id (LINE's are 33 characters; reply tokens about 32): longer ones
+# would be refused by PostgreSQL's column widths later, after the 200, so they are refused here.
+Id = Annotated[str, StringConstraints(strict=True, max_length=128)]
+ReplyToken = Annotated[str, StringConstraints(strict=True, max_length=256)]
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class _Envelope(_Part):
-    destination: StrictStr = ""  # the bot's user id; old-format bodies lack it
+    destination: Id = ""  # the bot's user id; old-format bodies lack it
     events: list[dict[str, Any]]
 
 
 class _Source(_Part):
     type: StrictStr
-    user_id: StrictStr | None = Field(default=None, alias="userId")
-    group_id: StrictStr | None = Field(default=None, alias="groupId")
-    room_id: StrictStr | None = Field(default=None, alias="roomId")
+    user_id: Id | None = Field(default=None, alias="userId")
+    group_id: Id | None = Field(default=None, alias="groupId")
+    room_id: Id | None = Field(default=None, alias="roomId")
 
 
 class _DeliveryContext(_Part):
@@ -78,10 +93,10 @@ class _Event(_Part):
     type: StrictStr
     timestamp: StrictInt
     mode: StrictStr = "active"
-    webhook_event_id: StrictStr | None = Field(default=None, alias="webhookEventId")
+    webhook_event_id: Id | None = Field(default=None, alias="webhookEventId")
     delivery_context: _DeliveryContext = Field(default_factory=_DeliveryContext, alias="deliveryContext")
     source: _Source | None = None
-    reply_token: StrictStr | None = Field(default=None, alias="replyToken")
+    reply_token: ReplyToken | None = Field(default=None, alias="replyToken")
 
 
 class _Mentionee(_Part):
@@ -97,7 +112,7 @@ class _Mention(_Part):
 
 
 class _Message(_Part):
-    id: StrictStr
+    id: Id
     type: StrictStr
     text: StrictStr | None = None
     mention: _Mention | None = None
@@ -120,7 +135,7 @@ class _PostbackEvent(_Event):
 
 
 class _UnsendDetail(_Part):
-    message_id: StrictStr = Field(alias="messageId")
+    message_id: Id = Field(alias="messageId")
 
 
 class _UnsendEvent(_Event):
@@ -132,11 +147,7 @@ _M = TypeVar("_M", bound=BaseModel)
 
 def parse_body(body: bytes, postback_texts: Mapping[str, str] | None = None) -> list[InboundMessage]:
     """Every event of a verified body, normalised; ``PayloadError`` when it is not LINE's schema."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PayloadError("body is not valid JSON") from error
-    envelope = _validate(_Envelope, data, "body")
+    envelope = _validate(_Envelope, decode_body(body, "body is not valid JSON"), "body")
     return [
         _to_inbound(raw, f"events[{i}]", envelope.destination, postback_texts or {})
         for i, raw in enumerate(envelope.events)

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -69,29 +70,31 @@ def train_model(
     target = model_path(project)
     if target.exists() and not force:
         return target, False
+    files = ["--config", str(project.config_file), "--nlu", str(project.nlu_file)]
+    run_rasa_training(
+        env,
+        ["nlu", *files, "--domain", str(project.domain_file)],
+        cwd=project.root,
+        target=target,
+        log=log_file or project.root / "train.log",
+        timeout=timeout,
+    )
+    return target, True
+
+
+def run_rasa_training(
+    env: RasaEnv, train_args: Sequence[str], *, cwd: Path, target: Path, log: Path, timeout: float
+) -> None:
+    """``rasa train <train_args>`` into ``target``, logging to ``log``; RasaRunError with the log's end."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    log = log_file or project.root / "train.log"
+    name = target.name.removesuffix(".tar.gz")
     with tempfile.TemporaryDirectory(prefix="rasa-train-", dir=target.parent) as out:
-        command = rasa_command(
-            env,
-            "train",
-            "nlu",
-            "--config",
-            str(project.config_file),
-            "--nlu",
-            str(project.nlu_file),
-            "--domain",
-            str(project.domain_file),
-            "--out",
-            out,
-            "--fixed-model-name",
-            project.fingerprint,
-        )
+        command = rasa_command(env, "train", *train_args, "--out", out, "--fixed-model-name", name)
         with log.open("w", encoding="utf-8") as handle:
             try:
                 result = subprocess.run(
                     command,
-                    cwd=project.root,
+                    cwd=cwd,
                     env=rasa_process_env(),
                     stdout=handle,
                     stderr=subprocess.STDOUT,
@@ -101,11 +104,10 @@ def train_model(
                 )
             except subprocess.TimeoutExpired as exc:
                 raise RasaRunError(f"Rasa training took over {timeout:.0f} s (log: {log})") from exc
-        produced = Path(out) / f"{project.fingerprint}.tar.gz"
+        produced = Path(out) / f"{name}.tar.gz"
         if result.returncode != 0 or not produced.exists():
             raise RasaRunError(f"Rasa training failed (exit {result.returncode}, log: {log}):\n{_tail(log)}")
         os.replace(produced, target)  # atomic: a concurrent reader sees the old or the new file
-    return target, True
 
 
 def serve_command(env: RasaEnv, model: Path, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[str]:

@@ -14,7 +14,7 @@ import random
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository
@@ -65,17 +65,19 @@ class Deliverer:
 
     async def deliver(self, head_id: int, worker_id: str) -> None:
         async with self.sessionmaker() as session:
-            head = await session.get(Message, head_id)
-            if (
-                head is None
-                or head.delivery_status != DeliveryStatus.PENDING
-                or head.delivery_locked_by != worker_id
-            ):
+            row = (
+                await session.execute(
+                    select(Message, Conversation, Citizen)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(Citizen, Citizen.id == Conversation.citizen_id)
+                    .where(Message.id == head_id)
+                )
+            ).one_or_none()
+            if row is None:
                 return
-            conversation = await session.get(Conversation, head.conversation_id)
-            assert conversation is not None
-            citizen = await session.get(Citizen, conversation.citizen_id)
-            assert citizen is not None
+            head, conversation, citizen = row
+            if head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
+                return
             adapter = self.adapters.get(conversation.channel)
             batch_size = adapter.max_batch if adapter else 1
             batch = [
@@ -110,19 +112,33 @@ class Deliverer:
     async def _record_sent(
         self, batch: Sequence[Message], results: Sequence[SendResult], channel: str
     ) -> None:
-        via = {r.message_id: r for r in results}
+        """One ``UPDATE`` per way of sending (usually one); events are built from the batch."""
+        via = {r.message_id: r.via for r in results}
+        by_via: dict[str | None, list[int]] = {}
+        for message in batch:
+            by_via.setdefault(via.get(str(message.id)), []).append(message.id)
         async with self.sessionmaker() as session, session.begin():
-            for message in batch:
-                row = await session.get(Message, message.id)
-                assert row is not None
-                result = via.get(str(message.id))
-                row.delivery_status = DeliveryStatus.SENT
-                row.delivered_via = result.via if result else None
-                row.delivery_attempts += 1
-                row.delivery_lease_until = None
-                row.delivery_error = None
-                self.metrics.messages_out.labels(channel, row.delivered_via or "send").inc()
-        await self._publish(batch)
+            for delivered_via, ids in by_via.items():
+                await session.execute(
+                    update(Message)
+                    .where(Message.id.in_(ids))
+                    .values(
+                        delivery_status=DeliveryStatus.SENT,
+                        delivered_via=delivered_via,
+                        delivery_attempts=Message.delivery_attempts + 1,
+                        delivery_lease_until=None,
+                        delivery_error=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        for message in batch:  # detached copies, updated to what was just stored
+            message.delivery_status = DeliveryStatus.SENT
+            message.delivered_via = via.get(str(message.id))
+            message.delivery_attempts += 1
+            message.delivery_lease_until = None
+            message.delivery_error = None
+            self.metrics.messages_out.labels(channel, message.delivered_via or "send").inc()
+        await self._publish_rows(batch)
 
     async def _record_retry(self, batch: Sequence[Message], error: RetryableSendError, channel: str) -> None:
         now = utcnow()
@@ -133,11 +149,12 @@ class Deliverer:
                 row.delivery_attempts += 1
                 row.delivery_error = error.reason
                 row.delivery_lease_until = None
-                if (now - row.created_at).total_seconds() >= self.max_seconds:
+                delay = min(error.retry_after or self._backoff(row.delivery_attempts), MAX_BACKOFF_SECONDS)
+                # Give up now rather than wait past the budget (a long Retry-After must be respected).
+                if (now - row.created_at).total_seconds() + delay > self.max_seconds:
                     row.delivery_status = DeliveryStatus.FAILED
                     self.metrics.delivery_failures.labels(channel, "gave_up").inc()
                     continue
-                delay = error.retry_after or self._backoff(row.delivery_attempts)
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
         self.metrics.delivery_retries.labels(channel).inc()
         log.info("delivery_retry", extra={"messages": [m.id for m in batch], "reason": error.reason})
@@ -171,6 +188,9 @@ class Deliverer:
     async def _publish(self, batch: Sequence[Message]) -> None:
         async with self.sessionmaker() as session:
             rows = (await session.scalars(select(Message).where(Message.id.in_([m.id for m in batch])))).all()
+        await self._publish_rows(rows)
+
+    async def _publish_rows(self, rows: Sequence[Message]) -> None:
         for row in rows:
             event = message_event(row)
             event["type"] = "delivery"

@@ -40,8 +40,7 @@ async def store_inbound(
     session: AsyncSession, inbound: InboundMessage, client_message_id: str | None = None
 ) -> Accepted:
     """Queue one event (and its transcript message) in the caller's transaction."""
-    citizen = await repository.get_or_create_citizen(session, inbound.channel, inbound.user_id)
-    conversation = await repository.get_or_create_conversation(session, citizen)
+    conversation = await repository.conversation_of(session, inbound.channel, inbound.user_id)
     ignored = inbound.kind == InboundKind.IGNORED
     item_id = await repository.insert_work_item(
         session,

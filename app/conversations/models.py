@@ -37,6 +37,7 @@ class WorkStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     DONE = "done"
+    FAILED = "failed"  # handling kept crashing: kept, with its error, for officers and logs
 
 
 class Citizen(Base):

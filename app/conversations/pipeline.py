@@ -99,10 +99,16 @@ class Pipeline:
     async def handle(self, item_id: int, worker_id: str) -> bool:
         """Handle a leased item; False when the lease was lost to another worker."""
         async with self.sessionmaker() as session:
-            item = await session.get(WorkItem, item_id)
-            conversation = await session.get(Conversation, item.conversation_id) if item else None
-        if item is None or conversation is None:
+            row = (
+                await session.execute(
+                    select(WorkItem, Conversation)
+                    .join(Conversation, Conversation.id == WorkItem.conversation_id)
+                    .where(WorkItem.id == item_id)
+                )
+            ).one_or_none()
+        if row is None:
             return await self._finish_only(item_id, worker_id)
+        item, conversation = row
         turn = await self._understand_showing_progress(item, conversation)
         turn.attachments = await self._fetch_attachments(item, conversation)
         published: list[Message] = []
@@ -111,10 +117,11 @@ class Pipeline:
                 await session.rollback()
                 log.warning("work_item_lease_lost", extra={"item": item_id, "worker": worker_id})
                 return False
-            conversation = await session.scalar(
+            current = await session.scalar(
                 select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
             )
-            assert conversation is not None
+            assert current is not None
+            conversation = current
             was_waiting = conversation.state == ConversationState.WAITING
             published = await self._apply(session, item, conversation, turn)
             await session.flush()

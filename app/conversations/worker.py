@@ -1,7 +1,11 @@
 """Background workers of one hub process: handle queued events, deliver replies, reap leases.
 
-Workers wake at once when this process queues something and poll otherwise, so items
-queued by another hub process (or left by a crashed one) are picked up too.
+Per kind of work (handling events, delivering replies) one claimer leases batches of ready
+items in a single statement and hands them to up to ``count`` concurrent handlers. One
+claimer instead of ``count`` polling loops keeps idle workers from racing for the same rows
+(on SQLite every empty claim is still a write). Claimers wake at once when this process
+queues something and poll otherwise, so items queued by another hub process (or left by a
+crashed one) are picked up too.
 """
 
 from __future__ import annotations
@@ -9,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository
@@ -28,6 +34,10 @@ from app.metrics import Metrics
 log = logging.getLogger(__name__)
 REAP_INTERVAL_SECONDS = 5.0
 ERROR_PAUSE_SECONDS = 1.0
+MAX_ATTEMPTS = 5  # crashes of one event before it is marked failed
+
+Claim = Callable[[str, int], Awaitable[list[int]]]
+Handle = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
 class Workers:
@@ -54,6 +64,8 @@ class Workers:
         self._delivery_ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._claims = itertools.count(1)
 
     def notify_work(self) -> None:
         self._work_ready.set()
@@ -62,27 +74,25 @@ class Workers:
         self._delivery_ready.set()
 
     def start(self) -> None:
-        for n in range(self.count):
-            self._tasks.append(
-                asyncio.create_task(
-                    self._loop(f"{self.instance_id}/w{n}", self._process_once, self._work_ready)
-                )
-            )
-            self._tasks.append(
-                asyncio.create_task(
-                    self._loop(f"{self.instance_id}/d{n}", self._deliver_once, self._delivery_ready)
-                )
-            )
-        self._tasks.append(asyncio.create_task(self._reap_forever()))
+        self._tasks = [
+            asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._work_ready)),
+            asyncio.create_task(
+                self._claim_loop("d", self.deliverer.claim, self._handle_delivery, self._delivery_ready)
+            ),
+            asyncio.create_task(self._reap_forever()),
+        ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Finish in-flight work within the grace period, then release whatever is still held."""
         self._stopping.set()
         self._work_ready.set()
         self._delivery_ready.set()
-        _done, pending = (
-            await asyncio.wait(self._tasks, timeout=grace_seconds) if self._tasks else (set(), set())
-        )
+        running = [*self._tasks, *self._handlers]
+        _done, pending = await asyncio.wait(running, timeout=grace_seconds) if running else (set(), set())
+        # Handlers started while the claimers wound down are waited for too.
+        if self._handlers - set(running):
+            _more, late = await asyncio.wait(self._handlers - set(running), timeout=1.0)
+            pending |= late
         for task in pending:
             task.cancel()
         for task in pending:
@@ -90,43 +100,66 @@ class Workers:
                 await task
         await self._release_held()
 
-    async def _loop(
-        self, worker_id: str, once: Callable[[str], Awaitable[bool]], ready: asyncio.Event
-    ) -> None:
-        while not self._stopping.is_set():
-            try:
-                did_work = await once(worker_id)
-            except Exception:
-                log.exception("worker_error", extra={"worker": worker_id})
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
-                continue
-            if not did_work:
-                ready.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ready.wait(), self.poll_interval)
+    async def _claim_loop(self, kind: str, claim: Claim, handle: Handle, ready: asyncio.Event) -> None:
+        """Lease what is ready, up to the free handler slots, and start a handler per item.
 
-    async def _process_once(self, worker_id: str) -> bool:
+        Each claim gets its own owner id: should a lease expire while its handler still runs
+        and this process claim the item again, the first handler can no longer finish it.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._handlers.discard(task)
+            ready.set()  # a slot is free, and the conversation's next item may be claimable
+
+        while not self._stopping.is_set():
+            free = self.count - len(in_flight)
+            claimed = 0
+            if free > 0:
+                ready.clear()
+                owner = f"{self.instance_id}/{kind}{next(self._claims)}"
+                try:
+                    ids = await claim(owner, free)
+                except Exception:
+                    log.exception("claim_failed", extra={"kind": kind})
+                    await asyncio.sleep(ERROR_PAUSE_SECONDS)
+                    continue
+                for item_id in ids:
+                    task = asyncio.create_task(handle(item_id, owner))
+                    in_flight.add(task)
+                    self._handlers.add(task)
+                    task.add_done_callback(finished)
+                claimed = len(ids)
+            if free > 0 and claimed == free:
+                continue  # a full batch: there may be more ready
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), self.poll_interval)
+
+    async def _claim_work(self, owner: str, limit: int) -> list[int]:
         now = utcnow()
         async with self.sessionmaker() as session, session.begin():
-            ids = await repository.claim_work_items(
-                session, worker_id, 1, now, now + dt.timedelta(seconds=self.lease_seconds)
+            return await repository.claim_work_items(
+                session, owner, limit, now, now + dt.timedelta(seconds=self.lease_seconds)
             )
-        for item_id in ids:
-            try:
-                await self.pipeline.handle(item_id, worker_id)
-            except Exception:
-                log.exception("work_item_failed", extra={"item": item_id})
-                await self._release_item(item_id, worker_id)
-                raise
-            self.notify_delivery()
-            self._work_ready.set()  # the conversation's next item may now be claimable
-        return bool(ids)
 
-    async def _deliver_once(self, worker_id: str) -> bool:
-        ids = await self.deliverer.claim(worker_id, 1)
-        for message_id in ids:
-            await self.deliverer.deliver(message_id, worker_id)
-        return bool(ids)
+    async def _handle_work(self, item_id: int, owner: str) -> None:
+        try:
+            await self.pipeline.handle(item_id, owner)
+        except Exception as error:
+            log.exception("work_item_failed", extra={"item": item_id})
+            with contextlib.suppress(Exception):  # if even this fails, the lease expires
+                await self._release_item(item_id, owner, f"{type(error).__name__}: {error}"[:500])
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)  # keep a failing item from spinning
+            return
+        self.notify_delivery()
+
+    async def _handle_delivery(self, message_id: int, owner: str) -> None:
+        try:
+            await self.deliverer.deliver(message_id, owner)
+        except Exception:  # the delivery lease expires and another attempt follows
+            log.exception("delivery_failed_unexpectedly", extra={"message_id": message_id})
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
     async def _reap_forever(self) -> None:
         while not self._stopping.is_set():
@@ -145,17 +178,30 @@ class Workers:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), REAP_INTERVAL_SECONDS)
 
-    async def _release_item(self, item_id: int, worker_id: str) -> None:
+    async def _release_item(self, item_id: int, worker_id: str, error: str) -> None:
+        """Back to the queue; after ``MAX_ATTEMPTS`` crashes, failed (the message stays in the transcript)."""
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
+            result = await session.execute(
                 update(WorkItem)
                 .where(
                     WorkItem.id == item_id,
                     WorkItem.locked_by == worker_id,
                     WorkItem.status == WorkStatus.PROCESSING,
                 )
-                .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
+                .values(
+                    status=case(
+                        (WorkItem.attempts >= MAX_ATTEMPTS, WorkStatus.FAILED), else_=WorkStatus.PENDING
+                    ),
+                    locked_by=None,
+                    lease_until=None,
+                    error=error,
+                )
+                .returning(WorkItem.status)
             )
+            status = result.scalar_one_or_none()
+        if status == WorkStatus.FAILED:
+            self.metrics.work_failures.inc()
+            log.error("work_item_given_up", extra={"item": item_id, "attempts": MAX_ATTEMPTS})
 
     async def _release_held(self) -> None:
         prefix = f"{self.instance_id}/%"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictStr, field_validator
 
 from app.conversations import repository
 from app.conversations.schemas import message_public
@@ -25,9 +26,14 @@ class SessionCreated(BaseModel):
     token: str
 
 
+# Control characters other than tab and line breaks, and unpaired surrogates: no keyboard types
+# them, PostgreSQL cannot store U+0000, and nothing can encode a lone surrogate as UTF-8.
+_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 class PostMessage(BaseModel):
-    text: str
-    client_message_id: str = Field(min_length=1, max_length=128)
+    text: StrictStr
+    client_message_id: StrictStr = Field(min_length=1, max_length=128)
 
     @field_validator("text")
     @classmethod
@@ -36,7 +42,18 @@ class PostMessage(BaseModel):
             raise ValueError("text is empty")
         if len(value) > MAX_TEXT_CODE_POINTS:  # str length counts code points
             raise ValueError(f"text is longer than {MAX_TEXT_CODE_POINTS} characters")
-        return value
+        return _without_forbidden_characters(value, "text")
+
+    @field_validator("client_message_id")
+    @classmethod
+    def _client_message_id_printable(cls, value: str) -> str:
+        return _without_forbidden_characters(value, "client_message_id")
+
+
+def _without_forbidden_characters(value: str, name: str) -> str:
+    if _FORBIDDEN_CHARACTERS.search(value):
+        raise ValueError(f"{name} holds control characters or unpaired surrogates")
+    return value
 
 
 class MessageAccepted(BaseModel):

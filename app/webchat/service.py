@@ -38,11 +38,18 @@ async def find_conversation(session: AsyncSession, session_id: str) -> Conversat
     )
 
 
+# Message ids are 64-bit integers; a larger number (or "²", which ``isdigit`` accepts) names none.
+_MAX_MESSAGE_ID = 2**63 - 1
+
+
 async def resolve_after(session: AsyncSession, conversation_id: str, after: str | None) -> int | None:
-    if after is None or not after.isdigit():
+    if after is None or not (after.isascii() and after.isdigit()) or len(after) > 19:
+        return None
+    candidate = int(after)
+    if candidate > _MAX_MESSAGE_ID:
         return None
     found = await session.scalar(
-        select(Message.id).where(Message.id == int(after), Message.conversation_id == conversation_id)
+        select(Message.id).where(Message.id == candidate, Message.conversation_id == conversation_id)
     )
     return int(found) if found is not None else None
 

@@ -13,13 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse
 
-from app.conversations.intake import store_inbound_batch
 from app.deps import ServicesDep
 from app.services import Services
+from app.webhooks.storing import CITIZEN_MESSAGES, store_events
 from channels.base import (
     Channel,
     ChannelNotConfigured,
-    InboundKind,
     InboundMessage,
     PayloadError,
     SignatureError,
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 NOT_CONFIGURED = (
     "Messenger is not configured (FACEBOOK_APP_SECRET, FACEBOOK_VERIFY_TOKEN, FACEBOOK_PAGE_ACCESS_TOKEN)"
 )
-_CITIZEN_MESSAGES = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK})
 
 
 def _adapter(services: Services) -> MessengerAdapter:
@@ -78,26 +76,7 @@ async def receive_events(
     return {"status": "ok", "stored": len(stored)}
 
 
-async def store_events(services: Services, events: list[InboundMessage]) -> list[InboundMessage]:
-    """Store the batch in one transaction; the events that were new (not redeliveries)."""
-    if not events:
-        return []
-    async with services.sessionmaker() as session, session.begin():
-        accepted = await store_inbound_batch(session, events)
-    stored = [
-        event for event, result in zip(events, accepted, strict=True) if result.work_item_id is not None
-    ]
-    if len(stored) < len(events):
-        log.info("webhook_events_duplicate", extra={"count": len(events) - len(stored)})
-    for event in stored:
-        if event.kind in _CITIZEN_MESSAGES:
-            services.metrics.messages_in.labels(event.channel.value).inc()
-    if any(event.kind != InboundKind.IGNORED for event in stored):
-        services.workers.notify_work()
-    return stored
-
-
 def _to_mark_seen(stored: list[InboundMessage]) -> list[str]:
     """Citizens whose new message is ours to answer (not while another app holds the thread)."""
-    users = (event.user_id for event in stored if event.addressed and event.kind in _CITIZEN_MESSAGES)
+    users = (event.user_id for event in stored if event.addressed and event.kind in CITIZEN_MESSAGES)
     return list(dict.fromkeys(users))

@@ -11,12 +11,11 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.conversations.intake import store_inbound_batch
 from app.deps import ServicesDep
+from app.webhooks.storing import store_events
 from channels.base import (
     Channel,
     ChannelNotConfigured,
-    InboundKind,
     PayloadError,
     SignatureError,
 )
@@ -43,18 +42,7 @@ async def line_webhook(request: Request, services: ServicesDep) -> JSONResponse:
         return _problem(503, str(error))
     if not events:
         return JSONResponse({})  # the console's "Verify" request
-    async with services.sessionmaker() as session, session.begin():
-        accepted = await store_inbound_batch(session, events)
-    new = [e for e, a in zip(events, accepted, strict=True) if a.work_item_id is not None]
-    for event in new:
-        if event.kind == InboundKind.IGNORED:
-            log.info("line_event_ignored", extra={"event_type": event.event_type})
-        elif event.kind in (InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK):
-            services.metrics.messages_in.labels(Channel.LINE).inc()
-    if len(new) < len(events):
-        log.info("line_events_duplicate", extra={"count": len(events) - len(new)})
-    if any(e.kind != InboundKind.IGNORED for e in new):
-        services.workers.notify_work()
+    await store_events(services, events)
     return JSONResponse({})
 
 

@@ -9,20 +9,22 @@ labels, altText); ``X-Line-Retry-Key`` (a UUID; a key already accepted answers 4
 ``x-line-accepted-request-id``); the loading animation's rules; message content; rich menus.
 
 Tests steer it with ``script`` (canned answers, e.g. 500 then 429 with Retry-After, or
-"accept, then answer 500" to imitate a lost response) and ``delay``, and read what it
+"accept, then answer 500" to imitate a lost response), ``storm`` (canned answers in turn
+for every call during a period, however many calls come) and ``delay``, and read what it
 recorded with ``requests`` and ``deliveries``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +58,8 @@ class Recorded:
     headers: dict[str, str]
     json: Any
     status: int
-    at: float
+    at: float  # when the answer left
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class FakeLineApi:
         self._accepted_keys: dict[str, tuple[str, list[dict[str, str]]]] = {}
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
+        self._storms: dict[str, tuple[float, Iterator[Scripted]]] = {}
         self._contents: dict[str, tuple[bytes, str]] = {}
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
@@ -132,6 +136,11 @@ class FakeLineApi:
         """Answer the next calls of ``endpoint`` (reply, push, loading, content, ...) like this."""
         with self._lock:
             self._scripts[endpoint].extend(answers)
+
+    def storm(self, endpoint: str, seconds: float, *answers: Scripted) -> None:
+        """For the next ``seconds``, answer every call of ``endpoint`` with ``answers`` in turn."""
+        with self._lock:
+            self._storms[endpoint] = (time.time() + seconds, itertools.cycle(answers))
 
     def delay(self, endpoint: str, seconds: float) -> None:
         with self._lock:
@@ -190,6 +199,9 @@ class FakeLineApi:
         with self._lock:
             delay = self._delays.get(endpoint, 0.0)
             scripted = self._scripts[endpoint].popleft() if self._scripts[endpoint] else None
+            storm = self._storms.get(endpoint)
+            if scripted is None and storm is not None and time.time() < storm[0]:
+                scripted = next(storm[1])
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             response: Response = error_response(
                 401,
@@ -217,6 +229,7 @@ class FakeLineApi:
                     parsed,
                     response.status_code,
                     time.time(),
+                    {k.lower(): v for k, v in response.headers.items()},
                 )
             )
         return response

@@ -6,14 +6,16 @@ import datetime as dt
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 
-from app.conversations import repository
+from app.conversations import repository, worker
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
 from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
 from app.services import Services
 from channels.base import Channel, InboundKind, InboundMessage
+from nlu.client import NluClient, Prediction
 from tests.conftest import make_settings, running_app, wait_for
 
 
@@ -205,6 +207,56 @@ class TestCrashRecovery:
         async with sessionmaker() as session, session.begin():
             assert len(await repository.claim_work_items(session, "w2", 10, now, later)) == 1
         await engine.dispose()
+
+
+class _CrashingOn:
+    """The real NLU, except that one text always crashes it (a bug the bot cannot get past)."""
+
+    def __init__(self, real: NluClient, poison: str) -> None:
+        self.real = real
+        self.poison = poison
+        self.name = real.name
+
+    async def parse(self, text: str) -> Prediction:
+        if self.poison in text:
+            raise RuntimeError("simulated NLU bug")
+        return await self.real.parse(text)
+
+    async def is_ready(self) -> bool:
+        return await self.real.is_ready()
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+class TestPoisonMessages:
+    async def test_an_event_that_always_crashes_is_failed_and_does_not_block_its_conversation(
+        self, client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(worker, "ERROR_PAUSE_SECONDS", 0.01)
+        services.workers.pipeline.nlu = _CrashingOn(services.workers.pipeline.nlu, "ข้อความพิษ")
+        session_id, headers = await _new_session(client)
+        for n, text in enumerate(["ข้อความพิษ", "สวัสดีครับ"]):
+            await client.post(
+                f"/api/webchat/sessions/{session_id}/messages",
+                json={"text": text, "client_message_id": f"p{n}"},
+                headers=headers,
+            )
+
+        async def greeted() -> list[dict[str, object]]:
+            return [m for m in await _messages(client, session_id, headers) if m["direction"] == "out"]
+
+        replies = await wait_for(greeted, timeout=30)
+        assert [r["text"] for r in replies] == [services.responses.greet]
+        async with services.sessionmaker() as session:
+            poisoned = await session.scalar(select(WorkItem).where(WorkItem.dedupe_key.like("%p0")))
+        assert poisoned is not None
+        assert poisoned.status == WorkStatus.FAILED
+        assert poisoned.attempts == worker.MAX_ATTEMPTS
+        assert poisoned.error is not None and "simulated NLU bug" in poisoned.error
+        # The citizen's words are kept for officers even though the bot could not handle them.
+        texts = [m["text"] for m in await _messages(client, session_id, headers) if m["direction"] == "in"]
+        assert texts == ["ข้อความพิษ", "สวัสดีครับ"]
 
 
 async def _migrate(database_url: str) -> None:

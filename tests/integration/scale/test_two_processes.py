@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,58 +15,26 @@ from sqlalchemy import func, select
 
 from app.conversations.models import Message
 from app.db import create_engine, create_sessionmaker
-from tests.conftest import POSTGRES_AVAILABLE, REPO_ROOT, free_port, fresh_postgres_database, wait_for
+from tests.conftest import fresh_postgres_database, wait_for
+from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not POSTGRES_AVAILABLE, reason="PostgreSQL is not reachable on 127.0.0.1:5432"),
-]
+pytestmark = NEEDS_POSTGRES
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-class Hub:
-    def __init__(self, database_url: str, var_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "GOVCHAT_VAR_DIR": str(var_dir),
-            "GOVCHAT_SECRET_KEY": "two-process-test-secret-" + "y" * 24,
-            "GOVCHAT_ADMIN_PASSWORD": "admin-test-password",
-            "GOVCHAT_POLL_INTERVAL": "0.05",
-            "GOVCHAT_LEASE_SECONDS": "5",
-        }
-        env.pop("RASA_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"hub exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("hub did not become ready")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+def two_process_environment(database_url: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "GOVCHAT_VAR_DIR": str(HUB_VAR_DIR),  # keeps the trained embedded engine between runs
+        "GOVCHAT_SECRET_KEY": "two-process-test-secret-" + "y" * 24,
+        "GOVCHAT_ADMIN_PASSWORD": "admin-test-password",
+        "GOVCHAT_POLL_INTERVAL": "0.05",
+        "GOVCHAT_LEASE_SECONDS": "5",
+    }
+    env.pop("RASA_URL", None)
+    return env
 
 
 @pytest.fixture
@@ -80,21 +44,15 @@ async def postgres_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def two_hubs(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Hub, Hub]]:
-    shared_var = REPO_ROOT / "var" / "test-hubs"  # keeps the trained embedded engine between runs
-    first = Hub(postgres_url, shared_var)
-    first.wait_ready()  # the first one migrates; the second finds the schema in place
-    second = Hub(postgres_url, shared_var)
-    try:
-        second.wait_ready()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+def two_hubs(postgres_url: str, hubs: StartHubs) -> tuple[HubProcess, HubProcess]:
+    env = two_process_environment(postgres_url)
+    (first,) = hubs(env, "first")  # the first one migrates; the second finds the schema in place
+    (second,) = hubs(env, "second")
+    return first, second
 
 
 async def test_messages_spread_over_two_hubs_are_each_answered_exactly_once(
-    two_hubs: tuple[Hub, Hub], postgres_url: str
+    two_hubs: tuple[HubProcess, HubProcess], postgres_url: str
 ) -> None:
     hubs = two_hubs
     texts = ["สวัสดีครับ", "ขอบคุณค่ะ", "จดทะเบียนบริษัทออนไลน์ได้ไหม", "ยื่นงบการเงินออนไลน์ยังไง"]
@@ -143,7 +101,9 @@ async def test_messages_spread_over_two_hubs_are_each_answered_exactly_once(
         await engine.dispose()
 
 
-async def test_a_web_chat_push_reaches_a_websocket_on_the_other_hub(two_hubs: tuple[Hub, Hub]) -> None:
+async def test_a_web_chat_push_reaches_a_websocket_on_the_other_hub(
+    two_hubs: tuple[HubProcess, HubProcess],
+) -> None:
     first, second = two_hubs
     async with httpx.AsyncClient(timeout=10) as http:
         session = (await http.post(f"{first.url}/api/webchat/sessions")).json()
@@ -162,3 +122,56 @@ async def test_a_web_chat_push_reaches_a_websocket_on_the_other_hub(two_hubs: tu
                 assert event["type"] == "message"
                 senders.add(event["message"]["sender"])
     assert senders == {"citizen", "bot"}
+
+
+async def _next_event(
+    socket: websockets.ClientConnection, wanted: str, timeout: float = 20
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = json.loads(
+            await asyncio.wait_for(socket.recv(), timeout=max(0.1, deadline - time.monotonic()))
+        )
+        if event.get("type") == wanted:
+            return dict(event)
+
+
+async def test_an_officer_on_one_hub_sees_queue_and_messages_from_the_other(
+    two_hubs: tuple[HubProcess, HubProcess],
+) -> None:
+    officer_hub, citizen_hub = two_hubs
+    async with httpx.AsyncClient(timeout=10) as http:
+        login = await http.post(
+            f"{officer_hub.url}/api/officer/login",
+            json={"username": "admin", "password": "admin-test-password"},
+        )
+        token = login.json()["token"]
+        async with websockets.connect(f"ws://127.0.0.1:{officer_hub.port}/api/officer/ws") as console:
+            await console.send(json.dumps({"type": "auth", "token": token}))
+            await _next_event(console, "ready")
+
+            session = (await http.post(f"{citizen_hub.url}/api/webchat/sessions")).json()
+            headers = {"Authorization": f"Bearer {session['token']}"}
+            messages_url = f"{citizen_hub.url}/api/webchat/sessions/{session['session_id']}/messages"
+            await http.post(
+                messages_url, json={"text": "ขอคุยกับเจ้าหน้าที่ครับ", "client_message_id": "h"}, headers=headers
+            )
+            changed = await _next_event(console, "queue_changed")
+            queue = (
+                await http.get(
+                    f"{officer_hub.url}/api/officer/queue", headers={"Authorization": f"Bearer {token}"}
+                )
+            ).json()["conversations"]
+            assert changed["department"] == queue[0]["department"]
+            conversation_id = queue[0]["id"]
+
+            await console.send(json.dumps({"type": "watch", "conversation_ids": [conversation_id]}))
+            assert (await _next_event(console, "watching"))["conversation_ids"] == [conversation_id]
+            await http.post(
+                messages_url, json={"text": "เลขที่คำขอ 12345 ค่ะ", "client_message_id": "m"}, headers=headers
+            )
+            event = await _next_event(console, "message")
+    message = event["message"]
+    assert isinstance(message, dict)
+    assert event["conversation_id"] == conversation_id
+    assert message["sender"] == "citizen" and "12345" in message["text"]

@@ -54,3 +54,11 @@ def test_log_record_fields_and_message_are_masked_before_formatting() -> None:
     assert entry["event"] == "citizen wrote บัตร [THAI-ID]"
     assert entry["text"] == "โทร [PHONE]"
     assert entry["n"] == 3
+
+
+def test_tokens_in_logged_urls_are_redacted() -> None:
+    # uvicorn logs a WebSocket's path with its query string.
+    line = '127.0.0.1:5000 - "WebSocket /api/webchat/sessions/abc/ws?token=eyJ.sig-x_1&after=3" [accepted]'
+    masked = mask_pii(line)
+    assert "eyJ.sig-x_1" not in masked
+    assert "token=[REDACTED]&after=3" in masked

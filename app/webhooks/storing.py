@@ -1,0 +1,33 @@
+"""What both platform webhooks do with a verified batch: store it once, count it, wake a worker."""
+
+from __future__ import annotations
+
+import logging
+
+from app.conversations.intake import store_inbound_batch
+from app.services import Services
+from channels.base import InboundKind, InboundMessage
+
+log = logging.getLogger(__name__)
+CITIZEN_MESSAGES = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK})
+
+
+async def store_events(services: Services, events: list[InboundMessage]) -> list[InboundMessage]:
+    """Store the batch in one transaction; returns the events that were new (not redeliveries)."""
+    if not events:
+        return []
+    async with services.sessionmaker() as session, session.begin():
+        accepted = await store_inbound_batch(session, events)
+    stored = [
+        event for event, result in zip(events, accepted, strict=True) if result.work_item_id is not None
+    ]
+    if len(stored) < len(events):
+        log.info("webhook_events_duplicate", extra={"count": len(events) - len(stored)})
+    for event in stored:
+        if event.kind in CITIZEN_MESSAGES:
+            services.metrics.messages_in.labels(event.channel.value).inc()
+        elif event.kind == InboundKind.IGNORED:
+            log.info("webhook_event_ignored", extra={"event_type": event.event_type})
+    if any(event.kind != InboundKind.IGNORED for event in stored):
+        services.workers.notify_work()
+    return stored
