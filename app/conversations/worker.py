@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import logging
 import os
@@ -66,6 +67,7 @@ class Workers:
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: set[asyncio.Task[None]] = set()
         self._claims = itertools.count(1)
+        self._held: dict[str, dict[int, str]] = {"w": {}, "d": {}}  # kind -> {id: owner}
 
     def notify_work(self) -> None:
         self._work_ready.set()
@@ -80,6 +82,7 @@ class Workers:
                 self._claim_loop("d", self.deliverer.claim, self._handle_delivery, self._delivery_ready)
             ),
             asyncio.create_task(self._reap_forever()),
+            asyncio.create_task(self._renew_forever()),
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
@@ -107,10 +110,12 @@ class Workers:
         and this process claim the item again, the first handler can no longer finish it.
         """
         in_flight: set[asyncio.Task[None]] = set()
+        held = self._held[kind]
 
-        def finished(task: asyncio.Task[None]) -> None:
+        def finished(item_id: int, task: asyncio.Task[None]) -> None:
             in_flight.discard(task)
             self._handlers.discard(task)
+            held.pop(item_id, None)
             ready.set()  # a slot is free, and the conversation's next item may be claimable
 
         while not self._stopping.is_set():
@@ -126,10 +131,11 @@ class Workers:
                     await asyncio.sleep(ERROR_PAUSE_SECONDS)
                     continue
                 for item_id in ids:
+                    held[item_id] = owner
                     task = asyncio.create_task(handle(item_id, owner))
                     in_flight.add(task)
                     self._handlers.add(task)
-                    task.add_done_callback(finished)
+                    task.add_done_callback(functools.partial(finished, item_id))
                 claimed = len(ids)
             if free > 0 and claimed == free:
                 continue  # a full batch: there may be more ready
@@ -160,6 +166,51 @@ class Workers:
         except Exception:  # the delivery lease expires and another attempt follows
             log.exception("delivery_failed_unexpectedly", extra={"message_id": message_id})
             await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _renew_forever(self) -> None:
+        """Extend the leases of what this process is still handling, every third of a lease.
+
+        A slow answer (Rasa at its timeout, a channel API retrying) must not let another
+        worker take the item over and answer it a second time.
+        """
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.lease_seconds / 3)
+            if self._stopping.is_set():
+                return
+            try:
+                await self._renew_leases()
+            except Exception:
+                log.exception("lease_renewal_failed")
+
+    async def _renew_leases(self) -> None:
+        items, messages = dict(self._held["w"]), dict(self._held["d"])
+        if not items and not messages:
+            return
+        until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
+        async with self.sessionmaker() as session, session.begin():
+            for owner, ids in _by_owner(items).items():
+                await session.execute(
+                    update(WorkItem)
+                    .where(
+                        WorkItem.id.in_(ids),
+                        WorkItem.locked_by == owner,
+                        WorkItem.status == WorkStatus.PROCESSING,
+                    )
+                    .values(lease_until=until)
+                    .execution_options(synchronize_session=False)
+                )
+            for owner, ids in _by_owner(messages).items():
+                await session.execute(
+                    update(Message)
+                    .where(
+                        Message.id.in_(ids),
+                        Message.delivery_locked_by == owner,
+                        Message.delivery_lease_until.is_not(None),  # not once recorded
+                    )
+                    .values(delivery_lease_until=until)
+                    .execution_options(synchronize_session=False)
+                )
 
     async def _reap_forever(self) -> None:
         while not self._stopping.is_set():
@@ -216,6 +267,13 @@ class Workers:
                 .where(Message.delivery_locked_by.like(prefix))
                 .values(delivery_lease_until=None, delivery_locked_by=None)
             )
+
+
+def _by_owner(held: dict[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for item_id, owner in held.items():
+        grouped.setdefault(owner, []).append(item_id)
+    return grouped
 
 
 async def resume_after_restart(sessionmaker: async_sessionmaker[AsyncSession], single_process: bool) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -259,7 +260,64 @@ class TestPoisonMessages:
         assert texts == ["ข้อความพิษ", "สวัสดีครับ"]
 
 
-async def _migrate(database_url: str) -> None:
-    import asyncio
+class _SlowNlu:
+    """The real NLU, answering only after ``delay`` seconds (Rasa at the edge of its timeout)."""
 
+    def __init__(self, real: NluClient, delay: float) -> None:
+        self.real = real
+        self.delay = delay
+        self.name = real.name
+
+    async def parse(self, text: str) -> Prediction:
+        await asyncio.sleep(self.delay)
+        return await self.real.parse(text)
+
+    async def is_ready(self) -> bool:
+        return await self.real.is_ready()
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+class TestLeaseRenewal:
+    async def test_an_item_handled_for_longer_than_its_lease_stays_with_its_worker(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        settings = make_settings(database_url, tmp_path, GOVCHAT_LEASE_SECONDS=0.6)
+        async with running_app(settings) as app:
+            services: Services = app.state.services
+            services.workers.pipeline.nlu = _SlowNlu(services.workers.pipeline.nlu, delay=2.0)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+                session_id, headers = await _new_session(client)
+                await client.post(
+                    f"/api/webchat/sessions/{session_id}/messages",
+                    json={"text": "สวัสดีครับ", "client_message_id": "slow"},
+                    headers=headers,
+                )
+
+                async def processing() -> bool:
+                    async with services.sessionmaker() as session:
+                        status = await session.scalar(select(WorkItem.status))
+                    return status == WorkStatus.PROCESSING
+
+                await wait_for(processing, timeout=10)
+                # Well past the 0.6 s lease, with the answer not ready yet: what another hub's
+                # reaper would do must find no expired lease to hand over.
+                for _ in range(3):
+                    await asyncio.sleep(0.4)
+                    async with services.sessionmaker() as session, session.begin():
+                        assert await repository.release_expired_leases(session, utcnow()) == 0
+
+                async def replies() -> list[dict[str, object]]:
+                    return [
+                        m for m in await _messages(client, session_id, headers) if m["direction"] == "out"
+                    ]
+
+                answered = await wait_for(replies, timeout=15)
+                await asyncio.sleep(0.5)
+                assert len(await replies()) == len(answered) == 1
+
+
+async def _migrate(database_url: str) -> None:
     await asyncio.to_thread(run_migrations, database_url)
