@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -167,12 +167,64 @@ async def release_expired_leases(session: AsyncSession, now: dt.datetime) -> int
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def release_worker_items(session: AsyncSession, worker_id: str) -> int:
-    """Give back what a stopping worker holds, so another can take it at once."""
+async def renew_work_leases(
+    session: AsyncSession, owner: str, ids: Sequence[int], lease_until: dt.datetime
+) -> None:
+    """Extend the leases ``owner`` still holds on items it is handling."""
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.id.in_(ids), WorkItem.locked_by == owner, WorkItem.status == WorkStatus.PROCESSING)
+        .values(lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def renew_delivery_leases(
+    session: AsyncSession, owner: str, ids: Sequence[int], lease_until: dt.datetime
+) -> None:
+    """Extend the leases ``owner`` still holds on messages it is sending (not once an outcome is recorded)."""
+    await session.execute(
+        update(Message)
+        .where(
+            Message.id.in_(ids),
+            Message.delivery_locked_by == owner,
+            Message.delivery_lease_until.is_not(None),
+        )
+        .values(delivery_lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release_work_item(
+    session: AsyncSession, item_id: int, owner: str, error: str, max_attempts: int
+) -> str | None:
+    """Give a crashed item back to the queue, or mark it failed after ``max_attempts``; its new status."""
     result = await session.execute(
         update(WorkItem)
-        .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.locked_by == worker_id)
+        .where(WorkItem.id == item_id, WorkItem.locked_by == owner, WorkItem.status == WorkStatus.PROCESSING)
+        .values(
+            status=case((WorkItem.attempts >= max_attempts, WorkStatus.FAILED), else_=WorkStatus.PENDING),
+            locked_by=None,
+            lease_until=None,
+            error=error,
+        )
+        .returning(WorkItem.status)
+    )
+    return result.scalar_one_or_none()
+
+
+async def release_held(session: AsyncSession, owner_pattern: str = "%") -> int:
+    """Give back every item and send held by owners matching ``owner_pattern`` (SQL ``LIKE``)."""
+    result = await session.execute(
+        update(WorkItem)
+        .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.locked_by.like(owner_pattern))
         .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Message)
+        .where(Message.delivery_locked_by.like(owner_pattern))
+        .values(delivery_lease_until=None, delivery_locked_by=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

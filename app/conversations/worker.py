@@ -22,12 +22,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository
 from app.conversations.delivery import Deliverer
-from app.conversations.models import Message, WorkItem, WorkStatus
+from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
 from app.db import utcnow
 from app.metrics import Metrics
@@ -190,27 +189,9 @@ class Workers:
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
         async with self.sessionmaker() as session, session.begin():
             for owner, ids in _by_owner(items).items():
-                await session.execute(
-                    update(WorkItem)
-                    .where(
-                        WorkItem.id.in_(ids),
-                        WorkItem.locked_by == owner,
-                        WorkItem.status == WorkStatus.PROCESSING,
-                    )
-                    .values(lease_until=until)
-                    .execution_options(synchronize_session=False)
-                )
+                await repository.renew_work_leases(session, owner, ids, until)
             for owner, ids in _by_owner(messages).items():
-                await session.execute(
-                    update(Message)
-                    .where(
-                        Message.id.in_(ids),
-                        Message.delivery_locked_by == owner,
-                        Message.delivery_lease_until.is_not(None),  # not once recorded
-                    )
-                    .values(delivery_lease_until=until)
-                    .execution_options(synchronize_session=False)
-                )
+                await repository.renew_delivery_leases(session, owner, ids, until)
 
     async def _reap_forever(self) -> None:
         while not self._stopping.is_set():
@@ -232,41 +213,14 @@ class Workers:
     async def _release_item(self, item_id: int, worker_id: str, error: str) -> None:
         """Back to the queue; after ``MAX_ATTEMPTS`` crashes, failed (the message stays in the transcript)."""
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(WorkItem)
-                .where(
-                    WorkItem.id == item_id,
-                    WorkItem.locked_by == worker_id,
-                    WorkItem.status == WorkStatus.PROCESSING,
-                )
-                .values(
-                    status=case(
-                        (WorkItem.attempts >= MAX_ATTEMPTS, WorkStatus.FAILED), else_=WorkStatus.PENDING
-                    ),
-                    locked_by=None,
-                    lease_until=None,
-                    error=error,
-                )
-                .returning(WorkItem.status)
-            )
-            status = result.scalar_one_or_none()
+            status = await repository.release_work_item(session, item_id, worker_id, error, MAX_ATTEMPTS)
         if status == WorkStatus.FAILED:
             self.metrics.work_failures.inc()
             log.error("work_item_given_up", extra={"item": item_id, "attempts": MAX_ATTEMPTS})
 
     async def _release_held(self) -> None:
-        prefix = f"{self.instance_id}/%"
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(WorkItem)
-                .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.locked_by.like(prefix))
-                .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
-            )
-            await session.execute(
-                update(Message)
-                .where(Message.delivery_locked_by.like(prefix))
-                .values(delivery_lease_until=None, delivery_locked_by=None)
-            )
+            await repository.release_held(session, f"{self.instance_id}/%")
 
 
 def _by_owner(held: dict[int, str]) -> dict[str, list[int]]:
@@ -281,14 +235,4 @@ async def resume_after_restart(sessionmaker: async_sessionmaker[AsyncSession], s
     if not single_process:
         return 0  # on PostgreSQL other hubs may hold leases: expiry hands their work over
     async with sessionmaker() as session, session.begin():
-        result = await session.execute(
-            update(WorkItem)
-            .where(WorkItem.status == WorkStatus.PROCESSING)
-            .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
-        )
-        await session.execute(
-            update(Message)
-            .values(delivery_lease_until=None, delivery_locked_by=None)
-            .where(Message.delivery_locked_by.is_not(None))
-        )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        return await repository.release_held(session)

@@ -210,17 +210,14 @@ class TestCrashRecovery:
         await engine.dispose()
 
 
-class _CrashingOn:
-    """The real NLU, except that one text always crashes it (a bug the bot cannot get past)."""
+class _WrappedNlu:
+    """The real NLU, with ``parse`` changed by a subclass (everything else passed through)."""
 
-    def __init__(self, real: NluClient, poison: str) -> None:
+    def __init__(self, real: NluClient) -> None:
         self.real = real
-        self.poison = poison
         self.name = real.name
 
     async def parse(self, text: str) -> Prediction:
-        if self.poison in text:
-            raise RuntimeError("simulated NLU bug")
         return await self.real.parse(text)
 
     async def is_ready(self) -> bool:
@@ -228,6 +225,19 @@ class _CrashingOn:
 
     async def aclose(self) -> None:
         await self.real.aclose()
+
+
+class _CrashingOn(_WrappedNlu):
+    """One text always crashes it (a bug the bot cannot get past)."""
+
+    def __init__(self, real: NluClient, poison: str) -> None:
+        super().__init__(real)
+        self.poison = poison
+
+    async def parse(self, text: str) -> Prediction:
+        if self.poison in text:
+            raise RuntimeError("simulated NLU bug")
+        return await self.real.parse(text)
 
 
 class TestPoisonMessages:
@@ -260,23 +270,16 @@ class TestPoisonMessages:
         assert texts == ["ข้อความพิษ", "สวัสดีครับ"]
 
 
-class _SlowNlu:
-    """The real NLU, answering only after ``delay`` seconds (Rasa at the edge of its timeout)."""
+class _SlowNlu(_WrappedNlu):
+    """Answers only after ``delay`` seconds (Rasa at the edge of its timeout)."""
 
     def __init__(self, real: NluClient, delay: float) -> None:
-        self.real = real
+        super().__init__(real)
         self.delay = delay
-        self.name = real.name
 
     async def parse(self, text: str) -> Prediction:
         await asyncio.sleep(self.delay)
         return await self.real.parse(text)
-
-    async def is_ready(self) -> bool:
-        return await self.real.is_ready()
-
-    async def aclose(self) -> None:
-        await self.real.aclose()
 
 
 class TestLeaseRenewal:
