@@ -133,6 +133,11 @@ async def queue_citizen(
     return citizen
 
 
+def conversation_url(conversation_id: str, action: str = "") -> str:
+    """``/api/officer/conversations/{id}`` or one of its actions (``claim``, ``messages``, ...)."""
+    return f"/api/officer/conversations/{conversation_id}" + (f"/{action}" if action else "")
+
+
 async def conversation_row(services: Services, conversation_id: str) -> Conversation:
     async with services.sessionmaker() as session:
         conversation = await session.get(Conversation, conversation_id)

@@ -10,6 +10,7 @@ from app.services import Services
 from tests.conftest import wait_for
 from tests.integration.officers.conftest import (
     conversation_row,
+    conversation_url,
     escalations_of,
     make_officer,
     message_row,
@@ -17,16 +18,14 @@ from tests.integration.officers.conftest import (
 )
 
 
-def _url(conversation_id: str, action: str = "") -> str:
-    return f"/api/officer/conversations/{conversation_id}" + (f"/{action}" if action else "")
-
-
 class TestClaim:
     async def test_claim_takes_the_conversation(self, client: httpx.AsyncClient, services: Services) -> None:
         citizen = await queue_citizen(client, services, "general")
         officer = await make_officer(client, services, "somsri", ["general"])
 
-        response = await client.post(_url(citizen.conversation_id, "claim"), headers=officer.headers)
+        response = await client.post(
+            conversation_url(citizen.conversation_id, "claim"), headers=officer.headers
+        )
 
         assert response.status_code == 200
         assert response.json()["state"] == "with_officer"
@@ -38,7 +37,7 @@ class TestClaim:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         replies = await citizen.wait_for_reply(2)
         assert replies[-1]["text"] == services.responses.officer_joined
 
@@ -46,8 +45,8 @@ class TestClaim:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        first = await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
-        second = await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        first = await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        second = await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         assert first.status_code == second.status_code == 200
         assert second.json() == first.json()
 
@@ -58,11 +57,11 @@ class TestClaim:
         somsri = await make_officer(client, services, "somsri", ["general"])
         somchai = await make_officer(client, services, "somchai", ["general"])
         assert (
-            await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
+            await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         ).status_code == 200
 
         assert (
-            await client.post(_url(citizen.conversation_id, "claim"), headers=somchai.headers)
+            await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somchai.headers)
         ).status_code == 409
         assert (await conversation_row(services, citizen.conversation_id)).assigned_to == somsri.id
 
@@ -70,9 +69,9 @@ class TestClaim:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         assert (
-            await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+            await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         ).status_code == 409
 
 
@@ -82,10 +81,10 @@ class TestReply:
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
         officer = await make_officer(client, services, "somsri", ["general"])
-        await client.post(_url(citizen.conversation_id, "claim"), headers=officer.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=officer.headers)
 
         response = await client.post(
-            _url(citizen.conversation_id, "messages"),
+            conversation_url(citizen.conversation_id, "messages"),
             json={"text": "สวัสดีค่ะ เจ้าหน้าที่ยินดีช่วยค่ะ"},
             headers=officer.headers,
         )
@@ -101,7 +100,9 @@ class TestReply:
         }
 
         async def sent() -> bool:
-            detail = (await client.get(_url(citizen.conversation_id), headers=officer.headers)).json()
+            detail = (
+                await client.get(conversation_url(citizen.conversation_id), headers=officer.headers)
+            ).json()
             mine = [m for m in detail["messages"] if m["id"] == message_id]
             return bool(mine) and mine[0]["delivery_status"] == "sent"
 
@@ -111,9 +112,9 @@ class TestReply:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
         )
         escalation = (await escalations_of(services, citizen.conversation_id))[-1]
         assert escalation.first_reply_at is not None
@@ -123,7 +124,9 @@ class TestReply:
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
         response = await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "สวัสดีค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"),
+            json={"text": "สวัสดีค่ะ"},
+            headers=admin_headers,
         )
         assert response.status_code == 202
         assert (
@@ -136,9 +139,11 @@ class TestReply:
         citizen = await queue_citizen(client, services, "general")
         somsri = await make_officer(client, services, "somsri", ["general"])
         somchai = await make_officer(client, services, "somchai", ["general"])
-        await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         response = await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "ผมตอบเองครับ"}, headers=somchai.headers
+            conversation_url(citizen.conversation_id, "messages"),
+            json={"text": "ผมตอบเองครับ"},
+            headers=somchai.headers,
         )
         assert response.status_code == 409
 
@@ -146,9 +151,9 @@ class TestReply:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         response = await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
         )
         assert response.status_code == 409
 
@@ -156,7 +161,7 @@ class TestReply:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general", first_words=None)
-        url = _url(citizen.conversation_id, "messages")
+        url = conversation_url(citizen.conversation_id, "messages")
         assert (await client.post(url, json={"text": "  \n "}, headers=admin_headers)).status_code == 422
         assert (await client.post(url, json={"text": "ก" * 2001}, headers=admin_headers)).status_code == 422
         assert (await client.post(url, json={"text": "ก" * 2000}, headers=admin_headers)).status_code == 202
@@ -167,12 +172,12 @@ class TestWhileWithAnOfficer:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         before = len(await citizen.wait_for_reply(2))
 
         message_id = await citizen.say("จดทะเบียนบริษัทออนไลน์ได้ไหม")
 
-        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(citizen.conversation_id), headers=admin_headers)).json()
         assert detail["messages"][-1]["id"] == message_id
         assert detail["messages"][-1]["sender"] == "citizen"
 
@@ -211,9 +216,11 @@ class TestResend:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         first = await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "แนบลิงก์ให้ค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"),
+            json={"text": "แนบลิงก์ให้ค่ะ"},
+            headers=admin_headers,
         )
         failed_id = first.json()["message_id"]
         await wait_for(lambda: _status_is(services, failed_id, DeliveryStatus.SENT))
@@ -223,11 +230,11 @@ class TestResend:
                 .where(Message.id == int(failed_id))
                 .values(delivery_status=DeliveryStatus.FAILED, delivery_error="platform said no")
             )
-        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(citizen.conversation_id), headers=admin_headers)).json()
         assert [m["delivery_status"] for m in detail["messages"] if m["id"] == failed_id] == ["failed"]
 
         again = await client.post(
-            _url(citizen.conversation_id, f"messages/{failed_id}/resend"), headers=admin_headers
+            conversation_url(citizen.conversation_id, f"messages/{failed_id}/resend"), headers=admin_headers
         )
 
         assert again.status_code == 202
@@ -241,17 +248,17 @@ class TestResend:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         sent = await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"), json={"text": "ค่ะ"}, headers=admin_headers
         )
         message_id = sent.json()["message_id"]
         response = await client.post(
-            _url(citizen.conversation_id, f"messages/{message_id}/resend"), headers=admin_headers
+            conversation_url(citizen.conversation_id, f"messages/{message_id}/resend"), headers=admin_headers
         )
         assert response.status_code == 409
         unknown = await client.post(
-            _url(citizen.conversation_id, "messages/999999/resend"), headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages/999999/resend"), headers=admin_headers
         )
         assert unknown.status_code == 404
 

@@ -14,14 +14,10 @@ from app.officers.models import AuditRecord
 from app.services import Services
 from channels.base import Attachment, Channel, InboundKind, InboundMessage
 from tests.conftest import wait_for
-from tests.integration.officers.conftest import make_officer, new_citizen, queue_citizen
+from tests.integration.officers.conftest import conversation_url, make_officer, new_citizen, queue_citizen
 
 DETAIL_FIELDS = {"id", "channel", "department", "state", "assigned_to", "messages"}
 MESSAGE_FIELDS = {"id", "direction", "sender", "text", "created_at", "nlu", "delivery_status"}
-
-
-def _url(conversation_id: str, action: str = "") -> str:
-    return f"/api/officer/conversations/{conversation_id}" + (f"/{action}" if action else "")
 
 
 class TestTranscript:
@@ -33,12 +29,14 @@ class TestTranscript:
         await citizen.wait_for_reply(1)
         await citizen.say("ขอคุยกับเจ้าหน้าที่")
         await citizen.wait_for_reply(2)
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
         await client.post(
-            _url(citizen.conversation_id, "messages"), json={"text": "สวัสดีค่ะ"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "messages"),
+            json={"text": "สวัสดีค่ะ"},
+            headers=admin_headers,
         )
 
-        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(citizen.conversation_id), headers=admin_headers)).json()
 
         assert set(detail) >= DETAIL_FIELDS
         assert (detail["id"], detail["channel"], detail["department"]) == (
@@ -85,7 +83,7 @@ class TestTranscript:
             return status == "done"
 
         await wait_for(handled)
-        detail = (await client.get(_url(conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(conversation_id), headers=admin_headers)).json()
         assert [(a["kind"], a["url"]) for a in detail["attachments"]] == [
             ("image", "https://example.invalid/receipt.jpg")
         ]
@@ -122,7 +120,7 @@ class TestAudit:
             ("resolve", None),
         ):
             response = await client.post(
-                _url(citizen.conversation_id, action), json=body, headers=officer.headers
+                conversation_url(citizen.conversation_id, action), json=body, headers=officer.headers
             )
             assert response.status_code in (200, 202), (action, response.text)
 
@@ -218,7 +216,7 @@ class TestStoredAttachments:
             ],
         )
 
-        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(citizen.conversation_id), headers=admin_headers)).json()
         links = [a["download"] for a in detail["attachments"]]
         response = await client.get(links[0], headers=admin_headers)
         escaping = await client.get(links[1], headers=admin_headers)

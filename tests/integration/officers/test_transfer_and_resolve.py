@@ -10,16 +10,13 @@ from app.services import Services
 from tests.conftest import wait_for
 from tests.integration.officers.conftest import (
     conversation_row,
+    conversation_url,
     escalations_of,
     hours_ago,
     make_officer,
     postback,
     queue_citizen,
 )
-
-
-def _url(conversation_id: str, action: str = "") -> str:
-    return f"/api/officer/conversations/{conversation_id}" + (f"/{action}" if action else "")
 
 
 class TestTransfer:
@@ -29,10 +26,10 @@ class TestTransfer:
         citizen = await queue_citizen(client, services, "general", waiting_since=hours_ago(0.2))
         general = await make_officer(client, services, "somsri", ["general"])
         accounts = await make_officer(client, services, "somying", ["accounts"])
-        await client.post(_url(citizen.conversation_id, "claim"), headers=general.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=general.headers)
 
         response = await client.post(
-            _url(citizen.conversation_id, "transfer"),
+            conversation_url(citizen.conversation_id, "transfer"),
             json={"department": "accounts", "note": "ถามเรื่องงบการเงินปี 2568 ค่ะ"},
             headers=general.headers,
         )
@@ -45,7 +42,9 @@ class TestTransfer:
         assert queue[0]["over_target"] is False  # accounts' target is 30 minutes; 12 waited
         assert (await client.get("/api/officer/queue", headers=general.headers)).json()["conversations"] == []
         # the transferring officer no longer sees another department's conversation
-        assert (await client.get(_url(citizen.conversation_id), headers=general.headers)).status_code == 404
+        assert (
+            await client.get(conversation_url(citizen.conversation_id), headers=general.headers)
+        ).status_code == 404
         escalation = (await escalations_of(services, citizen.conversation_id))[-1]
         assert escalation.department == "accounts" and escalation.resolved_at is None
 
@@ -55,15 +54,17 @@ class TestTransfer:
         citizen = await queue_citizen(client, services, "general")
         note = "ผู้ติดต่อเคยโทรมาแล้ว ช่วยดูด่วน"
         await client.post(
-            _url(citizen.conversation_id, "transfer"),
+            conversation_url(citizen.conversation_id, "transfer"),
             json={"department": "registration", "note": note},
             headers=admin_headers,
         )
         await client.post(
-            _url(citizen.conversation_id, "notes"), json={"text": "โน้ตที่สอง"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "notes"),
+            json={"text": "โน้ตที่สอง"},
+            headers=admin_headers,
         )
 
-        detail = (await client.get(_url(citizen.conversation_id), headers=admin_headers)).json()
+        detail = (await client.get(conversation_url(citizen.conversation_id), headers=admin_headers)).json()
         assert [(n["kind"], n["text"]) for n in detail["notes"]] == [("transfer", note), ("note", "โน้ตที่สอง")]
         assert detail["notes"][0]["detail"] == {"from": "general", "to": "registration"}
         assert detail["notes"][0]["officer_username"] == "admin"
@@ -80,9 +81,9 @@ class TestTransfer:
         citizen = await queue_citizen(client, services, "general")
         somsri = await make_officer(client, services, "somsri", ["general"])
         somchai = await make_officer(client, services, "somchai", ["general"])
-        await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         response = await client.post(
-            _url(citizen.conversation_id, "transfer"),
+            conversation_url(citizen.conversation_id, "transfer"),
             json={"department": "accounts"},
             headers=somchai.headers,
         )
@@ -94,9 +95,11 @@ class TestTransfer:
         citizen = await queue_citizen(client, services, "general")
         somsri = await make_officer(client, services, "somsri", ["general"])
         boss = await make_officer(client, services, "boss", ["general"], Role.SUPERVISOR)
-        await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         response = await client.post(
-            _url(citizen.conversation_id, "transfer"), json={"department": "accounts"}, headers=boss.headers
+            conversation_url(citizen.conversation_id, "transfer"),
+            json={"department": "accounts"},
+            headers=boss.headers,
         )
         assert response.status_code == 200
 
@@ -105,7 +108,9 @@ class TestTransfer:
     ) -> None:
         citizen = await queue_citizen(client, services, "general", first_words=None)
         response = await client.post(
-            _url(citizen.conversation_id, "transfer"), json={"department": "nowhere"}, headers=admin_headers
+            conversation_url(citizen.conversation_id, "transfer"),
+            json={"department": "nowhere"},
+            headers=admin_headers,
         )
         assert response.status_code == 422
 
@@ -118,7 +123,9 @@ class TestAssign:
         somsri = await make_officer(client, services, "somsri", ["general"])
         boss = await make_officer(client, services, "boss", ["general"], Role.SUPERVISOR)
         response = await client.post(
-            _url(citizen.conversation_id, "assign"), json={"officer_id": somsri.id}, headers=boss.headers
+            conversation_url(citizen.conversation_id, "assign"),
+            json={"officer_id": somsri.id},
+            headers=boss.headers,
         )
         assert response.status_code == 200
         assert response.json()["assigned_to"] == somsri.id
@@ -127,7 +134,9 @@ class TestAssign:
         citizen = await queue_citizen(client, services, "general", first_words=None)
         somsri = await make_officer(client, services, "somsri", ["general"])
         response = await client.post(
-            _url(citizen.conversation_id, "assign"), json={"officer_id": somsri.id}, headers=somsri.headers
+            conversation_url(citizen.conversation_id, "assign"),
+            json={"officer_id": somsri.id},
+            headers=somsri.headers,
         )
         assert response.status_code == 403
 
@@ -137,9 +146,11 @@ class TestResolve:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
 
-        response = await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        response = await client.post(
+            conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers
+        )
 
         assert response.status_code == 200
         assert response.json()["state"] == "bot"
@@ -154,8 +165,8 @@ class TestResolve:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         await citizen.wait_for_reply(3)
 
         await citizen.say("4")
@@ -169,8 +180,8 @@ class TestResolve:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "claim"), headers=admin_headers)
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         await citizen.wait_for_reply(3)
 
         await citizen.say("จดทะเบียนบริษัทออนไลน์ได้ไหม")
@@ -189,12 +200,12 @@ class TestResolve:
         somsri = await make_officer(client, services, "somsri", ["general"])
         somchai = await make_officer(client, services, "somchai", ["general"])
         boss = await make_officer(client, services, "boss", ["general"], Role.SUPERVISOR)
-        await client.post(_url(citizen.conversation_id, "claim"), headers=somsri.headers)
+        await client.post(conversation_url(citizen.conversation_id, "claim"), headers=somsri.headers)
         assert (
-            await client.post(_url(citizen.conversation_id, "resolve"), headers=somchai.headers)
+            await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=somchai.headers)
         ).status_code == 409
         assert (
-            await client.post(_url(citizen.conversation_id, "resolve"), headers=boss.headers)
+            await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=boss.headers)
         ).status_code == 200
 
     async def test_a_conversation_with_the_bot_cannot_be_resolved(
@@ -202,17 +213,17 @@ class TestResolve:
     ) -> None:
         citizen = await queue_citizen(client, services, "general", first_words=None)
         assert (
-            await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+            await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         ).status_code == 200
         assert (
-            await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+            await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         ).status_code == 409
 
     async def test_asking_for_a_person_again_opens_a_new_escalation(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         await citizen.wait_for_reply(2)
         await citizen.say("ขอคุยกับเจ้าหน้าที่อีกครั้งค่ะ")
 
@@ -229,7 +240,7 @@ class TestRatingButton:
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
         citizen = await queue_citizen(client, services, "general")
-        await client.post(_url(citizen.conversation_id, "resolve"), headers=admin_headers)
+        await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin_headers)
         await citizen.wait_for_reply(2)
 
         await postback(services, citizen.session_id, "rate:5")
