@@ -40,7 +40,7 @@ async def store_inbound(
     session: AsyncSession, inbound: InboundMessage, client_message_id: str | None = None
 ) -> Accepted:
     """Queue one event (and its transcript message) in the caller's transaction."""
-    conversation = await repository.conversation_of(session, inbound.channel, inbound.user_id)
+    conversation = await repository.get_or_create_conversation_for(session, inbound.channel, inbound.user_id)
     ignored = inbound.kind == InboundKind.IGNORED
     item_id = await repository.insert_work_item(
         session,

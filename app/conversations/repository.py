@@ -70,16 +70,22 @@ async def get_or_create_conversation(session: AsyncSession, citizen: Citizen) ->
     return conversation
 
 
-async def conversation_of(session: AsyncSession, channel: str, external_id: str) -> Conversation:
-    """The citizen's conversation, created with the citizen on first contact.
-
-    A returning citizen (most messages) costs one query; the inserts are race-safe.
-    """
-    existing = await session.scalar(
+async def find_conversation(session: AsyncSession, channel: str, external_id: str) -> Conversation | None:
+    return await session.scalar(
         select(Conversation)
         .join(Citizen, Citizen.id == Conversation.citizen_id)
         .where(Citizen.channel == channel, Citizen.external_id == external_id)
     )
+
+
+async def get_or_create_conversation_for(
+    session: AsyncSession, channel: str, external_id: str
+) -> Conversation:
+    """The citizen's conversation, created with the citizen on first contact.
+
+    A returning citizen (most messages) costs one query; the inserts are race-safe.
+    """
+    existing = await find_conversation(session, channel, external_id)
     if existing is not None:
         return existing
     citizen = await get_or_create_citizen(session, channel, external_id)

@@ -114,16 +114,22 @@ async def _conversation_parts(session: AsyncSession, conversation: Conversation 
     }
 
 
+async def _citizen_and_conversation(
+    session: AsyncSession, channel: str, user_id: str
+) -> tuple[Citizen, Conversation | None]:
+    citizen = await repository.citizen_by_user(session, channel, user_id)
+    if citizen is None:
+        raise CitizenNotFound(f"no citizen with user id {user_id!r} on channel {channel!r}")
+    return citizen, await repository.conversation_of(session, citizen.id)
+
+
 async def export_citizen(
     sessionmaker: async_sessionmaker[AsyncSession], channel: str, user_id: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Everything held on the citizen, as JSON-ready data; raises ``CitizenNotFound``."""
     now = now or utcnow()
     async with sessionmaker() as session, session.begin():
-        citizen = await repository.citizen_by_user(session, channel, user_id)
-        if citizen is None:
-            raise CitizenNotFound(f"no citizen with user id {user_id!r} on channel {channel!r}")
-        conversation = await repository.conversation_of(session, citizen.id)
+        citizen, conversation = await _citizen_and_conversation(session, channel, user_id)
         export = {
             "exported_at": now.isoformat(),
             "citizen": _citizen_view(citizen),
@@ -158,10 +164,7 @@ async def erase_citizen(
     """Erase the citizen's personal data; raises ``CitizenNotFound`` or ``ErasureRefused``."""
     now = now or utcnow()
     async with sessionmaker() as session, session.begin():
-        citizen = await repository.citizen_by_user(session, channel, user_id)
-        if citizen is None:
-            raise CitizenNotFound(f"no citizen with user id {user_id!r} on channel {channel!r}")
-        conversation = await repository.conversation_of(session, citizen.id)
+        citizen, conversation = await _citizen_and_conversation(session, channel, user_id)
         refusal = await _refusal(session, citizen, conversation)
         if refusal is not None:
             raise ErasureRefused(refusal)

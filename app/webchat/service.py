@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations import repository
 from app.conversations.intake import store_inbound
-from app.conversations.models import Citizen, Conversation, Message
+from app.conversations.models import Conversation, Message
 from app.conversations.schemas import message_event
 from app.db import new_id, utcnow
 from app.services import Services
@@ -25,17 +25,12 @@ class Posted:
 async def create_session(services: Services) -> str:
     session_id = new_id()
     async with services.sessionmaker() as session, session.begin():
-        citizen = await repository.get_or_create_citizen(session, Channel.WEBCHAT, session_id)
-        await repository.get_or_create_conversation(session, citizen)
+        await repository.get_or_create_conversation_for(session, Channel.WEBCHAT, session_id)
     return session_id
 
 
 async def find_conversation(session: AsyncSession, session_id: str) -> Conversation | None:
-    return await session.scalar(
-        select(Conversation)
-        .join(Citizen, Citizen.id == Conversation.citizen_id)
-        .where(Citizen.channel == Channel.WEBCHAT, Citizen.external_id == session_id)
-    )
+    return await repository.find_conversation(session, Channel.WEBCHAT, session_id)
 
 
 # Message ids are 64-bit integers; a larger number (or "²", which ``isdigit`` accepts) names none.
