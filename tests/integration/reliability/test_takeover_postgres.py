@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
 from app.db import create_engine, create_sessionmaker
+from tests.conftest import wait_for
 from tests.fakes.line_api import FakeLineApi
 from tests.integration.processes import NEEDS_POSTGRES, StartHubs
 from tests.integration.reliability.audit import (
@@ -15,7 +16,7 @@ from tests.integration.reliability.audit import (
     assert_nothing_lost,
     settled_audit,
 )
-from tests.integration.reliability.processes import LineSender, hub_environment, kill_after_acks
+from tests.integration.reliability.processes import SETTLE_TIMEOUT, LineSender, hub_environment
 
 pytestmark = NEEDS_POSTGRES
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -67,8 +68,14 @@ async def test_the_surviving_hub_finishes_the_killed_hubs_work_once_its_leases_e
     pid = first.process.pid
 
     async def kill_and_count_what_it_held() -> tuple[int, int]:
-        acked = await kill_after_acks(first, events, BURST // 3)
-        return acked, await held_by(postgres_url, pid)  # before any of its 3 s leases expire
+        # Kill while it holds leased work (each send takes >= 0.1 s), so the takeover is tested
+        # whatever the scheduling; then count what it left, before any of its 3 s leases expire.
+        await wait_for(
+            lambda: sum(e.acked for e in events) >= BURST // 3, timeout=SETTLE_TIMEOUT, interval=0.005
+        )
+        await wait_for(lambda: held_by(postgres_url, pid), timeout=SETTLE_TIMEOUT, interval=0.01)
+        first.kill()
+        return sum(e.acked for e in events), await held_by(postgres_url, pid)
 
     # A load balancer alternates; conversations are spread over both hubs too.
     (acked_at_kill, left_behind), _ = await asyncio.gather(
