@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -31,17 +31,42 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
-async def _lockable(session: AsyncSession, candidates: Select[Any], table: Any) -> Any:
-    """The candidate ids to update, locked so no other hub process can claim them.
+def _claim_statements(
+    table: Any, candidates: Select[Any], values: dict[str, Any], *still: Any
+) -> dict[str, Any]:
+    """The claim ``UPDATE`` of each database, built once (building them costs more than running them).
 
     On PostgreSQL the ids are selected ``FOR UPDATE SKIP LOCKED`` first (as its own statement:
     inside ``UPDATE ... IN (subquery)`` the planner may re-run a LIMITed subquery and claim
-    more rows than asked). SQLite serialises writers, so one ``UPDATE`` with the subquery is atomic.
+    more rows than asked), so several hub processes claim side by side without waiting on or
+    doubling each other's work. SQLite serialises writers, so one ``UPDATE`` with the
+    subquery is atomic. ``still`` re-checks what must hold at update time. Parameters:
+    ``limit``, ``owner``, ``until``, ``now`` where the candidates use it (and ``ids``).
     """
-    if _dialect(session) != "postgresql":
-        return candidates.scalar_subquery()
-    locked = await session.scalars(candidates.with_for_update(skip_locked=True, of=table))
-    return list(locked.all())
+
+    def claim(ids: Any) -> Any:
+        return (
+            update(table)
+            .where(table.id.in_(ids), *still)
+            .values(values)
+            .returning(table.id)
+            .execution_options(synchronize_session=False)
+        )
+
+    return {
+        "lock": candidates.with_for_update(skip_locked=True, of=table),
+        "postgresql": claim(bindparam("ids", expanding=True)),
+        "sqlite": claim(candidates.scalar_subquery()),
+    }
+
+
+async def _claim(session: AsyncSession, statements: dict[str, Any], **params: Any) -> list[int]:
+    if _dialect(session) == "postgresql":
+        params["ids"] = list((await session.scalars(statements["lock"], params)).all())
+        if not params["ids"]:
+            return []
+        return sorted((await session.scalars(statements["postgresql"], params)).all())
+    return sorted((await session.scalars(statements["sqlite"], params)).all())
 
 
 async def get_or_create_citizen(session: AsyncSession, channel: str, external_id: str) -> Citizen:
@@ -109,43 +134,35 @@ async def find_work_item(session: AsyncSession, channel: str, dedupe_key: str) -
     )
 
 
-async def claim_work_items(
-    session: AsyncSession, worker_id: str, limit: int, now: dt.datetime, lease_until: dt.datetime
-) -> list[int]:
-    """Lease the oldest pending items whose conversation has nothing older unfinished.
+_older_item = aliased(WorkItem, name="older_item")
+_CLAIM_WORK = _claim_statements(
+    WorkItem,
+    select(WorkItem.id)
+    .where(
+        WorkItem.status == WorkStatus.PENDING,
+        ~exists().where(
+            _older_item.conversation_id == WorkItem.conversation_id,
+            _older_item.id < WorkItem.id,
+            _older_item.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]),
+        ),
+    )
+    .order_by(WorkItem.id)
+    .limit(bindparam("limit")),
+    {
+        "status": WorkStatus.PROCESSING,
+        "locked_by": bindparam("owner"),
+        "lease_until": bindparam("until"),
+        "attempts": WorkItem.attempts + 1,
+    },
+    WorkItem.status == WorkStatus.PENDING,
+)
 
-    One statement on both databases; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several
-    hub processes claim side by side without waiting on or doubling each other's work.
-    """
-    older = aliased(WorkItem)
-    blocked = exists().where(
-        older.conversation_id == WorkItem.conversation_id,
-        older.id < WorkItem.id,
-        older.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]),
-    )
-    candidates = (
-        select(WorkItem.id)
-        .where(WorkItem.status == WorkStatus.PENDING, ~blocked)
-        .order_by(WorkItem.id)
-        .limit(limit)
-    )
-    stmt = (
-        update(WorkItem)
-        .where(
-            WorkItem.id.in_(await _lockable(session, candidates, WorkItem)),
-            WorkItem.status == WorkStatus.PENDING,
-        )
-        .values(
-            status=WorkStatus.PROCESSING,
-            locked_by=worker_id,
-            lease_until=lease_until,
-            attempts=WorkItem.attempts + 1,
-        )
-        .returning(WorkItem.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = sorted((await session.execute(stmt)).scalars().all())
-    return ids
+
+async def claim_work_items(
+    session: AsyncSession, worker_id: str, limit: int, lease_until: dt.datetime
+) -> list[int]:
+    """Lease the oldest pending items whose conversation has nothing older unfinished."""
+    return await _claim(session, _CLAIM_WORK, limit=limit, owner=worker_id, until=lease_until)
 
 
 async def finish_work_item(session: AsyncSession, item_id: int, worker_id: str, now: dt.datetime) -> bool:
@@ -247,37 +264,33 @@ async def count_pending_work(session: AsyncSession) -> int:
     )
 
 
+_older_message = aliased(Message, name="older_message")
+_CLAIM_DELIVERY = _claim_statements(
+    Message,
+    select(Message.id)
+    .where(
+        Message.direction == "out",
+        Message.delivery_status == DeliveryStatus.PENDING,
+        Message.next_attempt_at <= bindparam("now"),
+        Message.delivery_lease_until.is_(None) | (Message.delivery_lease_until < bindparam("now")),
+        ~exists().where(
+            _older_message.conversation_id == Message.conversation_id,
+            _older_message.id < Message.id,
+            _older_message.direction == "out",
+            _older_message.delivery_status == DeliveryStatus.PENDING,
+        ),
+    )
+    .order_by(Message.id)
+    .limit(bindparam("limit")),
+    {"delivery_lease_until": bindparam("until"), "delivery_locked_by": bindparam("owner")},
+)
+
+
 async def claim_delivery_head(
     session: AsyncSession, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
 ) -> list[int]:
     """Lease the first undelivered outbound message of conversations ready to send."""
-    older = aliased(Message)
-    blocked = exists().where(
-        older.conversation_id == Message.conversation_id,
-        older.id < Message.id,
-        older.direction == "out",
-        older.delivery_status == DeliveryStatus.PENDING,
-    )
-    candidates = (
-        select(Message.id)
-        .where(
-            Message.direction == "out",
-            Message.delivery_status == DeliveryStatus.PENDING,
-            Message.next_attempt_at <= now,
-            (Message.delivery_lease_until.is_(None)) | (Message.delivery_lease_until < now),
-            ~blocked,
-        )
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    stmt = (
-        update(Message)
-        .where(Message.id.in_(await _lockable(session, candidates, Message)))
-        .values(delivery_lease_until=lease_until, delivery_locked_by=worker_id)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted((await session.execute(stmt)).scalars().all())
+    return await _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
 
 
 async def following_pending_outbound(

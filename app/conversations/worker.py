@@ -142,11 +142,9 @@ class Workers:
                 await asyncio.wait_for(ready.wait(), self.poll_interval)
 
     async def _claim_work(self, owner: str, limit: int) -> list[int]:
-        now = utcnow()
+        until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
         async with self.sessionmaker() as session, session.begin():
-            return await repository.claim_work_items(
-                session, owner, limit, now, now + dt.timedelta(seconds=self.lease_seconds)
-            )
+            return await repository.claim_work_items(session, owner, limit, until)
 
     async def _handle_work(self, item_id: int, owner: str) -> None:
         try:

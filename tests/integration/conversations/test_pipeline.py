@@ -139,7 +139,7 @@ class TestCrashRecovery:
         async with sessionmaker() as session, session.begin():
             now = utcnow()
             claimed = await repository.claim_work_items(
-                session, "dead-worker", 1, now, now + dt.timedelta(seconds=1)
+                session, "dead-worker", 1, now + dt.timedelta(seconds=1)
             )
         assert len(claimed) == 1
         await engine.dispose()
@@ -168,15 +168,13 @@ class TestCrashRecovery:
             await store_inbound(session, _inbound("citizen", "k1", "สวัสดี"))
         now = utcnow()
         async with sessionmaker() as session, session.begin():
-            [item_id] = await repository.claim_work_items(
-                session, "slow", 1, now, now - dt.timedelta(seconds=1)
-            )
+            [item_id] = await repository.claim_work_items(session, "slow", 1, now - dt.timedelta(seconds=1))
         async with sessionmaker() as session, session.begin():
             assert await repository.release_expired_leases(session, utcnow()) == 1
         async with sessionmaker() as session, session.begin():
-            assert await repository.claim_work_items(
-                session, "fast", 1, now, now + dt.timedelta(seconds=60)
-            ) == [item_id]
+            assert await repository.claim_work_items(session, "fast", 1, now + dt.timedelta(seconds=60)) == [
+                item_id
+            ]
         async with sessionmaker() as session, session.begin():
             assert not await repository.finish_work_item(session, item_id, "slow", utcnow())
         async with sessionmaker() as session, session.begin():
@@ -196,17 +194,17 @@ class TestCrashRecovery:
         now = utcnow()
         later = now + dt.timedelta(seconds=60)
         async with sessionmaker() as session, session.begin():
-            first = await repository.claim_work_items(session, "w1", 10, now, later)
+            first = await repository.claim_work_items(session, "w1", 10, later)
         async with sessionmaker() as session:
             keys = (await session.scalars(select(WorkItem.dedupe_key).where(WorkItem.id.in_(first)))).all()
         assert sorted(keys) == ["k1", "k3"]  # k2 waits behind k1
         async with sessionmaker() as session, session.begin():
-            assert await repository.claim_work_items(session, "w2", 10, now, later) == []
+            assert await repository.claim_work_items(session, "w2", 10, later) == []
             await session.execute(
                 update(WorkItem).where(WorkItem.dedupe_key == "k1").values(status=WorkStatus.DONE)
             )
         async with sessionmaker() as session, session.begin():
-            assert len(await repository.claim_work_items(session, "w2", 10, now, later)) == 1
+            assert len(await repository.claim_work_items(session, "w2", 10, later)) == 1
         await engine.dispose()
 
 
