@@ -136,6 +136,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics,
         adapters=adapters,
         processing_hint_seconds=settings.processing_hint_seconds,
+        lease_seconds=settings.lease_seconds,
     )
     deliverer = Deliverer(
         sessionmaker,

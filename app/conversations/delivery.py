@@ -63,7 +63,8 @@ class Deliverer:
                 session, worker_id, now, now + dt.timedelta(seconds=self.lease_seconds), limit
             )
 
-    async def deliver(self, head_id: int, worker_id: str) -> None:
+    async def deliver(self, head_id: int, worker_id: str) -> bool:
+        """Send a leased head message (and those right after it); True if the conversation has more to send."""
         async with self.sessionmaker() as session:
             row = (
                 await session.execute(
@@ -74,10 +75,10 @@ class Deliverer:
                 )
             ).one_or_none()
             if row is None:
-                return
+                return False
             head, conversation, citizen = row
             if head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
-                return
+                return False
             adapter = self.adapters.get(conversation.channel)
             batch_size = adapter.max_batch if adapter else 1
             batch = [
@@ -87,18 +88,17 @@ class Deliverer:
             outbound = [_to_outbound(m, citizen, conversation) for m in batch]
         if adapter is None:
             reason = f"channel {conversation.channel} is not configured"
-            await self._record_failure(batch, reason, citizen.id, conversation.channel)
-            return
+            return await self._record_failure(batch, reason, citizen.id, conversation.channel)
         if not citizen.active:
             reason = "citizen unfollowed or blocked the account"
-            await self._record_failure(batch, reason, citizen.id, conversation.channel)
-            return
+            return await self._record_failure(batch, reason, citizen.id, conversation.channel)
         try:
             results = await adapter.send(outbound)
         except RetryableSendError as error:
             await self._record_retry(batch, error, conversation.channel)
+            return False  # the rest of the conversation waits behind the retry
         except FinalSendError as error:
-            await self._record_failure(
+            return await self._record_failure(
                 batch, error.reason, citizen.id, conversation.channel, unreachable=error.user_unreachable
             )
         except Exception as error:  # an adapter bug must not lose the message: retry, bounded by time
@@ -106,13 +106,16 @@ class Deliverer:
             await self._record_retry(
                 batch, RetryableSendError(f"adapter error: {type(error).__name__}"), conversation.channel
             )
-        else:
-            await self._record_sent(batch, results, conversation.channel)
+            return False
+        return await self._record_sent(batch, results, conversation.channel)
 
     async def _record_sent(
         self, batch: Sequence[Message], results: Sequence[SendResult], channel: str
-    ) -> None:
-        """One ``UPDATE`` per way of sending (usually one); events are built from the batch."""
+    ) -> bool:
+        """One ``UPDATE`` per way of sending (usually one); events are built from the batch.
+
+        True if the conversation has more to send (queued while this batch was on its way).
+        """
         via = {r.message_id: r.via for r in results}
         by_via: dict[str | None, list[int]] = {}
         for message in batch:
@@ -131,6 +134,7 @@ class Deliverer:
                     )
                     .execution_options(synchronize_session=False)
                 )
+            more = await repository.has_pending_outbound(session, batch[0].conversation_id)
         for message in batch:  # detached copies, updated to what was just stored
             message.delivery_status = DeliveryStatus.SENT
             message.delivered_via = via.get(str(message.id))
@@ -139,6 +143,7 @@ class Deliverer:
             message.delivery_error = None
             self.metrics.messages_out.labels(channel, message.delivered_via or "send").inc()
         await self._publish_rows(batch)
+        return more
 
     async def _record_retry(self, batch: Sequence[Message], error: RetryableSendError, channel: str) -> None:
         now = utcnow()
@@ -168,7 +173,8 @@ class Deliverer:
         channel: str,
         *,
         unreachable: bool = False,
-    ) -> None:
+    ) -> bool:
+        """Mark the batch failed; True if the conversation has more to send (no longer held up)."""
         async with self.sessionmaker() as session, session.begin():
             for message in batch:
                 row = await session.get(Message, message.id)
@@ -181,9 +187,11 @@ class Deliverer:
                 citizen = await session.get(Citizen, citizen_id)
                 if citizen is not None:
                     citizen.unreachable_reason = reason[:200]  # the column holds 200
+            more = await repository.has_pending_outbound(session, batch[0].conversation_id)
         self.metrics.delivery_failures.labels(channel, "final").inc()
         log.warning("delivery_failed", extra={"messages": [m.id for m in batch], "reason": reason})
         await self._publish(batch)
+        return more
 
     async def _publish(self, batch: Sequence[Message]) -> None:
         async with self.sessionmaker() as session:

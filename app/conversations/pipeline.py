@@ -56,6 +56,15 @@ class Turn:
     discarded: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # of unsent messages
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What the worker does next, once the item is finished."""
+
+    deliver_now: int | None = None  # the first reply, leased to this worker to send right away
+    more_replies: bool = False  # replies left for the delivery claimer (an older one is still pending)
+    more_work: bool = False  # a later event of the same conversation is waiting
+
+
 @runtime_checkable
 class AttachmentFetcher(Protocol):
     """An adapter that downloads what a citizen sent (e.g. LINE's content API) and keeps it."""
@@ -84,6 +93,7 @@ class Pipeline:
         *,
         adapters: Mapping[str, ChannelAdapter] | None = None,
         processing_hint_seconds: float = 0.5,
+        lease_seconds: float = 60.0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -94,10 +104,11 @@ class Pipeline:
         self.metrics = metrics
         self.adapters = adapters or {}
         self.processing_hint_seconds = processing_hint_seconds
+        self.lease_seconds = lease_seconds
         self.flows = Flows(responses, policy, metrics, lambda: kb_store.current)
 
-    async def handle(self, item_id: int, worker_id: str) -> bool:
-        """Handle a leased item; False when the lease was lost to another worker."""
+    async def handle(self, item_id: int, worker_id: str) -> Handled | None:
+        """Handle a leased item; None when the lease was lost to another worker."""
         async with self.sessionmaker() as session:
             row = (
                 await session.execute(
@@ -107,7 +118,7 @@ class Pipeline:
                 )
             ).one_or_none()
         if row is None:
-            return await self._finish_only(item_id, worker_id)
+            return Handled() if await self._finish_only(item_id, worker_id) else None
         item, conversation = row
         turn = await self._understand_showing_progress(item, conversation)
         turn.attachments = await self._fetch_attachments(item, conversation)
@@ -116,15 +127,24 @@ class Pipeline:
             if not await repository.finish_work_item(session, item_id, worker_id, utcnow()):
                 await session.rollback()
                 log.warning("work_item_lease_lost", extra={"item": item_id, "worker": worker_id})
-                return False
+                return None
             current = await session.scalar(
                 select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
             )
             assert current is not None
             conversation = current
             was_waiting = conversation.state == ConversationState.WAITING
+            older_reply_pending = await repository.has_pending_outbound(session, conversation.id)
             published = await self._apply(session, item, conversation, turn)
+            replies = [m for m in published if m.direction == "out"]
+            if replies and not older_reply_pending:
+                self._lease_to(replies[0], worker_id)
             await session.flush()
+            handled = Handled(
+                deliver_now=replies[0].id if replies and not older_reply_pending else None,
+                more_replies=bool(replies) and older_reply_pending,
+                more_work=await repository.has_later_work(session, conversation.id, item_id),
+            )
         self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
         fetcher = self.adapters.get(item.channel)
         if turn.discarded and isinstance(fetcher, AttachmentFetcher):
@@ -133,7 +153,16 @@ class Pipeline:
             await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
         if (was_waiting or conversation.state == ConversationState.WAITING) and conversation.department:
             await self.bus.publish(f"queue:{conversation.department}", {"type": "queue_changed"})
-        return True
+        return handled
+
+    def _lease_to(self, reply: Message, worker_id: str) -> None:
+        """Lease a new reply to this worker, so that it sends it at once, with no claim in between.
+
+        Only the first reply of a turn, and only when no older reply of the conversation is
+        still pending (those go first). A crash before the send leaves a lease that expires.
+        """
+        reply.delivery_locked_by = worker_id
+        reply.delivery_lease_until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
 
     async def _finish_only(self, item_id: int, worker_id: str) -> bool:
         async with self.sessionmaker() as session, session.begin():
@@ -250,7 +279,6 @@ class Pipeline:
             await self._bot_turn(session, conversation, turn.decision, send)
             if inbound is not None:
                 inbound.nlu = _nlu_record(turn)
-        await session.flush()
         return ([inbound] if inbound else []) + replies
 
     async def _bot_turn(

@@ -293,6 +293,38 @@ async def claim_delivery_head(
     return await _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
 
 
+_PENDING_OUTBOUND = select(
+    exists().where(
+        Message.conversation_id == bindparam("conversation"),
+        Message.direction == "out",
+        Message.delivery_status == DeliveryStatus.PENDING,
+        Message.id.not_in(bindparam("besides", expanding=True)),
+    )
+)
+_LATER_WORK = select(
+    exists().where(
+        WorkItem.conversation_id == bindparam("conversation"),
+        WorkItem.id > bindparam("after"),
+        WorkItem.status == WorkStatus.PENDING,
+    )
+)
+
+
+async def has_pending_outbound(
+    session: AsyncSession, conversation_id: str, besides: Sequence[int] = ()
+) -> bool:
+    """Whether the conversation has an undelivered outbound message (other than ``besides``)."""
+    found = await session.scalar(
+        _PENDING_OUTBOUND, {"conversation": conversation_id, "besides": list(besides)}
+    )
+    return bool(found)
+
+
+async def has_later_work(session: AsyncSession, conversation_id: str, after_id: int) -> bool:
+    """Whether a later event of the conversation waits to be handled."""
+    return bool(await session.scalar(_LATER_WORK, {"conversation": conversation_id, "after": after_id}))
+
+
 async def following_pending_outbound(
     session: AsyncSession, head: Message, now: dt.datetime, limit: int
 ) -> Sequence[Message]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from app.conversations import repository, worker
+from app.conversations import repository, service, worker
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
 from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
@@ -318,6 +318,55 @@ class TestLeaseRenewal:
                 answered = await wait_for(replies, timeout=15)
                 await asyncio.sleep(0.5)
                 assert len(await replies()) == len(answered) == 1
+
+
+class TestReplyLease:
+    """The worker that writes a reply sends it itself, unless an older reply must go first."""
+
+    async def _handle_as(
+        self, services: Services, key: str, *, older_reply_pending: bool
+    ) -> tuple[Any, Message]:
+        sm = services.sessionmaker
+        async with sm() as session, session.begin():
+            # Leased in the storing transaction, so the app's own workers never see it pending.
+            accepted = await store_inbound(session, _inbound("citizen-lease", key, "สวัสดีครับ"))
+            assert accepted.work_item_id is not None and accepted.conversation_id is not None
+            await session.execute(
+                update(WorkItem)
+                .where(WorkItem.id == accepted.work_item_id)
+                .values(
+                    status=WorkStatus.PROCESSING,
+                    locked_by="test-worker",
+                    lease_until=utcnow() + dt.timedelta(minutes=5),
+                )
+            )
+            if older_reply_pending:  # waiting for its retry, a minute from now
+                conversation = await session.get(Conversation, accepted.conversation_id)
+                assert conversation is not None
+                older = service.add_outbound(session, conversation, "คำตอบก่อนหน้า")
+                older.next_attempt_at = utcnow() + dt.timedelta(minutes=1)
+        handled = await services.workers.pipeline.handle(accepted.work_item_id, "test-worker")
+        async with sm() as session:
+            reply = await session.scalar(
+                select(Message).where(Message.in_reply_to.is_not(None)).order_by(Message.id.desc()).limit(1)
+            )
+        assert reply is not None and reply.text == services.responses.greet
+        return handled, reply
+
+    async def test_the_first_reply_is_leased_to_the_worker_that_wrote_it(self, services: Services) -> None:
+        handled, reply = await self._handle_as(services, "lease-1", older_reply_pending=False)
+        assert handled is not None and handled.deliver_now == reply.id and not handled.more_replies
+        assert reply.delivery_locked_by == "test-worker"
+        now = utcnow()
+        async with services.sessionmaker() as session, session.begin():
+            assert await repository.claim_delivery_head(session, "claimer", now, now, 10) == []
+
+    async def test_a_reply_behind_an_older_pending_one_is_left_to_the_claimer(
+        self, services: Services
+    ) -> None:
+        handled, reply = await self._handle_as(services, "lease-2", older_reply_pending=True)
+        assert handled is not None and handled.deliver_now is None and handled.more_replies
+        assert reply.delivery_locked_by is None and reply.delivery_lease_until is None
 
 
 async def _migrate(database_url: str) -> None:
