@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from app.conversations import repository, service, worker
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
+from app.conversations.pipeline import Handled
 from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
 from app.services import Services
 from channels.base import Channel, InboundKind, InboundMessage
@@ -325,7 +326,7 @@ class TestReplyLease:
 
     async def _handle_as(
         self, services: Services, key: str, *, older_reply_pending: bool
-    ) -> tuple[Any, Message]:
+    ) -> tuple[Handled | None, Message]:
         sm = services.sessionmaker
         async with sm() as session, session.begin():
             # Leased in the storing transaction, so the app's own workers never see it pending.
