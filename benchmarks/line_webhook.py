@@ -186,6 +186,7 @@ class HubProcess:
     rasa_url: str | None = None
     workers: int = 4
     extra_env: dict[str, str] = field(default_factory=dict)
+    bare: bool = False  # run benchmarks/bare_line_app.py instead of the hub
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -228,7 +229,7 @@ class HubProcess:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)],
+                self.command(),
                 cwd=self.var_dir,
                 env=self.environment(),
                 stdout=log,
@@ -242,6 +243,12 @@ class HubProcess:
             self.stop()
             raise
         return self
+
+    def command(self) -> list[str]:
+        if self.bare:
+            uvicorn = [str(REPO_ROOT / ".venv" / "bin" / "uvicorn"), "benchmarks.bare_line_app:app"]
+            return [*uvicorn, "--app-dir", str(REPO_ROOT), "--log-level", "warning", "--port", str(self.port)]
+        return [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -7,6 +7,9 @@ Systems (``--configs``), each started fresh with the fake LINE API on loopback:
   database and Redis, separate ports; webhooks go round-robin to them, as a load balancer would;
 * ``-rasa``: ``RASA_URL`` points at ``rasa run --enable-api`` on the model ``govchat nlu train``
   trains (``nlu/rasa_runner.py``); ``-embedded``: no ``RASA_URL``;
+* ``bare-fastapi`` (only when asked for): ``benchmarks/bare_line_app.py``, a FastAPI app that
+  only checks the signature and replies through line-bot-sdk (no database, no NLU): the floor
+  under the hub on the same stack;
 * the peer (unless ``--skip-peer``): ``rasa run`` with its REST channel on a model trained from the
   same data with a dialogue part (``benchmarks/rasa_rest_peer.py``), each message
   ``POST /webhooks/rest/webhook``; driven at steady rates and by ``--peer-concurrency`` closed-loop
@@ -62,7 +65,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.load_hub import run_hub_system  # noqa: E402
+from benchmarks.load_hub import BARE, run_hub_system  # noqa: E402
 from benchmarks.load_peer import run_peer  # noqa: E402
 from benchmarks.load_report import step_row, summary, table  # noqa: E402
 from benchmarks.load_steps import PEER, VAR_DIR, Step, load_workload  # noqa: E402
@@ -70,7 +73,8 @@ from nlu.commands import train_current  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
 
-CONFIGS = ("sqlite-embedded", "pg-embedded", "sqlite-rasa", "pg-rasa")
+CONFIGS = ("sqlite-embedded", "pg-embedded", "sqlite-rasa", "pg-rasa", BARE)
+DEFAULT_CONFIGS = CONFIGS[:4]
 
 
 def rates(text: str) -> list[float]:
@@ -88,7 +92,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(__doc__ or "").split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of {CONFIGS}")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"comma-separated, of {CONFIGS}")
     parser.add_argument("--rates", type=rates, default=rates("25,50,100,200,300,400"), help="messages/s")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each step")
     parser.add_argument("--reply-bound", type=float, default=5.0, help="reply p99 of a sustained step, s")

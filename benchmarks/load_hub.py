@@ -29,6 +29,7 @@ from nlu.rasa_runner import RasaServer
 from tests.fakes.line_api import BOT_USER_ID
 
 POLL_S = 0.25
+BARE = "bare-fastapi"  # benchmarks/bare_line_app.py: the floor under the hub
 WARM_UP_RATE, WARM_UP_S = 10.0, 3.0
 HANDOVER_RESPONSES = (
     "escalated",
@@ -204,7 +205,9 @@ def started_hubs(system: str, fake: FakeLine, rasa_url: str | None, args: Any) -
             "workers": args.workers,
             "extra_env": dict(args.hub_env),
         }
-        if system.startswith("sqlite"):
+        if system == BARE:
+            hubs = [HubProcess(database_url="", bare=True, **common)]
+        elif system.startswith("sqlite"):
             url = f"sqlite+aiosqlite:///{scratch / 'govchat.db'}"
             hubs = [HubProcess(database_url=url, **common)]
         else:
