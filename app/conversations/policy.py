@@ -81,6 +81,7 @@ class DecisionPolicy:
         self._today = today
         self._human_phrases = tuple(_squash(p) for p in routing.human_request_phrases)
         self._cancel_words = frozenset(_squash(w) for w in routing.cancel_words)
+        self._titles: tuple[KnowledgeBase | None, dict[str, str]] = (None, {})  # per loaded KB
 
     def wants_human(self, text: str) -> bool:
         squashed = _squash(text)
@@ -91,11 +92,13 @@ class DecisionPolicy:
 
     def faq_by_title(self, text: str) -> str | None:
         """A tapped suggestion sends the entry's title back: answer that entry directly."""
-        squashed = _squash(text)
-        for entry in self._kb().entries.values():
-            if _squash(entry.title) == squashed:
-                return entry.id
-        return None
+        kb = self._kb()
+        if self._titles[0] is not kb:  # squashed once per loaded knowledge base, not per message
+            titles: dict[str, str] = {}
+            for entry in kb.entries.values():
+                titles.setdefault(_squash(entry.title), entry.id)
+            self._titles = (kb, titles)
+        return self._titles[1].get(_squash(text))
 
     async def decide_message(
         self, text: str, nlu: NluClient, context: TurnContext

@@ -1,0 +1,112 @@
+"""Where a message's CPU goes inside the hub: intake, claim, handling, delivery, one at a time.
+
+Runs the hub in process (embedded NLU, web-chat channel, no HTTP) with its workers stopped and
+drives one message at a time through the same functions the workers call, so each stage's
+CPU time (``time.process_time``: this process, the SQLite thread included) and wall time can be
+measured on its own. The database server's own CPU (PostgreSQL) is not counted.
+
+    .venv/bin/python benchmarks/hub_stages.py [--messages 400] [--database-url URL]
+
+Without ``--database-url``: a fresh SQLite file. A PostgreSQL URL's database is dropped and
+re-created first (default admin DSN: ``postgresql://postgres@127.0.0.1:5432/test``).
+The floor under all of it (HTTP, signature, the LINE reply, no database) is
+``benchmarks/load.py --configs bare-fastapi``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from app.conversations import repository  # noqa: E402
+from app.conversations.intake import store_inbound  # noqa: E402
+from app.db import utcnow  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from benchmarks.load_hub import reset_postgres  # noqa: E402
+from channels.base import Channel, InboundKind, InboundMessage  # noqa: E402
+
+QUESTIONS = ("จดทะเบียนบริษัทออนไลน์ได้ไหม", "ยื่นงบการเงินออนไลน์ยังไง", "สวัสดีครับ", "ขอบคุณค่ะ", "จองชื่อบริษัทยังไง")
+STAGES = ("intake", "claim", "handle", "deliver")
+WARM_UP = 50
+CITIZENS = 150  # so that most messages after the first rounds come from returning citizens
+
+
+async def measure(database_url: str, var_dir: Path, messages: int) -> dict[str, tuple[float, float]]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        GOVCHAT_VAR_DIR=var_dir,
+        GOVCHAT_SECRET_KEY="stages-benchmark-" + "x" * 32,
+        GOVCHAT_ADMIN_PASSWORD="stages-benchmark-password",
+        GOVCHAT_LOG_LEVEL="WARNING",
+    )
+    app = create_app(settings)
+    cpu = dict.fromkeys(STAGES, 0.0)
+    wall = dict.fromkeys(STAGES, 0.0)
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        await services.workers.stop()  # this loop plays the worker, one message at a time
+        sessionmaker = services.sessionmaker
+        pipeline, deliverer = services.workers.pipeline, services.workers.deliverer
+        for n in range(WARM_UP + messages):
+            inbound = InboundMessage(
+                channel=Channel.WEBCHAT,
+                dedupe_key=f"stage-{n}",
+                user_id=f"citizen-{n % CITIZENS}",
+                kind=InboundKind.TEXT,
+                timestamp=utcnow(),
+                text=QUESTIONS[n % len(QUESTIONS)],
+            )
+            marks = [(time.process_time(), time.perf_counter())]
+            async with sessionmaker() as session, session.begin():
+                await store_inbound(session, inbound)
+            marks.append((time.process_time(), time.perf_counter()))
+            async with sessionmaker() as session, session.begin():
+                until = utcnow() + dt.timedelta(seconds=60)
+                [item] = await repository.claim_work_items(session, "stages", 1, until)
+            marks.append((time.process_time(), time.perf_counter()))
+            handled = await pipeline.handle(item, "stages")
+            marks.append((time.process_time(), time.perf_counter()))
+            if handled is not None and handled.deliver_now is not None:
+                await deliverer.deliver(handled.deliver_now, "stages")
+            marks.append((time.process_time(), time.perf_counter()))
+            if n >= WARM_UP:
+                for i, stage in enumerate(STAGES):
+                    cpu[stage] += marks[i + 1][0] - marks[i][0]
+                    wall[stage] += marks[i + 1][1] - marks[i][1]
+    return {stage: (1000 * cpu[stage] / messages, 1000 * wall[stage] / messages) for stage in STAGES}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--postgres-admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="govchat-stages-") as scratch:
+        url = args.database_url or f"sqlite+aiosqlite:///{scratch}/govchat.db"
+        if url.startswith("postgresql"):
+            asyncio.run(reset_postgres(args.postgres_admin_dsn, url.rsplit("/", 1)[1].split("?")[0]))
+        results = asyncio.run(measure(url, Path(scratch), args.messages))
+    print(f"hub stages, {args.messages} messages one at a time, {url.split(':', 1)[0]}")
+    print(f"{'stage':8} | CPU ms/msg | wall ms/msg")
+    for stage, (cpu_ms, wall_ms) in results.items():
+        print(f"{stage:8} | {cpu_ms:10.2f} | {wall_ms:11.2f}")
+    print(
+        f"{'total':8} | {sum(c for c, _ in results.values()):10.2f} | {sum(w for _, w in results.values()):11.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
