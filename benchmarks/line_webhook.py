@@ -27,7 +27,6 @@ import hmac
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -263,17 +262,11 @@ class HubProcess:
             time.sleep(0.3)
 
     def stop(self) -> None:
+        from nlu.rasa_runner import stop_process_group
+
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        if process is not None:
+            stop_process_group(process, timeout=30)
 
     def __enter__(self) -> HubProcess:
         return self.start()
