@@ -78,7 +78,7 @@ async def measure(database_url: str, var_dir: Path, messages: int) -> dict[str, 
             handled = await pipeline.handle(item, "stages")
             marks.append((time.process_time(), time.perf_counter()))
             if handled is not None and handled.deliver_now is not None:
-                await deliverer.deliver(handled.deliver_now, "stages")
+                await deliverer.send(handled.deliver_now)
             marks.append((time.process_time(), time.perf_counter()))
             if n >= WARM_UP:
                 for i, stage in enumerate(STAGES):

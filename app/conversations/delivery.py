@@ -13,6 +13,7 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +35,15 @@ from channels.base import (
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Leased:
+    """Outbound messages of one conversation whose first one is leased to this worker, in order."""
+
+    messages: list[Message]
+    conversation: Conversation
+    citizen: Citizen
 
 
 class Deliverer:
@@ -64,7 +74,7 @@ class Deliverer:
             )
 
     async def deliver(self, head_id: int, worker_id: str) -> bool:
-        """Send a leased head message (and those right after it); True if the conversation has more to send."""
+        """Send a claimed head message (and those right after it); True if the conversation has more to send."""
         async with self.sessionmaker() as session:
             row = (
                 await session.execute(
@@ -81,17 +91,21 @@ class Deliverer:
                 return False
             adapter = self.adapters.get(conversation.channel)
             batch_size = adapter.max_batch if adapter else 1
-            batch = [
-                head,
-                *await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1),
-            ]
-            outbound = [_to_outbound(m, citizen, conversation) for m in batch]
+            following = await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)
+        return await self.send(Leased([head, *following], conversation, citizen))
+
+    async def send(self, leased: Leased) -> bool:
+        """Send in one call as many as the channel takes; record the outcome. True if more are left to send."""
+        conversation, citizen = leased.conversation, leased.citizen
+        adapter = self.adapters.get(conversation.channel)
+        batch = leased.messages[: adapter.max_batch if adapter else 1]
         if adapter is None:
             reason = f"channel {conversation.channel} is not configured"
             return await self._record_failure(batch, reason, citizen.id, conversation.channel)
         if not citizen.active:
             reason = "citizen unfollowed or blocked the account"
             return await self._record_failure(batch, reason, citizen.id, conversation.channel)
+        outbound = [_to_outbound(m, citizen, conversation) for m in batch]
         try:
             results = await adapter.send(outbound)
         except RetryableSendError as error:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository, service
+from app.conversations.delivery import Leased
 from app.conversations.flows import Flows
 from app.conversations.models import Citizen, Conversation, ConversationState, Message, WorkItem
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
@@ -60,7 +61,7 @@ class Turn:
 class Handled:
     """What the worker does next, once the item is finished."""
 
-    deliver_now: int | None = None  # the first reply, leased to this worker to send right away
+    deliver_now: Leased | None = None  # the new replies, the first leased to this worker: send them now
     more_replies: bool = False  # replies left for the delivery claimer (an older one is still pending)
     more_work: bool = False  # a later event of the same conversation is waiting
 
@@ -112,14 +113,15 @@ class Pipeline:
         async with self.sessionmaker() as session:
             row = (
                 await session.execute(
-                    select(WorkItem, Conversation)
+                    select(WorkItem, Conversation, Citizen)
                     .join(Conversation, Conversation.id == WorkItem.conversation_id)
+                    .join(Citizen, Citizen.id == Conversation.citizen_id)
                     .where(WorkItem.id == item_id)
                 )
             ).one_or_none()
         if row is None:
             return Handled() if await self._finish_only(item_id, worker_id) else None
-        item, conversation = row
+        item, conversation, citizen = row
         turn = await self._understand_showing_progress(item, conversation)
         turn.attachments = await self._fetch_attachments(item, conversation)
         published: list[Message] = []
@@ -141,7 +143,9 @@ class Pipeline:
                 self._lease_to(replies[0], worker_id)
             await session.flush()
             handled = Handled(
-                deliver_now=replies[0].id if replies and not older_reply_pending else None,
+                deliver_now=Leased(replies, conversation, citizen)
+                if replies and not older_reply_pending
+                else None,
                 more_replies=bool(replies) and older_reply_pending,
                 more_work=await repository.has_later_work(session, conversation.id, item_id),
             )

@@ -166,18 +166,24 @@ class Workers:
             return False
         if handled.more_replies:
             self.notify_delivery()
-        if handled.deliver_now is not None:  # leased to us with the reply: no claim needed
-            self._held["d"][handled.deliver_now] = owner
+        if handled.deliver_now is not None:  # leased to us with the reply: no claim, no reload
+            leased = handled.deliver_now
+            head_id = leased.messages[0].id
+            self._held["d"][head_id] = owner
             try:
-                if await self._handle_delivery(handled.deliver_now, owner):
+                if await self._delivering(head_id, self.deliverer.send(leased)):
                     self.notify_delivery()
             finally:
-                self._held["d"].pop(handled.deliver_now, None)
+                self._held["d"].pop(head_id, None)
         return handled.more_work
 
     async def _handle_delivery(self, message_id: int, owner: str) -> bool:
+        return await self._delivering(message_id, self.deliverer.deliver(message_id, owner))
+
+    async def _delivering(self, message_id: int, sending: Awaitable[bool]) -> bool:
+        """Await a send; True (claim again) if it failed unexpectedly: its lease expires, and a retry follows."""
         try:
-            return await self.deliverer.deliver(message_id, owner)
+            return await sending
         except Exception:  # the delivery lease expires and another attempt follows
             log.exception("delivery_failed_unexpectedly", extra={"message_id": message_id})
             await asyncio.sleep(ERROR_PAUSE_SECONDS)

@@ -356,7 +356,8 @@ class TestReplyLease:
 
     async def test_the_first_reply_is_leased_to_the_worker_that_wrote_it(self, services: Services) -> None:
         handled, reply = await self._handle_as(services, "lease-1", older_reply_pending=False)
-        assert handled is not None and handled.deliver_now == reply.id and not handled.more_replies
+        assert handled is not None and handled.deliver_now is not None and not handled.more_replies
+        assert [m.id for m in handled.deliver_now.messages] == [reply.id]
         assert reply.delivery_locked_by == "test-worker"
         now = utcnow()
         async with services.sessionmaker() as session, session.begin():
