@@ -139,13 +139,12 @@ class Pipeline:
             older_reply_pending = await repository.has_pending_outbound(session, conversation.id)
             published = await self._apply(session, item, conversation, turn)
             replies = [m for m in published if m.direction == "out"]
-            if replies and not older_reply_pending:
+            send_now = bool(replies) and not older_reply_pending
+            if send_now:
                 self._lease_to(replies[0], worker_id)
             await session.flush()
             handled = Handled(
-                deliver_now=Leased(replies, conversation, citizen)
-                if replies and not older_reply_pending
-                else None,
+                deliver_now=Leased(replies, conversation, citizen) if send_now else None,
                 more_replies=bool(replies) and older_reply_pending,
                 more_work=await repository.has_later_work(session, conversation.id, item_id),
             )
