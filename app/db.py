@@ -56,12 +56,19 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, single_connection: bool = False) -> AsyncEngine:
+    """``single_connection`` (SQLite): sessions queue for one connection, first come first served.
+
+    SQLite has one writer at a time. Writers that meet its lock sleep and retry with growing
+    pauses, so a busy writer (the webhooks' intake) can starve the others (the workers) for
+    seconds; queueing for one connection instead keeps their turns fair.
+    """
     if is_sqlite(url):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        pool: dict[str, Any] = {"pool_size": 1, "max_overflow": 0} if single_connection else {}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

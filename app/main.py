@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
 from app.conversations.delivery import Deliverer
+from app.conversations.intake import GroupCommit
 from app.conversations.pipeline import Pipeline
 from app.conversations.policy import DecisionPolicy, Thresholds
 from app.conversations.worker import Workers, resume_after_restart
@@ -113,6 +114,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(run_migrations, database_url)
     engine = create_engine(database_url)
     sessionmaker = create_sessionmaker(engine)
+    # Intake and workers write all the time; on SQLite they take turns on a connection of their
+    # own, while requests (officers, web chat) use the general pool.
+    work_engine = create_engine(database_url, single_connection=True) if is_sqlite(database_url) else engine
+    work_sessionmaker = create_sessionmaker(work_engine)
     kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
     responses = load_responses()
     routing = load_routing_rules()
@@ -127,7 +132,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors)
     pipeline = Pipeline(
-        sessionmaker,
+        work_sessionmaker,
         policy,
         nlu,
         kb_store,
@@ -139,7 +144,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lease_seconds=settings.lease_seconds,
     )
     deliverer = Deliverer(
-        sessionmaker,
+        work_sessionmaker,
         adapters,
         bus,
         metrics,
@@ -148,7 +153,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lease_seconds=settings.lease_seconds,
     )
     workers = Workers(
-        sessionmaker,
+        work_sessionmaker,
         pipeline,
         deliverer,
         metrics,
@@ -161,6 +166,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
+        intake=GroupCommit(work_sessionmaker),
         kb_store=kb_store,
         responses=responses,
         policy=policy,
@@ -200,6 +206,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await adapter.aclose()
         await nlu.aclose()
         await bus.aclose()
+        await work_engine.dispose()
         await engine.dispose()
         log.info("hub_stopped")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.conversations.intake import GroupCommit
 from app.conversations.policy import DecisionPolicy
 from app.conversations.worker import Workers
 from app.events import EventBus
@@ -23,6 +24,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    intake: GroupCommit  # stores webhook events, concurrent requests sharing a transaction
     kb_store: KnowledgeBaseStore
     responses: Responses
     policy: DecisionPolicy

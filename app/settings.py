@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     intent_threshold: float = Field(default=0.5, validation_alias="GOVCHAT_INTENT_THRESHOLD")
 
     # Workers and delivery.
-    # Concurrent handlers per kind of work (events, deliveries) in one process.
-    workers: int = Field(default=16, validation_alias="GOVCHAT_WORKERS", ge=1)
+    # Items handled at once per kind of work (events, deliveries) in one process, in at most
+    # two batches; under load, larger batches share their database round trips more.
+    workers: int = Field(default=64, validation_alias="GOVCHAT_WORKERS", ge=1)
     lease_seconds: float = Field(default=60.0, validation_alias="GOVCHAT_LEASE_SECONDS", gt=0)
     poll_interval: float = Field(default=0.5, validation_alias="GOVCHAT_POLL_INTERVAL", gt=0)
     delivery_max_seconds: float = Field(default=600.0, validation_alias="GOVCHAT_DELIVERY_MAX_SECONDS", gt=0)

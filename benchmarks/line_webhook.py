@@ -183,7 +183,7 @@ class HubProcess:
     log_file: Path
     redis_url: str | None = None
     rasa_url: str | None = None
-    workers: int = 4
+    workers: int | None = None  # GOVCHAT_WORKERS; None: the hub's default
     extra_env: dict[str, str] = field(default_factory=dict)
     bare: bool = False  # run benchmarks/bare_line_app.py instead of the hub
     port: int = 0
@@ -207,13 +207,14 @@ class HubProcess:
                 "LINE_API_BASE_URL": self.fake.url,
                 "LINE_DATA_API_BASE_URL": self.fake.data_url,
                 "GOVCHAT_VAR_DIR": str(self.var_dir),
-                "GOVCHAT_WORKERS": str(self.workers),
                 "GOVCHAT_LOG_LEVEL": "WARNING",
                 "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
                 "GOVCHAT_SECRET_KEY": "benchmark-secret-key-" + "x" * 32,
                 "RASA_TELEMETRY_ENABLED": "false",
             }
         )
+        if self.workers is not None:
+            env["GOVCHAT_WORKERS"] = str(self.workers)
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         if self.rasa_url:
@@ -286,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=20.0, help="webhook requests per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="how long to send")
-    parser.add_argument("--workers", type=int, default=4, help="GOVCHAT_WORKERS of the hub")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="GOVCHAT_WORKERS of the hub (default: the hub's)"
+    )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
     # load.py imports this module for its pieces, so it is imported here, not at the top
@@ -302,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rate:g}",
         "--seconds",
         f"{args.seconds:g}",
-        "--workers",
-        str(args.workers),
+        *(["--workers", str(args.workers)] if args.workers is not None else []),
         "--skip-peer",
         "--keep-going",
     ]

@@ -101,7 +101,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--peer-concurrency", type=int, default=32, help="closed-loop senders; 0: skip")
     parser.add_argument("--keep-going", action="store_true", help="run every rate even after a failed step")
     parser.add_argument("--returning", type=float, default=0.3, help="share of returning citizens")
-    parser.add_argument("--workers", type=int, default=4, help="GOVCHAT_WORKERS of each hub")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="GOVCHAT_WORKERS of each hub (default: the hub's)"
+    )
     parser.add_argument("--pg-processes", type=int, default=2, help="hub processes of the pg-* systems")
     parser.add_argument(
         "--database-url",
@@ -159,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         f"govchat load benchmark: {args.seconds:g} s per step, {args.returning:.0%} returning citizens, "
-        f"{args.workers} workers per hub, {args.pg_processes} hubs for pg-*"
+        f"{args.workers or 'default'} workers per hub, {args.pg_processes} hubs for pg-*"
     )
     print(table(rows))
     print(summary(results, closed, args))

@@ -8,6 +8,7 @@ back-off (429/5xx), or failed after ``delivery_max_seconds`` or a final error.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -35,6 +36,15 @@ from channels.base import (
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A successful send, to be recorded together with others."""
+
+    messages: Sequence[Message]
+    results: Sequence[SendResult]
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,17 @@ class Deliverer:
 
     async def send(self, leased: Leased) -> bool:
         """Send in one call as many as the channel takes; record the outcome. True if more are left to send."""
+        return await self.send_all([leased])
+
+    async def send_all(self, batch: Sequence[Leased]) -> bool:
+        """Send several conversations' messages side by side; what was sent is recorded in one transaction."""
+        attempts = await asyncio.gather(*(self._attempt(leased) for leased in batch))
+        sent = [attempt for attempt in attempts if isinstance(attempt, _Sent)]
+        more = await self._record_sent(sent) if sent else False
+        return more or any(attempt is True for attempt in attempts)
+
+    async def _attempt(self, leased: Leased) -> _Sent | bool:
+        """Send; a failure is recorded at once (True: the conversation has more to send), a success returned."""
         conversation, citizen = leased.conversation, leased.citizen
         adapter = self.adapters.get(conversation.channel)
         batch = leased.messages[: adapter.max_batch if adapter else 1]
@@ -121,19 +142,19 @@ class Deliverer:
                 batch, RetryableSendError(f"adapter error: {type(error).__name__}"), conversation.channel
             )
             return False
-        return await self._record_sent(batch, results, conversation.channel)
+        return _Sent(batch, results, conversation.channel)
 
-    async def _record_sent(
-        self, batch: Sequence[Message], results: Sequence[SendResult], channel: str
-    ) -> bool:
+    async def _record_sent(self, sent: Sequence[_Sent]) -> bool:
         """One ``UPDATE`` per way of sending (usually one); events are built from the batch.
 
-        True if the conversation has more to send (queued while this batch was on its way).
+        True if a conversation has more to send (queued while this batch was on its way).
         """
-        via = {r.message_id: r.via for r in results}
         by_via: dict[str | None, list[int]] = {}
-        for message in batch:
-            by_via.setdefault(via.get(str(message.id)), []).append(message.id)
+        for attempt in sent:
+            via = {r.message_id: r.via for r in attempt.results}
+            for message in attempt.messages:
+                message.delivered_via = via.get(str(message.id))
+                by_via.setdefault(message.delivered_via, []).append(message.id)
         async with self.sessionmaker() as session, session.begin():
             for delivered_via, ids in by_via.items():
                 await session.execute(
@@ -148,16 +169,18 @@ class Deliverer:
                     )
                     .execution_options(synchronize_session=False)
                 )
-            more = await repository.has_pending_outbound(session, batch[0].conversation_id)
-        for message in batch:  # detached copies, updated to what was just stored
-            message.delivery_status = DeliveryStatus.SENT
-            message.delivered_via = via.get(str(message.id))
-            message.delivery_attempts += 1
-            message.delivery_lease_until = None
-            message.delivery_error = None
-            self.metrics.messages_out.labels(channel, message.delivered_via or "send").inc()
-        await self._publish_rows(batch)
-        return more
+            more = await repository.with_pending_outbound(
+                session, sorted({attempt.messages[0].conversation_id for attempt in sent})
+            )
+        for attempt in sent:
+            for message in attempt.messages:  # detached copies, updated to what was just stored
+                message.delivery_status = DeliveryStatus.SENT
+                message.delivery_attempts += 1
+                message.delivery_lease_until = None
+                message.delivery_error = None
+                self.metrics.messages_out.labels(attempt.channel, message.delivered_via or "send").inc()
+            await self._publish_rows(attempt.messages)
+        return bool(more)
 
     async def _record_retry(self, batch: Sequence[Message], error: RetryableSendError, channel: str) -> None:
         now = utcnow()
@@ -201,11 +224,11 @@ class Deliverer:
                 citizen = await session.get(Citizen, citizen_id)
                 if citizen is not None:
                     citizen.unreachable_reason = reason[:200]  # the column holds 200
-            more = await repository.has_pending_outbound(session, batch[0].conversation_id)
+            more = await repository.with_pending_outbound(session, [batch[0].conversation_id])
         self.metrics.delivery_failures.labels(channel, "final").inc()
         log.warning("delivery_failed", extra={"messages": [m.id for m in batch], "reason": reason})
         await self._publish(batch)
-        return more
+        return bool(more)
 
     async def _publish(self, batch: Sequence[Message]) -> None:
         async with self.sessionmaker() as session:

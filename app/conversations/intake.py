@@ -1,18 +1,28 @@
-"""Store accepted inbound events durably, once each, before the webhook answers."""
+"""Store accepted inbound events durably, once each, before the webhook answers.
+
+``store_inbound_batch`` queues a batch in a few statements whatever its size. ``GroupCommit``
+lets concurrent webhook requests share one transaction: each request still gets its answer
+only after its own events are committed, but under load one commit serves many messages.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository
-from app.conversations.models import Message, Sender, WorkStatus
+from app.conversations.models import Sender, WorkStatus
 from app.db import utcnow
 from channels.base import InboundKind, InboundMessage
+
+log = logging.getLogger(__name__)
 
 # Kinds that carry something the citizen said or sent: kept as a message in the transcript.
 _TRANSCRIPT_KINDS = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK})
@@ -36,48 +46,168 @@ def inbound_to_payload(inbound: InboundMessage) -> dict[str, Any]:
     return data
 
 
+async def store_inbound_batch(
+    session: AsyncSession,
+    batch: Sequence[InboundMessage],
+    client_message_ids: Sequence[str | None] | None = None,
+) -> list[Accepted]:
+    """Queue events, and the transcript messages of those a citizen said, in the caller's transaction.
+
+    An event whose ``(channel, dedupe_key)`` was stored before, or comes earlier in ``batch``,
+    is a redelivery: it gets ``Accepted(None, None, ...)`` and nothing is stored for it.
+    """
+    if not batch:
+        return []
+    client_ids = list(client_message_ids or [None] * len(batch))
+    received = utcnow()
+    conversations = await repository.conversation_ids_for(
+        session, {(inbound.channel.value, inbound.user_id) for inbound in batch}
+    )
+    conversation_of = [conversations[(inbound.channel.value, inbound.user_id)] for inbound in batch]
+    first_of_key: dict[tuple[str, str], int] = {}
+    for index, inbound in enumerate(batch):
+        first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
+    item_ids = await repository.insert_work_items(
+        session, [_work_item_row(batch[i], conversation_of[i], received) for i in first_of_key.values()]
+    )
+    item_of = {index: item_ids[key] for key, index in first_of_key.items() if key in item_ids}
+    said = [i for i in item_of if batch[i].kind in _TRANSCRIPT_KINDS]
+    # Stamped after the first write: on SQLite this transaction now holds the write lock, so
+    # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
+    now = utcnow()
+    message_ids = await repository.insert_messages(
+        session, [_message_row(batch[i], conversation_of[i], client_ids[i], now) for i in said]
+    )
+    message_of = dict(zip(said, message_ids, strict=True))
+    await repository.link_work_item_messages(session, [(item_of[i], message_of[i]) for i in said])
+    await repository.touch_last_inbound(session, {conversation_of[i]: now for i in said})
+    return [Accepted(item_of.get(i), message_of.get(i), conversation_of[i]) for i in range(len(batch))]
+
+
 async def store_inbound(
     session: AsyncSession, inbound: InboundMessage, client_message_id: str | None = None
 ) -> Accepted:
     """Queue one event (and its transcript message) in the caller's transaction."""
-    conversation = await repository.get_or_create_conversation_for(session, inbound.channel, inbound.user_id)
+    return (await store_inbound_batch(session, [inbound], [client_message_id]))[0]
+
+
+def _work_item_row(inbound: InboundMessage, conversation_id: str, now: dt.datetime) -> dict[str, Any]:
     ignored = inbound.kind == InboundKind.IGNORED
-    item_id = await repository.insert_work_item(
-        session,
-        channel=inbound.channel,
-        dedupe_key=inbound.dedupe_key,
-        conversation_id=conversation.id,
-        kind=inbound.kind,
-        event_type=inbound.event_type,
-        payload=inbound_to_payload(inbound),
-        status=WorkStatus.DONE if ignored else WorkStatus.PENDING,
-        received_at=utcnow(),
-        finished_at=utcnow() if ignored else None,
-    )
-    if item_id is None:
-        return Accepted(None, None, conversation.id)
-    message_id = None
-    if inbound.kind in _TRANSCRIPT_KINDS:
-        message = Message(
-            conversation_id=conversation.id,
-            direction="in",
-            sender=Sender.CITIZEN,
-            text=inbound.text,
-            quick_replies=[],
-            extra={"attachments": [dict(dataclasses.asdict(a)) for a in inbound.attachments]}
-            if inbound.attachments
-            else {},
-            client_message_id=client_message_id,
-            external_id=inbound.external_message_id,
-            created_at=utcnow(),
-        )
-        session.add(message)
-        await session.flush()
-        message_id = message.id
-        conversation.last_inbound_at = message.created_at
-        await repository.set_work_item_message(session, item_id, message_id)
-    return Accepted(item_id, message_id, conversation.id)
+    return {
+        "channel": inbound.channel.value,
+        "dedupe_key": inbound.dedupe_key,
+        "conversation_id": conversation_id,
+        "kind": inbound.kind.value,
+        "event_type": inbound.event_type,
+        "payload": inbound_to_payload(inbound),
+        "status": WorkStatus.DONE if ignored else WorkStatus.PENDING,
+        "attempts": 0,
+        "received_at": now,
+        "finished_at": now if ignored else None,
+    }
 
 
-async def store_inbound_batch(session: AsyncSession, batch: list[InboundMessage]) -> list[Accepted]:
-    return [await store_inbound(session, inbound) for inbound in batch]
+def _message_row(
+    inbound: InboundMessage, conversation_id: str, client_message_id: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    attachments = [dict(dataclasses.asdict(a)) for a in inbound.attachments]
+    return {
+        "conversation_id": conversation_id,
+        "direction": "in",
+        "sender": Sender.CITIZEN,
+        "text": inbound.text,
+        "quick_replies": [],
+        "extra": {"attachments": attachments} if attachments else {},
+        "client_message_id": client_message_id,
+        "external_id": inbound.external_message_id,
+        "created_at": now,
+        "delivery_attempts": 0,
+    }
+
+
+@dataclass
+class _Request:
+    events: list[InboundMessage]
+    done: asyncio.Future[list[Accepted]]
+
+
+class GroupCommit:
+    """Stores the event batches of concurrent requests in shared transactions.
+
+    A request waits for no one: when nothing is being stored, its transaction starts at
+    once. Requests that arrive while a transaction commits go together in the next one
+    (up to ``max_events``). If a shared transaction fails, each of its requests is retried
+    alone, so one request's failure is its own.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_events: int = 500) -> None:
+        self.sessionmaker = sessionmaker
+        self.max_events = max_events
+        self._waiting: list[_Request] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def store(self, events: list[InboundMessage]) -> list[Accepted]:
+        request = _Request(events, asyncio.get_running_loop().create_future())
+        self._waiting.append(request)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await request.done
+
+    async def _commit_waiting(self) -> None:
+        group: list[_Request] = []
+        try:
+            while self._waiting:
+                group = self._take_group()
+                try:
+                    results = await self._store_together(group)
+                except Exception as error:
+                    await self._store_alone(group, error)
+                    continue
+                for request, accepted in zip(group, results, strict=True):
+                    _settle(request, accepted)
+        finally:  # cancelled at shutdown: nobody may wait forever
+            for request in [*group, *self._waiting]:
+                _settle(request, error=RuntimeError("intake stopped"))
+            self._waiting.clear()
+
+    async def _store_alone(self, group: list[_Request], error: Exception) -> None:
+        """After a shared transaction failed: each request in its own, so a failure stays its own."""
+        if len(group) == 1:
+            _settle(group[0], error=error)
+            return
+        log.warning("group_commit_failed_retrying_alone", extra={"requests": len(group)})
+        for request in group:
+            try:
+                _settle(request, (await self._store_together([request]))[0])
+            except Exception as alone_error:
+                _settle(request, error=alone_error)
+
+    def _take_group(self) -> list[_Request]:
+        group: list[_Request] = []
+        events = 0
+        while self._waiting and (not group or events + len(self._waiting[0].events) <= self.max_events):
+            request = self._waiting.pop(0)
+            group.append(request)
+            events += len(request.events)
+        return group
+
+    async def _store_together(self, group: list[_Request]) -> list[list[Accepted]]:
+        events = [event for request in group for event in request.events]
+        async with self.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(session, events)
+        results, start = [], 0
+        for request in group:
+            results.append(accepted[start : start + len(request.events)])
+            start += len(request.events)
+        return results
+
+
+def _settle(
+    request: _Request, accepted: list[Accepted] | None = None, *, error: BaseException | None = None
+) -> None:
+    if request.done.done():  # the client went away; what was stored stays stored
+        return
+    if error is not None:
+        request.done.set_exception(error)
+    else:
+        request.done.set_result(accepted or [])

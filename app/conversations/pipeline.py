@@ -110,53 +110,103 @@ class Pipeline:
 
     async def handle(self, item_id: int, worker_id: str) -> Handled | None:
         """Handle a leased item; None when the lease was lost to another worker."""
+        return (await self.handle_batch([item_id], worker_id))[item_id]
+
+    async def handle_batch(self, item_ids: Sequence[int], worker_id: str) -> dict[int, Handled | None]:
+        """Handle leased items of different conversations together: one read, one transaction.
+
+        What each item's turn does is the same as alone; only the database round trips are
+        shared. None for an item whose lease was lost to another worker.
+        """
         async with self.sessionmaker() as session:
-            row = (
+            rows = (
                 await session.execute(
                     select(WorkItem, Conversation, Citizen)
                     .join(Conversation, Conversation.id == WorkItem.conversation_id)
                     .join(Citizen, Citizen.id == Conversation.citizen_id)
-                    .where(WorkItem.id == item_id)
+                    .where(WorkItem.id.in_(item_ids))
+                    .order_by(WorkItem.id)
                 )
-            ).one_or_none()
-        if row is None:
-            return Handled() if await self._finish_only(item_id, worker_id) else None
-        item, conversation, citizen = row
+            ).all()
+        results: dict[int, Handled | None] = {}
+        for item_id in set(item_ids) - {item.id for item, _, _ in rows}:  # its conversation was deleted
+            results[item_id] = Handled() if await self._finish_only(item_id, worker_id) else None
+        if not rows:
+            return results
+        turns = await asyncio.gather(
+            *(self._prepare_turn(item, conversation) for item, conversation, _ in rows)
+        )
+        published: dict[int, list[Message]] = {}
+        waiting_departments: set[str] = set()
+        async with self.sessionmaker() as session, session.begin():
+            held = await repository.finish_work_items(
+                session, [item.id for item, _, _ in rows], worker_id, utcnow()
+            )
+            for item, _, _ in rows:
+                if item.id not in held:
+                    results[item.id] = None
+                    log.warning("work_item_lease_lost", extra={"item": item.id, "worker": worker_id})
+            mine = [(row, turn) for row, turn in zip(rows, turns, strict=True) if row[0].id in held]
+            if not mine:
+                return results
+            conversation_ids = sorted(
+                {item.conversation_id for (item, _, _), _ in mine if item.conversation_id}
+            )
+            current = {
+                c.id: c
+                for c in await session.scalars(
+                    select(Conversation)
+                    .where(Conversation.id.in_(conversation_ids))
+                    .order_by(Conversation.id)  # locked in id order, as intake updates them: no deadlock
+                    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: new messages may still refer to it
+                )
+            }
+            older_reply_pending = await repository.with_pending_outbound(session, conversation_ids)
+            inbound_ids = [item.message_id for (item, _, _), _ in mine if item.message_id]
+            inbound = {
+                m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(inbound_ids)))
+            }
+            replies_of: dict[int, list[Message]] = {}
+            for (item, read, _), turn in mine:
+                conversation = current[read.id]
+                was_waiting = conversation.state == ConversationState.WAITING
+                said = inbound.get(item.message_id) if item.message_id else None
+                published[item.id] = await self._apply(session, item, said, conversation, turn)
+                replies_of[item.id] = [m for m in published[item.id] if m.direction == "out"]
+                if replies_of[item.id] and conversation.id not in older_reply_pending:
+                    self._lease_to(replies_of[item.id][0], worker_id)
+                if (
+                    was_waiting or conversation.state == ConversationState.WAITING
+                ) and conversation.department:
+                    waiting_departments.add(conversation.department)
+            await repository.insert_outbound(session, [m for replies in replies_of.values() for m in replies])
+            await session.flush()
+            later_work = await repository.with_pending_work(session, conversation_ids)
+            for (item, read, citizen), _ in mine:
+                conversation = current[read.id]
+                replies = replies_of[item.id]
+                send_now = bool(replies) and conversation.id not in older_reply_pending
+                results[item.id] = Handled(
+                    deliver_now=Leased(replies, conversation, citizen) if send_now else None,
+                    more_replies=bool(replies) and not send_now,
+                    more_work=conversation.id in later_work,
+                )
+        for (item, _, _), turn in mine:
+            self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
+            fetcher = self.adapters.get(item.channel)
+            if turn.discarded and isinstance(fetcher, AttachmentFetcher):
+                await fetcher.discard_attachments(turn.discarded)
+            for message in published[item.id]:
+                await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
+        for department in sorted(waiting_departments):
+            await self.bus.publish(f"queue:{department}", {"type": "queue_changed"})
+        return results
+
+    async def _prepare_turn(self, item: WorkItem, conversation: Conversation) -> Turn:
+        """Everything of a turn that happens outside the transaction: NLU, fetching attachments."""
         turn = await self._understand_showing_progress(item, conversation)
         turn.attachments = await self._fetch_attachments(item, conversation)
-        published: list[Message] = []
-        async with self.sessionmaker() as session, session.begin():
-            if not await repository.finish_work_item(session, item_id, worker_id, utcnow()):
-                await session.rollback()
-                log.warning("work_item_lease_lost", extra={"item": item_id, "worker": worker_id})
-                return None
-            current = await session.scalar(
-                select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
-            )
-            assert current is not None
-            conversation = current
-            was_waiting = conversation.state == ConversationState.WAITING
-            older_reply_pending = await repository.has_pending_outbound(session, conversation.id)
-            published = await self._apply(session, item, conversation, turn)
-            replies = [m for m in published if m.direction == "out"]
-            send_now = bool(replies) and not older_reply_pending
-            if send_now:
-                self._lease_to(replies[0], worker_id)
-            await session.flush()
-            handled = Handled(
-                deliver_now=Leased(replies, conversation, citizen) if send_now else None,
-                more_replies=bool(replies) and older_reply_pending,
-                more_work=await repository.has_later_work(session, conversation.id, item_id),
-            )
-        self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
-        fetcher = self.adapters.get(item.channel)
-        if turn.discarded and isinstance(fetcher, AttachmentFetcher):
-            await fetcher.discard_attachments(turn.discarded)
-        for message in published:
-            await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
-        if (was_waiting or conversation.state == ConversationState.WAITING) and conversation.department:
-            await self.bus.publish(f"queue:{conversation.department}", {"type": "queue_changed"})
-        return handled
+        return turn
 
     def _lease_to(self, reply: Message, worker_id: str) -> None:
         """Lease a new reply to this worker, so that it sends it at once, with no claim in between.
@@ -232,8 +282,14 @@ class Pipeline:
         return Turn(prediction, decision)
 
     async def _apply(
-        self, session: AsyncSession, item: WorkItem, conversation: Conversation, turn: Turn
+        self,
+        session: AsyncSession,
+        item: WorkItem,
+        inbound: Message | None,
+        conversation: Conversation,
+        turn: Turn,
     ) -> list[Message]:
+        """Store one turn: the citizen's message (``inbound``) as understood, replies, state changes."""
         kind = item.kind
         payload = item.payload
         if kind == InboundKind.UNFOLLOW:
@@ -244,7 +300,6 @@ class Pipeline:
                 session, conversation.id, payload.get("target_external_message_id")
             )
             return []
-        inbound = await session.get(Message, item.message_id) if item.message_id else None
         if inbound is not None and turn.attachments is not None:
             inbound.extra = {**(inbound.extra or {}), "attachments": turn.attachments}
         replies: list[Message] = []
@@ -254,8 +309,7 @@ class Pipeline:
 
         def send(reply: Reply) -> None:
             replies.append(
-                service.add_outbound(
-                    session,
+                service.new_outbound(  # stored with the batch's other replies, in one statement
                     conversation,
                     reply.text,
                     quick_replies=reply.quick_replies,

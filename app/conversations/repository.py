@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -60,6 +60,11 @@ def _claim_statements(
     }
 
 
+async def _core(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
+    """Run a statement once per row, as plain SQL (an ORM bulk statement does more, slower)."""
+    return await (await session.connection()).execute(statement, list(rows))
+
+
 async def _claim(session: AsyncSession, statements: dict[str, Any], **params: Any) -> list[int]:
     if _dialect(session) == "postgresql":
         params["ids"] = list((await session.scalars(statements["lock"], params)).all())
@@ -67,32 +72,6 @@ async def _claim(session: AsyncSession, statements: dict[str, Any], **params: An
             return []
         return sorted((await session.scalars(statements["postgresql"], params)).all())
     return sorted((await session.scalars(statements["sqlite"], params)).all())
-
-
-async def get_or_create_citizen(session: AsyncSession, channel: str, external_id: str) -> Citizen:
-    stmt = (
-        _insert(session, Citizen)
-        .values(id=new_id(), channel=channel, external_id=external_id, active=True)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    )
-    await session.execute(stmt)
-    citizen = await session.scalar(
-        select(Citizen).where(Citizen.channel == channel, Citizen.external_id == external_id)
-    )
-    assert citizen is not None
-    return citizen
-
-
-async def get_or_create_conversation(session: AsyncSession, citizen: Citizen) -> Conversation:
-    stmt = (
-        _insert(session, Conversation)
-        .values(id=new_id(), citizen_id=citizen.id, channel=citizen.channel, state=ConversationState.BOT)
-        .on_conflict_do_nothing(index_elements=["citizen_id"])
-    )
-    await session.execute(stmt)
-    conversation = await session.scalar(select(Conversation).where(Conversation.citizen_id == citizen.id))
-    assert conversation is not None
-    return conversation
 
 
 async def find_conversation(session: AsyncSession, channel: str, external_id: str) -> Conversation | None:
@@ -106,26 +85,129 @@ async def find_conversation(session: AsyncSession, channel: str, external_id: st
 async def get_or_create_conversation_for(
     session: AsyncSession, channel: str, external_id: str
 ) -> Conversation:
-    """The citizen's conversation, created with the citizen on first contact.
-
-    A returning citizen (most messages) costs one query; the inserts are race-safe.
-    """
-    existing = await find_conversation(session, channel, external_id)
-    if existing is not None:
-        return existing
-    citizen = await get_or_create_citizen(session, channel, external_id)
-    return await get_or_create_conversation(session, citizen)
+    """The citizen's conversation, created with the citizen on first contact."""
+    ids = await conversation_ids_for(session, {(channel, external_id)})
+    conversation = await session.get(Conversation, ids[(channel, external_id)])
+    assert conversation is not None
+    return conversation
 
 
-async def insert_work_item(session: AsyncSession, **values: Any) -> int | None:
-    """Queue an accepted event; ``None`` when ``(channel, dedupe_key)`` was already stored."""
+ChatKey = tuple[str, str]  # (channel, the citizen's id on it)
+
+
+async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
+    """Each chat's conversation id, creating citizen and conversation on first contact (race-safe)."""
+    found = await _conversation_ids(session, keys)
+    missing = keys - found.keys()
+    if missing:
+        await _core(
+            session,
+            _insert(session, Citizen).on_conflict_do_nothing(index_elements=["channel", "external_id"]),
+            [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in sorted(missing)],
+        )
+        citizens = await session.execute(
+            select(Citizen.id, Citizen.channel).where(
+                tuple_(Citizen.channel, Citizen.external_id).in_(missing)
+            )
+        )
+        await _core(
+            session,
+            _insert(session, Conversation).on_conflict_do_nothing(index_elements=["citizen_id"]),
+            [
+                {"id": new_id(), "citizen_id": citizen_id, "channel": channel, "state": ConversationState.BOT}
+                for citizen_id, channel in citizens
+            ],
+        )
+        found.update(await _conversation_ids(session, missing))
+    return found
+
+
+async def _conversation_ids(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
+    rows = await session.execute(
+        select(Citizen.channel, Citizen.external_id, Conversation.id)
+        .join(Conversation, Conversation.citizen_id == Citizen.id)
+        .where(tuple_(Citizen.channel, Citizen.external_id).in_(keys))
+    )
+    return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
+
+
+async def insert_work_items(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[ChatKey, int]:
+    """Queue accepted events; the ids of those not stored before, by ``(channel, dedupe_key)``."""
+    if not rows:
+        return {}
     stmt = (
         _insert(session, WorkItem)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        .returning(WorkItem.id)
+        .returning(WorkItem.id, WorkItem.channel, WorkItem.dedupe_key)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    result = await _core(session, stmt, rows)
+    return {(channel, key): item_id for item_id, channel, key in result}
+
+
+async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert transcript messages (rows with the same keys); their ids, in the order given.
+
+    Each statement takes at most one row per conversation, so that its ``RETURNING`` rows map
+    back by conversation (asking the database to keep the order would cost one statement per
+    row on SQLite). A citizen rarely has two messages in one batch: usually one statement.
+    """
+    ids: list[int] = [0] * len(rows)
+    left = list(range(len(rows)))
+    while left:
+        now: dict[str, int] = {}
+        later: list[int] = []
+        for index in left:
+            conversation_id = rows[index]["conversation_id"]
+            if conversation_id in now:
+                later.append(index)
+            else:
+                now[conversation_id] = index
+        stmt = insert(Message).returning(Message.id, Message.conversation_id)
+        for message_id, conversation_id in await _core(session, stmt, [rows[i] for i in now.values()]):
+            ids[now[conversation_id]] = message_id
+        left = later
+    return ids
+
+
+_OUTBOUND_COLUMNS = [c.key for c in Message.__table__.columns if c.key != "id"]
+
+
+async def insert_outbound(session: AsyncSession, messages: Sequence[Message]) -> None:
+    """Store new outbound messages (built with ``service.new_outbound``) in bulk; sets their ids."""
+    rows = [{key: getattr(m, key) for key in _OUTBOUND_COLUMNS} for m in messages]
+    for message, message_id in zip(messages, await insert_messages(session, rows), strict=True):
+        message.id = message_id
+
+
+_LINK_MESSAGE = (
+    update(WorkItem)
+    .where(WorkItem.id == bindparam("item_id"))
+    .values(message_id=bindparam("linked_message"))
+    .execution_options(synchronize_session=False)
+)
+_TOUCH_INBOUND = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .values(last_inbound_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def link_work_item_messages(session: AsyncSession, links: Sequence[tuple[int, int]]) -> None:
+    """Point work items at their transcript messages: ``(item_id, message_id)`` pairs."""
+    if links:
+        await _core(session, _LINK_MESSAGE, [{"item_id": i, "linked_message": m} for i, m in links])
+
+
+async def touch_last_inbound(session: AsyncSession, last_inbound: dict[str, dt.datetime]) -> None:
+    """Record when each conversation's citizen last wrote (Messenger's reply window counts from it)."""
+    if last_inbound:
+        await _core(
+            session,
+            _TOUCH_INBOUND,
+            # In id order, as the pipeline locks them: no deadlock between transactions.
+            [{"conversation_id": c, "at": at} for c, at in sorted(last_inbound.items())],
+        )
 
 
 async def find_work_item(session: AsyncSession, channel: str, dedupe_key: str) -> WorkItem | None:
@@ -165,19 +247,27 @@ async def claim_work_items(
     return await _claim(session, _CLAIM_WORK, limit=limit, owner=worker_id, until=lease_until)
 
 
-async def finish_work_item(session: AsyncSession, item_id: int, worker_id: str, now: dt.datetime) -> bool:
-    """Mark done only if this worker still holds the lease (else another worker took it over)."""
-    result = await session.execute(
+async def finish_work_items(
+    session: AsyncSession, item_ids: Sequence[int], worker_id: str, now: dt.datetime
+) -> set[int]:
+    """Mark done those this worker still holds the lease of (others were taken over); their ids."""
+    result = await session.scalars(
         update(WorkItem)
         .where(
-            WorkItem.id == item_id,
+            WorkItem.id.in_(item_ids),
             WorkItem.locked_by == worker_id,
             WorkItem.status == WorkStatus.PROCESSING,
         )
         .values(status=WorkStatus.DONE, finished_at=now, lease_until=None)
+        .returning(WorkItem.id)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return set(result.all())
+
+
+async def finish_work_item(session: AsyncSession, item_id: int, worker_id: str, now: dt.datetime) -> bool:
+    """Mark done only if this worker still holds the lease (else another worker took it over)."""
+    return bool(await finish_work_items(session, [item_id], worker_id, now))
 
 
 async def release_expired_leases(session: AsyncSession, now: dt.datetime) -> int:
@@ -293,36 +383,28 @@ async def claim_delivery_head(
     return await _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
 
 
-_PENDING_OUTBOUND = select(
-    exists().where(
-        Message.conversation_id == bindparam("conversation"),
-        Message.direction == "out",
-        Message.delivery_status == DeliveryStatus.PENDING,
-        Message.id.not_in(bindparam("besides", expanding=True)),
+async def with_pending_outbound(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
+    """Those of the conversations that have an undelivered outbound message."""
+    rows = await session.scalars(
+        select(Message.conversation_id)
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.direction == "out",
+            Message.delivery_status == DeliveryStatus.PENDING,
+        )
+        .distinct()
     )
-)
-_LATER_WORK = select(
-    exists().where(
-        WorkItem.conversation_id == bindparam("conversation"),
-        WorkItem.id > bindparam("after"),
-        WorkItem.status == WorkStatus.PENDING,
+    return set(rows.all())
+
+
+async def with_pending_work(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
+    """Those of the conversations that have an event waiting to be handled."""
+    rows = await session.scalars(
+        select(WorkItem.conversation_id)
+        .where(WorkItem.conversation_id.in_(conversation_ids), WorkItem.status == WorkStatus.PENDING)
+        .distinct()
     )
-)
-
-
-async def has_pending_outbound(
-    session: AsyncSession, conversation_id: str, besides: Sequence[int] = ()
-) -> bool:
-    """Whether the conversation has an undelivered outbound message (other than ``besides``)."""
-    found = await session.scalar(
-        _PENDING_OUTBOUND, {"conversation": conversation_id, "besides": list(besides)}
-    )
-    return bool(found)
-
-
-async def has_later_work(session: AsyncSession, conversation_id: str, after_id: int) -> bool:
-    """Whether a later event of the conversation waits to be handled."""
-    return bool(await session.scalar(_LATER_WORK, {"conversation": conversation_id, "after": after_id}))
+    return {c for c in rows.all() if c is not None}
 
 
 async def following_pending_outbound(
@@ -377,13 +459,4 @@ async def count_waiting(session: AsyncSession) -> int:
             .where(Conversation.state == ConversationState.WAITING)
         )
         or 0
-    )
-
-
-async def set_work_item_message(session: AsyncSession, item_id: int, message_id: int) -> None:
-    await session.execute(
-        update(WorkItem)
-        .where(WorkItem.id == item_id)
-        .values(message_id=message_id)
-        .execution_options(synchronize_session=False)
     )

@@ -1,7 +1,8 @@
 """State changes of a conversation and the outbound messages they produce.
 
 Shared by the bot pipeline and the officer queue: escalate, cancel, hand back, and
-``add_outbound`` which queues a message for delivery through the citizen's channel.
+``add_outbound`` which queues a message for delivery through the citizen's channel (the bot
+pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbound``).
 """
 
 from __future__ import annotations
@@ -33,12 +34,30 @@ def add_outbound(
     quick_replies: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     officer_id: str | None = None,
+) -> Message:
+    """Queue a message for delivery (in the session: stored with its next flush)."""
+    message = new_outbound(
+        conversation, text, sender=sender, quick_replies=quick_replies, extra=extra, officer_id=officer_id
+    )
+    session.add(message)
+    return message
+
+
+def new_outbound(
+    conversation: Conversation,
+    text: str,
+    *,
+    sender: Sender = Sender.BOT,
+    quick_replies: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    officer_id: str | None = None,
     in_reply_to: int | None = None,
     reply_token: str | None = None,
     reply_token_expires_at: dt.datetime | None = None,
 ) -> Message:
+    """An outbound message, pending delivery, not yet stored anywhere."""
     now = utcnow()
-    message = Message(
+    return Message(
         conversation_id=conversation.id,
         direction="out",
         sender=sender,
@@ -46,16 +65,21 @@ def add_outbound(
         text=text,
         quick_replies=quick_replies or [],
         extra=extra or {},
+        nlu=None,
+        client_message_id=None,
+        external_id=None,
         in_reply_to=in_reply_to,
         created_at=now,
         delivery_status=DeliveryStatus.PENDING,
         delivery_attempts=0,
+        delivered_via=None,
+        delivery_error=None,
         next_attempt_at=now,
+        delivery_lease_until=None,
+        delivery_locked_by=None,
         reply_token=reply_token,
         reply_token_expires_at=reply_token_expires_at,
     )
-    session.add(message)
-    return message
 
 
 async def open_escalation(session: AsyncSession, conversation: Conversation) -> Escalation | None:

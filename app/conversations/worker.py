@@ -35,9 +35,12 @@ log = logging.getLogger(__name__)
 REAP_INTERVAL_SECONDS = 5.0
 ERROR_PAUSE_SECONDS = 1.0
 MAX_ATTEMPTS = 5  # crashes of one event before it is marked failed
+# Claims handled at once per kind: one prepares (NLU, sends) while the other waits on the
+# database. More would split the ready items into smaller batches that share less.
+BATCHES_IN_FLIGHT = 2
 
 Claim = Callable[[str, int], Awaitable[list[int]]]
-Handle = Callable[[int, str], Coroutine[Any, Any, bool]]  # True: claim again, more may be ready
+Handle = Callable[[list[int], str], Coroutine[Any, Any, bool]]  # True: claim again, more may be ready
 
 
 class Workers:
@@ -78,7 +81,7 @@ class Workers:
         self._tasks = [
             asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._work_ready)),
             asyncio.create_task(
-                self._claim_loop("d", self.deliverer.claim, self._handle_delivery, self._delivery_ready)
+                self._claim_loop("d", self.deliverer.claim, self._handle_deliveries, self._delivery_ready)
             ),
             asyncio.create_task(self._reap_forever()),
             asyncio.create_task(self._renew_forever()),
@@ -103,28 +106,31 @@ class Workers:
         await self._release_held()
 
     async def _claim_loop(self, kind: str, claim: Claim, handle: Handle, ready: asyncio.Event) -> None:
-        """Lease what is ready, up to the free handler slots, and start a handler per item.
+        """Lease what is ready, up to the free handler slots, and hand each claim to one handler.
 
-        Each claim gets its own owner id: should a lease expire while its handler still runs
-        and this process claim the item again, the first handler can no longer finish it.
-        A finished handler asks for another claim only when one may find something: the last
-        claim filled every slot, or the handler saw more of its conversation waiting behind it.
-        (Every claim is a write; an empty one per message cost a fifth of the hub's time.)
+        A claim's items belong to different conversations; their handler shares its database
+        round trips among them. Each claim gets its own owner id: should a lease expire while
+        its handler still runs and this process claim the item again, the first handler can
+        no longer finish it. A finished handler asks for another claim only when one may find
+        something: the last claim filled every slot, or the handler saw more of its
+        conversations waiting. (Every claim is a write; an empty one per message cost a fifth
+        of the hub's time.)
         """
-        in_flight: set[asyncio.Task[bool]] = set()
+        in_flight: dict[asyncio.Task[bool], int] = {}  # handler -> items it holds
         held = self._held[kind]
         saturated = False  # the last claim took as many as there were free slots
 
-        def finished(item_id: int, task: asyncio.Task[bool]) -> None:
-            in_flight.discard(task)
+        def finished(ids: list[int], task: asyncio.Task[bool]) -> None:
+            in_flight.pop(task, None)
             self._handlers.discard(task)
-            held.pop(item_id, None)
+            for item_id in ids:
+                held.pop(item_id, None)
             more = task.cancelled() or task.exception() is not None or task.result()
             if more or saturated:
                 ready.set()
 
         while not self._stopping.is_set():
-            free = self.count - len(in_flight)
+            free = self.count - sum(in_flight.values()) if len(in_flight) < BATCHES_IN_FLIGHT else 0
             claimed = 0
             if free > 0:
                 ready.clear()
@@ -135,12 +141,12 @@ class Workers:
                     log.exception("claim_failed", extra={"kind": kind})
                     await asyncio.sleep(ERROR_PAUSE_SECONDS)
                     continue
-                for item_id in ids:
-                    held[item_id] = owner
-                    task = asyncio.create_task(handle(item_id, owner))
-                    in_flight.add(task)
+                if ids:
+                    held.update(dict.fromkeys(ids, owner))
+                    task = asyncio.create_task(handle(ids, owner))
+                    in_flight[task] = len(ids)
                     self._handlers.add(task)
-                    task.add_done_callback(functools.partial(finished, item_id))
+                    task.add_done_callback(functools.partial(finished, ids))
                 claimed = len(ids)
                 saturated = claimed == free
             if free > 0 and claimed == free:
@@ -153,39 +159,47 @@ class Workers:
         async with self.sessionmaker() as session, session.begin():
             return await repository.claim_work_items(session, owner, limit, until)
 
-    async def _handle_work(self, item_id: int, owner: str) -> bool:
+    async def _handle_work(self, item_ids: list[int], owner: str) -> bool:
         try:
-            handled = await self.pipeline.handle(item_id, owner)
+            handled = await self.pipeline.handle_batch(item_ids, owner)
         except Exception as error:
-            log.exception("work_item_failed", extra={"item": item_id})
-            with contextlib.suppress(Exception):  # if even this fails, the lease expires
-                await self._release_item(item_id, owner, f"{type(error).__name__}: {error}"[:500])
-            await asyncio.sleep(ERROR_PAUSE_SECONDS)  # keep a failing item from spinning
-            return True
-        if handled is None:  # another worker holds it now
-            return False
-        if handled.more_replies:
+            if len(item_ids) == 1:
+                return await self._handle_failed(item_ids[0], owner, error)
+            # One item's failure must not hold back the rest: each alone, so it alone is released.
+            log.warning("work_batch_failed_retrying_alone", extra={"items": len(item_ids)}, exc_info=True)
+            alone = await asyncio.gather(*(self._handle_work([item_id], owner) for item_id in item_ids))
+            return any(alone)
+        if any(h is not None and h.more_replies for h in handled.values()):
             self.notify_delivery()
-        if handled.deliver_now is not None:  # leased to us with the reply: no claim, no reload
-            leased = handled.deliver_now
-            head_id = leased.messages[0].id
-            self._held["d"][head_id] = owner
+        leased = [h.deliver_now for h in handled.values() if h is not None and h.deliver_now is not None]
+        if leased:  # leased to us with the replies: no claim, no reload
+            heads = [batch.messages[0].id for batch in leased]
+            self._held["d"].update(dict.fromkeys(heads, owner))
             try:
-                if await self._delivering(head_id, self.deliverer.send(leased)):
+                if await self._delivering(heads, self.deliverer.send_all(leased)):
                     self.notify_delivery()
             finally:
-                self._held["d"].pop(head_id, None)
-        return handled.more_work
+                for head_id in heads:
+                    self._held["d"].pop(head_id, None)
+        return any(h is not None and h.more_work for h in handled.values())
 
-    async def _handle_delivery(self, message_id: int, owner: str) -> bool:
-        return await self._delivering(message_id, self.deliverer.deliver(message_id, owner))
+    async def _handle_failed(self, item_id: int, owner: str, error: Exception) -> bool:
+        log.error("work_item_failed", extra={"item": item_id}, exc_info=error)
+        with contextlib.suppress(Exception):  # if even this fails, the lease expires
+            await self._release_item(item_id, owner, f"{type(error).__name__}: {error}"[:500])
+        await asyncio.sleep(ERROR_PAUSE_SECONDS)  # keep a failing item from spinning
+        return True
 
-    async def _delivering(self, message_id: int, sending: Awaitable[bool]) -> bool:
+    async def _handle_deliveries(self, message_ids: list[int], owner: str) -> bool:
+        sends = [self._delivering([m], self.deliverer.deliver(m, owner)) for m in message_ids]
+        return any(await asyncio.gather(*sends))
+
+    async def _delivering(self, message_ids: list[int], sending: Awaitable[bool]) -> bool:
         """Await a send; True (claim again) if it failed unexpectedly: its lease expires, and a retry follows."""
         try:
             return await sending
         except Exception:  # the delivery lease expires and another attempt follows
-            log.exception("delivery_failed_unexpectedly", extra={"message_id": message_id})
+            log.exception("delivery_failed_unexpectedly", extra={"message_ids": message_ids})
             await asyncio.sleep(ERROR_PAUSE_SECONDS)
             return True
 

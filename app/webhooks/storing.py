@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from app.conversations.intake import store_inbound_batch
 from app.services import Services
 from channels.base import InboundKind, InboundMessage
 
@@ -13,11 +12,10 @@ CITIZEN_MESSAGES = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundK
 
 
 async def store_events(services: Services, events: list[InboundMessage]) -> list[InboundMessage]:
-    """Store the batch in one transaction; returns the events that were new (not redeliveries)."""
+    """Store the batch (committed before this returns); returns the events that were new (not redeliveries)."""
     if not events:
         return []
-    async with services.sessionmaker() as session, session.begin():
-        accepted = await store_inbound_batch(session, events)
+    accepted = await services.intake.store(events)
     stored = [
         event for event, result in zip(events, accepted, strict=True) if result.work_item_id is not None
     ]

@@ -87,8 +87,9 @@ class TestFiling:
         conversations = []
         async with services.sessionmaker() as session, session.begin():
             for n in range(12):
-                person = await repository.get_or_create_citizen(session, "webchat", f"concurrent-{n}")
-                conversations.append(await repository.get_or_create_conversation(session, person))
+                conversations.append(
+                    await repository.get_or_create_conversation_for(session, "webchat", f"concurrent-{n}")
+                )
         now = utcnow()
 
         async def file(conversation: Conversation) -> str:
@@ -104,8 +105,7 @@ class TestFiling:
 
     async def test_numbering_restarts_with_the_thai_calendar_year(self, services: Services) -> None:
         async with services.sessionmaker() as session, session.begin():
-            person = await repository.get_or_create_citizen(session, "webchat", "new-year")
-            conversation = await repository.get_or_create_conversation(session, person)
+            conversation = await repository.get_or_create_conversation_for(session, "webchat", "new-year")
             last_of_2569 = dt.datetime(2026, 12, 31, 16, 59, 59, tzinfo=dt.UTC)  # 23:59:59 in Bangkok
             first_of_2570 = dt.datetime(2026, 12, 31, 17, 0, 0, tzinfo=dt.UTC)  # midnight in Bangkok
             a = await complaints.file_complaint(session, conversation, "ก", "complaints", last_of_2569)

@@ -1,0 +1,228 @@
+"""Work done for several messages at once: group-committed intake and batched handling.
+
+Batching only shares database round trips; each message must come out exactly as if it
+had been handled alone, and one message's failure must stay its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations import intake, worker
+from app.conversations.intake import GroupCommit, store_inbound_batch
+from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
+from app.db import utcnow
+from app.services import Services
+from channels.base import Channel, InboundKind, InboundMessage
+from tests.conftest import wait_for
+from tests.integration.conversations.test_pipeline import _CrashingOn
+
+
+def _event(user: str, key: str, text: str, kind: InboundKind = InboundKind.TEXT) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.LINE,
+        dedupe_key=key,
+        user_id=user,
+        kind=kind,
+        timestamp=utcnow(),
+        text=text,
+        external_message_id=f"ext-{key}",
+    )
+
+
+async def _count(services: Services, model: Any, *where: Any) -> int:
+    async with services.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+class TestStoreInboundBatch:
+    async def test_each_new_citizen_gets_one_conversation_and_each_message_its_work_item(
+        self, services: Services
+    ) -> None:
+        events = [
+            _event("U-new-1", "b1", "สวัสดีครับ"),
+            _event("U-new-2", "b2", "ขอบคุณค่ะ"),
+            _event("U-new-1", "b3", "จดทะเบียนบริษัทออนไลน์ได้ไหม"),
+            _event("U-new-2", "b4", "", kind=InboundKind.FOLLOW),
+        ]
+        async with services.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(session, events)
+
+        assert accepted[0].conversation_id == accepted[2].conversation_id != accepted[1].conversation_id
+        assert accepted[1].conversation_id == accepted[3].conversation_id
+        assert all(a.work_item_id is not None for a in accepted)
+        assert accepted[3].message_id is None  # a follow is an event, not something said
+        async with services.sessionmaker() as session:
+            for event, result in zip(events[:3], accepted[:3], strict=True):
+                item = await session.get(WorkItem, result.work_item_id)
+                message = await session.get(Message, result.message_id)
+                assert item is not None and message is not None
+                assert item.message_id == message.id and item.conversation_id == result.conversation_id
+                assert (message.text, message.external_id) == (event.text, event.external_message_id)
+                conversation = await session.get(Conversation, result.conversation_id)
+                assert conversation is not None and conversation.last_inbound_at is not None
+        assert await _count(services, Citizen, Citizen.external_id.in_(["U-new-1", "U-new-2"])) == 2
+
+    async def test_a_redelivery_is_stored_once_within_a_batch_and_across_batches(
+        self, services: Services
+    ) -> None:
+        async with services.sessionmaker() as session, session.begin():
+            first = await store_inbound_batch(
+                session, [_event("U-r", "r1", "หนึ่ง"), _event("U-r", "r1", "หนึ่ง")]
+            )
+        async with services.sessionmaker() as session, session.begin():
+            again = await store_inbound_batch(
+                session, [_event("U-r", "r1", "หนึ่ง"), _event("U-r", "r2", "สอง")]
+            )
+
+        assert first[0].work_item_id is not None and first[1].work_item_id is None
+        assert again[0].work_item_id is None and again[1].work_item_id is not None
+        assert await _count(services, WorkItem, WorkItem.dedupe_key.in_(["r1", "r2"])) == 2
+        assert await _count(services, Message, Message.external_id.in_(["ext-r1", "ext-r2"])) == 2
+
+
+class TestGroupCommit:
+    async def test_requests_arriving_together_share_one_transaction(self, services: Services) -> None:
+        counting = _CountingSessions(services.sessionmaker)
+        group = GroupCommit(counting)  # type: ignore[arg-type]
+        requests = [[_event(f"U-g{n}", f"g{n}", f"ข้อความ {n}")] for n in range(10)]
+
+        results = await asyncio.gather(*(group.store(events) for events in requests))
+
+        assert [len(r) for r in results] == [1] * 10
+        assert len({r[0].work_item_id for r in results}) == 10
+        assert counting.opened < 10  # the first alone at most, the rest together
+        await _wait_answered(services, [f"g{n}" for n in range(10)])
+
+    async def test_a_failing_request_fails_alone(
+        self, services: Services, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real = intake.store_inbound_batch
+
+        async def failing_on_poison(session: AsyncSession, batch: Sequence[InboundMessage]) -> Any:
+            if any(event.text == "พิษ" for event in batch):
+                raise RuntimeError("simulated storage failure")
+            return await real(session, batch)
+
+        monkeypatch.setattr(intake, "store_inbound_batch", failing_on_poison)
+        group = GroupCommit(services.sessionmaker)
+        texts = ["ก่อน", "พิษ", "หลัง"]
+
+        results = await asyncio.gather(
+            *(group.store([_event(f"U-f{n}", f"f{n}", text)]) for n, text in enumerate(texts)),
+            return_exceptions=True,
+        )
+
+        assert isinstance(results[1], RuntimeError)
+        assert all(isinstance(r, list) and r[0].work_item_id is not None for r in (results[0], results[2]))
+        assert await _count(services, WorkItem, WorkItem.dedupe_key.in_(["f0", "f1", "f2"])) == 2
+
+
+class TestBatchedHandling:
+    async def test_items_of_several_conversations_are_answered_together(self, services: Services) -> None:
+        keys = [f"h{n}" for n in range(4)]
+        async with services.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(
+                session, [_event(f"U-h{n}", k, "สวัสดีครับ") for n, k in enumerate(keys)]
+            )
+            ids = [a.work_item_id for a in accepted if a.work_item_id is not None]
+            await _lease(session, ids[:3], "batch-worker")
+            await _lease(session, ids[3:], "someone-else")  # lost to another worker
+
+        handled = await services.workers.pipeline.handle_batch(ids, "batch-worker")
+
+        assert handled[ids[3]] is None
+        for item_id in ids[:3]:
+            result = handled[item_id]
+            assert result is not None and result.deliver_now is not None
+            [reply] = result.deliver_now.messages
+            assert reply.text == services.responses.greet and reply.delivery_locked_by == "batch-worker"
+        async with services.sessionmaker() as session:
+            statuses = dict(
+                (
+                    await session.execute(select(WorkItem.id, WorkItem.status).where(WorkItem.id.in_(ids)))
+                ).all()
+            )
+        assert [statuses[i] for i in ids] == [WorkStatus.DONE] * 3 + [WorkStatus.PROCESSING]
+        conversation_ids = {a.conversation_id for a in accepted}
+        assert (
+            await _count(
+                services, Message, Message.direction == "out", Message.conversation_id.in_(conversation_ids)
+            )
+            == 3
+        )
+
+    async def test_one_crashing_item_does_not_hold_back_the_others_of_its_batch(
+        self, services: Services, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(worker, "ERROR_PAUSE_SECONDS", 0.01)
+        services.workers.pipeline.nlu = _CrashingOn(services.workers.pipeline.nlu, "ข้อความพิษ")
+        texts = ["สวัสดีครับ", "ข้อความพิษ", "ขอบคุณค่ะ", "สวัสดีค่ะ"]
+        keys = [f"c{n}" for n in range(len(texts))]
+        async with services.sessionmaker() as session, session.begin():  # stored together: one claim
+            await store_inbound_batch(
+                session, [_event(f"U-c{n}", k, t) for n, (k, t) in enumerate(zip(keys, texts, strict=True))]
+            )
+        services.workers.notify_work()
+
+        await _wait_answered(services, [k for k, t in zip(keys, texts, strict=True) if t != "ข้อความพิษ"])
+
+        async def given_up() -> WorkItem | None:
+            async with services.sessionmaker() as session:
+                item = await session.scalar(select(WorkItem).where(WorkItem.dedupe_key == "c1"))
+            return item if item is not None and item.status == WorkStatus.FAILED else None
+
+        poisoned = await wait_for(given_up, timeout=30)
+        assert poisoned.attempts == worker.MAX_ATTEMPTS
+        for key in keys:  # every other citizen got exactly one answer, from the first claim
+            expected = 0 if key == "c1" else 1
+            assert await _replies_to(services, key) == expected
+        async with services.sessionmaker() as session:
+            attempts = dict((await session.execute(select(WorkItem.dedupe_key, WorkItem.attempts))).all())
+        assert [attempts[k] for k in keys if k != "c1"] == [1, 1, 1]
+
+
+class _CountingSessions:
+    """A sessionmaker that counts the sessions opened through it."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.opened = 0
+
+    def __call__(self) -> Any:
+        self.opened += 1
+        return self.real()
+
+
+async def _lease(session: AsyncSession, ids: Sequence[int], owner: str) -> None:
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.id.in_(ids))
+        .values(status=WorkStatus.PROCESSING, locked_by=owner, lease_until=utcnow() + dt.timedelta(minutes=5))
+    )
+
+
+async def _replies_to(services: Services, key: str) -> int:
+    async with services.sessionmaker() as session:
+        item = await session.scalar(select(WorkItem).where(WorkItem.dedupe_key == key))
+        assert item is not None and item.message_id is not None
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Message).where(Message.in_reply_to == item.message_id)
+            )
+            or 0
+        )
+
+
+async def _wait_answered(services: Services, keys: Sequence[str]) -> None:
+    async def answered() -> bool:
+        return all([await _replies_to(services, key) >= 1 for key in keys])
+
+    await wait_for(answered, timeout=30)
