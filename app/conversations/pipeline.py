@@ -66,6 +66,37 @@ class Handled:
     more_work: bool = False  # a later event of the same conversation is waiting
 
 
+@dataclass
+class _InBatch:
+    """One leased item of a batch, and what its turn stored."""
+
+    item: WorkItem
+    citizen: Citizen
+    turn: Turn
+    conversation: Conversation | None = None  # as locked in the batch's transaction
+    published: list[Message] = dataclasses.field(default_factory=list)  # the citizen's message, replies
+    send_now: bool = False  # the first reply is leased to this worker
+    queue_changed: bool = False  # the conversation is, or was, waiting for an officer
+    more_work: bool = False
+
+    @property
+    def conversation_id(self) -> str:
+        return str(self.item.conversation_id)
+
+    @property
+    def replies(self) -> list[Message]:
+        return [m for m in self.published if m.direction == "out"]
+
+    @property
+    def handled(self) -> Handled:
+        assert self.conversation is not None
+        return Handled(
+            deliver_now=Leased(self.replies, self.conversation, self.citizen) if self.send_now else None,
+            more_replies=bool(self.replies) and not self.send_now,
+            more_work=self.more_work,
+        )
+
+
 @runtime_checkable
 class AttachmentFetcher(Protocol):
     """An adapter that downloads what a citizen sent (e.g. LINE's content API) and keeps it."""
@@ -136,71 +167,66 @@ class Pipeline:
         turns = await asyncio.gather(
             *(self._prepare_turn(item, conversation) for item, conversation, _ in rows)
         )
-        published: dict[int, list[Message]] = {}
-        waiting_departments: set[str] = set()
+        batch = [_InBatch(item, citizen, turn) for (item, _, citizen), turn in zip(rows, turns, strict=True)]
         async with self.sessionmaker() as session, session.begin():
             held = await repository.finish_work_items(
-                session, [item.id for item, _, _ in rows], worker_id, utcnow()
+                session, [b.item.id for b in batch], worker_id, utcnow()
             )
-            for item, _, _ in rows:
-                if item.id not in held:
-                    results[item.id] = None
-                    log.warning("work_item_lease_lost", extra={"item": item.id, "worker": worker_id})
-            mine = [(row, turn) for row, turn in zip(rows, turns, strict=True) if row[0].id in held]
-            if not mine:
-                return results
-            conversation_ids = sorted(
-                {item.conversation_id for (item, _, _), _ in mine if item.conversation_id}
-            )
-            current = {
-                c.id: c
-                for c in await session.scalars(
-                    select(Conversation)
-                    .where(Conversation.id.in_(conversation_ids))
-                    .order_by(Conversation.id)  # locked in id order, as intake updates them: no deadlock
-                    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: new messages may still refer to it
-                )
-            }
-            older_reply_pending = await repository.with_pending_outbound(session, conversation_ids)
-            inbound_ids = [item.message_id for (item, _, _), _ in mine if item.message_id]
-            inbound = {
-                m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(inbound_ids)))
-            }
-            replies_of: dict[int, list[Message]] = {}
-            for (item, read, _), turn in mine:
-                conversation = current[read.id]
-                was_waiting = conversation.state == ConversationState.WAITING
-                said = inbound.get(item.message_id) if item.message_id else None
-                published[item.id] = await self._apply(session, item, said, conversation, turn)
-                replies_of[item.id] = [m for m in published[item.id] if m.direction == "out"]
-                if replies_of[item.id] and conversation.id not in older_reply_pending:
-                    self._lease_to(replies_of[item.id][0], worker_id)
-                if (
-                    was_waiting or conversation.state == ConversationState.WAITING
-                ) and conversation.department:
-                    waiting_departments.add(conversation.department)
-            await repository.insert_outbound(session, [m for replies in replies_of.values() for m in replies])
-            await session.flush()
-            later_work = await repository.with_pending_work(session, conversation_ids)
-            for (item, read, citizen), _ in mine:
-                conversation = current[read.id]
-                replies = replies_of[item.id]
-                send_now = bool(replies) and conversation.id not in older_reply_pending
-                results[item.id] = Handled(
-                    deliver_now=Leased(replies, conversation, citizen) if send_now else None,
-                    more_replies=bool(replies) and not send_now,
-                    more_work=conversation.id in later_work,
-                )
-        for (item, _, _), turn in mine:
-            self.metrics.reply_latency.observe((utcnow() - item.received_at).total_seconds())
-            fetcher = self.adapters.get(item.channel)
-            if turn.discarded and isinstance(fetcher, AttachmentFetcher):
-                await fetcher.discard_attachments(turn.discarded)
-            for message in published[item.id]:
-                await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
-        for department in sorted(waiting_departments):
-            await self.bus.publish(f"queue:{department}", {"type": "queue_changed"})
+            for lost in [b.item.id for b in batch if b.item.id not in held]:
+                results[lost] = None
+                log.warning("work_item_lease_lost", extra={"item": lost, "worker": worker_id})
+            batch = [b for b in batch if b.item.id in held]
+            if batch:
+                await self._store_turns(session, batch, worker_id)
+        for b in batch:
+            results[b.item.id] = b.handled
+        await self._announce(batch)
         return results
+
+    async def _store_turns(self, session: AsyncSession, batch: list[_InBatch], worker_id: str) -> None:
+        """Apply each item's turn in the batch's transaction; fills in what each one published."""
+        conversation_ids = sorted({b.conversation_id for b in batch})
+        current = {
+            c.id: c
+            for c in await session.scalars(
+                select(Conversation)
+                .where(Conversation.id.in_(conversation_ids))
+                .order_by(Conversation.id)  # locked in id order, as intake updates them: no deadlock
+                .with_for_update(key_share=True)  # FOR NO KEY UPDATE: new messages may still refer to it
+            )
+        }
+        older_reply_pending = await repository.with_pending_outbound(session, conversation_ids)
+        message_ids = [b.item.message_id for b in batch if b.item.message_id]
+        said = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(message_ids)))}
+        for b in batch:
+            b.conversation = conversation = current[b.conversation_id]
+            was_waiting = conversation.state == ConversationState.WAITING
+            inbound = said.get(b.item.message_id) if b.item.message_id else None
+            b.published = await self._apply(session, b.item, inbound, conversation, b.turn)
+            b.send_now = bool(b.replies) and conversation.id not in older_reply_pending
+            if b.send_now:
+                self._lease_to(b.replies[0], worker_id)
+            b.queue_changed = was_waiting or conversation.state == ConversationState.WAITING
+        await repository.insert_outbound(session, [m for b in batch for m in b.replies])
+        await session.flush()
+        later_work = await repository.with_pending_work(session, conversation_ids)
+        for b in batch:
+            b.more_work = b.conversation_id in later_work
+
+    async def _announce(self, batch: list[_InBatch]) -> None:
+        """After the commit: metrics, deleting unsent attachments, events for officers and web chat."""
+        departments: set[str] = set()
+        for b in batch:
+            self.metrics.reply_latency.observe((utcnow() - b.item.received_at).total_seconds())
+            fetcher = self.adapters.get(b.item.channel)
+            if b.turn.discarded and isinstance(fetcher, AttachmentFetcher):
+                await fetcher.discard_attachments(b.turn.discarded)
+            for message in b.published:
+                await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
+            if b.queue_changed and b.conversation is not None and b.conversation.department:
+                departments.add(b.conversation.department)
+        for department in sorted(departments):
+            await self.bus.publish(f"queue:{department}", {"type": "queue_changed"})
 
     async def _prepare_turn(self, item: WorkItem, conversation: Conversation) -> Turn:
         """Everything of a turn that happens outside the transaction: NLU, fetching attachments."""

@@ -73,12 +73,13 @@ class TestReplyOrPush:
             row = await session.get(Conversation, conversation.id)
             assert row is not None
             for n in range(7):
-                service.add_outbound(
-                    session,
-                    row,
-                    f"ข้อความที่ {n}",
-                    reply_token=token,
-                    reply_token_expires_at=utcnow() + dt.timedelta(seconds=40),
+                session.add(
+                    service.new_outbound(
+                        row,
+                        f"ข้อความที่ {n}",
+                        reply_token=token,
+                        reply_token_expires_at=utcnow() + dt.timedelta(seconds=40),
+                    )
                 )
         line.services.workers.notify_delivery()
         rows = await settled(line, "Umany", count=8)
