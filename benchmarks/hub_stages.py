@@ -1,11 +1,12 @@
-"""Where a message's CPU goes inside the hub: intake, claim, handling, delivery, one at a time.
+"""Where a message's CPU goes inside the hub: intake, claim, handling, delivery, batch by batch.
 
 Runs the hub in process (embedded NLU, web-chat channel, no HTTP) with its workers stopped and
-drives one message at a time through the same functions the workers call, so each stage's
+drives one batch of messages at a time (``--batch``, default 1: one message, as at a low rate;
+under load the workers' batches hold tens) through the same functions the workers call, so each stage's
 CPU time (``time.process_time``: this process, the SQLite thread included) and wall time can be
 measured on its own. The database server's own CPU (PostgreSQL) is not counted.
 
-    .venv/bin/python benchmarks/hub_stages.py [--messages 400] [--database-url URL]
+    .venv/bin/python benchmarks/hub_stages.py [--messages 400] [--batch 1] [--database-url URL]
 
 Without ``--database-url``: a fresh SQLite file. A PostgreSQL URL's database is dropped and
 re-created first (default admin DSN: ``postgresql://postgres@127.0.0.1:5432/test``).
@@ -28,7 +29,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from app.conversations import repository  # noqa: E402
-from app.conversations.intake import store_inbound  # noqa: E402
+from app.conversations.intake import store_inbound_batch  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -41,7 +42,9 @@ WARM_UP = 50
 CITIZENS = 150  # so that most messages after the first rounds come from returning citizens
 
 
-async def measure(database_url: str, var_dir: Path, messages: int) -> dict[str, tuple[float, float]]:
+async def measure(
+    database_url: str, var_dir: Path, messages: int, batch: int
+) -> dict[str, tuple[float, float]]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=database_url,
@@ -55,41 +58,46 @@ async def measure(database_url: str, var_dir: Path, messages: int) -> dict[str, 
     wall = dict.fromkeys(STAGES, 0.0)
     async with app.router.lifespan_context(app):
         services = app.state.services
-        await services.workers.stop()  # this loop plays the worker, one message at a time
+        await services.workers.stop()  # this loop plays the worker, one batch at a time
         sessionmaker = services.sessionmaker
         pipeline, deliverer = services.workers.pipeline, services.workers.deliverer
-        for n in range(WARM_UP + messages):
-            inbound = InboundMessage(
-                channel=Channel.WEBCHAT,
-                dedupe_key=f"stage-{n}",
-                user_id=f"citizen-{n % CITIZENS}",
-                kind=InboundKind.TEXT,
-                timestamp=utcnow(),
-                text=QUESTIONS[n % len(QUESTIONS)],
-            )
+        measured = 0
+        for start in range(0, WARM_UP + messages, batch):
+            events = [  # different citizens: a claim takes one item per conversation
+                InboundMessage(
+                    channel=Channel.WEBCHAT,
+                    dedupe_key=f"stage-{n}",
+                    user_id=f"citizen-{n % CITIZENS}",
+                    kind=InboundKind.TEXT,
+                    timestamp=utcnow(),
+                    text=QUESTIONS[n % len(QUESTIONS)],
+                )
+                for n in range(start, start + batch)
+            ]
             marks = [(time.process_time(), time.perf_counter())]
             async with sessionmaker() as session, session.begin():
-                await store_inbound(session, inbound)
+                await store_inbound_batch(session, events)
             marks.append((time.process_time(), time.perf_counter()))
             async with sessionmaker() as session, session.begin():
                 until = utcnow() + dt.timedelta(seconds=60)
-                [item] = await repository.claim_work_items(session, "stages", 1, until)
+                items = await repository.claim_work_items(session, "stages", batch, until)
             marks.append((time.process_time(), time.perf_counter()))
-            handled = await pipeline.handle(item, "stages")
+            handled = await pipeline.handle_batch(items, "stages")
             marks.append((time.process_time(), time.perf_counter()))
-            if handled is not None and handled.deliver_now is not None:
-                await deliverer.send(handled.deliver_now)
+            await deliverer.send_all([h.deliver_now for h in handled.values() if h and h.deliver_now])
             marks.append((time.process_time(), time.perf_counter()))
-            if n >= WARM_UP:
+            if start >= WARM_UP:
+                measured += len(events)
                 for i, stage in enumerate(STAGES):
                     cpu[stage] += marks[i + 1][0] - marks[i][0]
                     wall[stage] += marks[i + 1][1] - marks[i][1]
-    return {stage: (1000 * cpu[stage] / messages, 1000 * wall[stage] / messages) for stage in STAGES}
+    return {stage: (1000 * cpu[stage] / measured, 1000 * wall[stage] / measured) for stage in STAGES}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=1, help="messages stored, claimed and handled together")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--postgres-admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
@@ -97,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database_url or f"sqlite+aiosqlite:///{scratch}/govchat.db"
         if url.startswith("postgresql"):
             asyncio.run(reset_postgres(args.postgres_admin_dsn, url.rsplit("/", 1)[1].split("?")[0]))
-        results = asyncio.run(measure(url, Path(scratch), args.messages))
-    print(f"hub stages, {args.messages} messages one at a time, {url.split(':', 1)[0]}")
+        results = asyncio.run(measure(url, Path(scratch), args.messages, args.batch))
+    print(f"hub stages, {args.messages} messages in batches of {args.batch}, {url.split(':', 1)[0]}")
     print(f"{'stage':8} | CPU ms/msg | wall ms/msg")
     for stage, (cpu_ms, wall_ms) in results.items():
         print(f"{stage:8} | {cpu_ms:10.2f} | {wall_ms:11.2f}")

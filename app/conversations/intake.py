@@ -35,14 +35,17 @@ class Accepted:
     conversation_id: str | None
 
 
+_INBOUND_FIELDS = [f.name for f in dataclasses.fields(InboundMessage)]
+
+
 def inbound_to_payload(inbound: InboundMessage) -> dict[str, Any]:
     """What the worker needs of the event later, as JSON."""
-    data = dataclasses.asdict(inbound)
+    data = {name: getattr(inbound, name) for name in _INBOUND_FIELDS}
     for key, value in data.items():
         if isinstance(value, dt.datetime):
             data[key] = value.isoformat()
-    data["attachments"] = [dict(a) for a in data["attachments"]]
-    data["extra"] = dict(data["extra"])
+    data["attachments"] = [dataclasses.asdict(a) for a in inbound.attachments]
+    data["extra"] = dict(inbound.extra)
     return data
 
 

@@ -1,9 +1,10 @@
-"""The bot's side of a conversation: handle one queued event, exactly once.
+"""The bot's side of a conversation: handle queued events, each exactly once.
 
-A worker has leased the item. NLU runs outside any transaction; then one transaction
-re-reads the conversation, checks the lease is still ours, stores the decision, the
-replies and the state change, and marks the item done. A crash before that commit
-leaves the item queued (its lease expires and another worker takes it).
+A worker has leased a batch of items, at most one per conversation. NLU runs outside any
+transaction; then one transaction re-reads the conversations, checks the leases are still
+ours, stores each decision, its replies and state change, and marks the items done. A
+crash before that commit leaves the items queued (their leases expire and another worker
+takes them).
 """
 
 from __future__ import annotations
