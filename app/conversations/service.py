@@ -8,7 +8,7 @@ pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,50 +25,40 @@ from app.conversations.models import (
 from app.db import utcnow
 
 
+class OutboundOptions(TypedDict, total=False):
+    sender: Sender  # default: the bot
+    quick_replies: list[str] | None
+    extra: dict[str, Any] | None
+    officer_id: str | None
+    in_reply_to: int | None
+    reply_token: str | None
+    reply_token_expires_at: dt.datetime | None
+
+
 def add_outbound(
-    session: AsyncSession,
-    conversation: Conversation,
-    text: str,
-    *,
-    sender: Sender = Sender.BOT,
-    quick_replies: list[str] | None = None,
-    extra: dict[str, Any] | None = None,
-    officer_id: str | None = None,
+    session: AsyncSession, conversation: Conversation, text: str, **options: Unpack[OutboundOptions]
 ) -> Message:
     """Queue a message for delivery (in the session: stored with its next flush)."""
-    message = new_outbound(
-        conversation, text, sender=sender, quick_replies=quick_replies, extra=extra, officer_id=officer_id
-    )
+    message = new_outbound(conversation, text, **options)
     session.add(message)
     return message
 
 
-def new_outbound(
-    conversation: Conversation,
-    text: str,
-    *,
-    sender: Sender = Sender.BOT,
-    quick_replies: list[str] | None = None,
-    extra: dict[str, Any] | None = None,
-    officer_id: str | None = None,
-    in_reply_to: int | None = None,
-    reply_token: str | None = None,
-    reply_token_expires_at: dt.datetime | None = None,
-) -> Message:
+def new_outbound(conversation: Conversation, text: str, **options: Unpack[OutboundOptions]) -> Message:
     """An outbound message, pending delivery, not yet stored anywhere."""
     now = utcnow()
     return Message(
         conversation_id=conversation.id,
         direction="out",
-        sender=sender,
-        officer_id=officer_id,
+        sender=options.get("sender", Sender.BOT),
+        officer_id=options.get("officer_id"),
         text=text,
-        quick_replies=quick_replies or [],
-        extra=extra or {},
+        quick_replies=options.get("quick_replies") or [],
+        extra=options.get("extra") or {},
         nlu=None,
         client_message_id=None,
         external_id=None,
-        in_reply_to=in_reply_to,
+        in_reply_to=options.get("in_reply_to"),
         created_at=now,
         delivery_status=DeliveryStatus.PENDING,
         delivery_attempts=0,
@@ -77,8 +67,8 @@ def new_outbound(
         next_attempt_at=now,
         delivery_lease_until=None,
         delivery_locked_by=None,
-        reply_token=reply_token,
-        reply_token_expires_at=reply_token_expires_at,
+        reply_token=options.get("reply_token"),
+        reply_token_expires_at=options.get("reply_token_expires_at"),
     )
 
 
