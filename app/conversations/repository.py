@@ -131,7 +131,9 @@ async def _conversation_ids(session: AsyncSession, keys: set[ChatKey]) -> dict[C
     return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
 
 
-async def insert_work_items(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[ChatKey, int]:
+async def insert_work_items(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
     """Queue accepted events; the ids of those not stored before, by ``(channel, dedupe_key)``."""
     if not rows:
         return {}
