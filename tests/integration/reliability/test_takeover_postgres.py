@@ -59,8 +59,11 @@ async def test_the_surviving_hub_finishes_the_killed_hubs_work_once_its_leases_e
     env = hub_environment(
         postgres_url, fake_line, REDIS_URL=REDIS_URL, GOVCHAT_LEASE_SECONDS="3", GOVCHAT_WORKERS=str(WORKERS)
     )
-    fake_line.delay("reply", 0.1)
-    fake_line.delay("push", 0.1)
+    # Sends that take a while keep work leased for most of each batch's life, so the kill below
+    # lands while the hub holds some (a batch's sends finish together; then it holds nothing
+    # until its next claim).
+    fake_line.delay("reply", 0.5)
+    fake_line.delay("push", 0.5)
     first, second = hubs(env, "a", "b")
     assert first.process is not None
     events = line_sender.burst(BURST, USERS)
@@ -68,7 +71,7 @@ async def test_the_surviving_hub_finishes_the_killed_hubs_work_once_its_leases_e
     pid = first.process.pid
 
     async def kill_and_count_what_it_held() -> tuple[int, int]:
-        # Kill while it holds leased work (each send takes >= 0.1 s), so the takeover is tested
+        # Kill while it holds leased work (each send takes >= 0.5 s), so the takeover is tested
         # whatever the scheduling; then count what it left, before any of its 3 s leases expire.
         await wait_for(
             lambda: sum(e.acked for e in events) >= BURST // 3, timeout=SETTLE_TIMEOUT, interval=0.005
