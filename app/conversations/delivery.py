@@ -110,9 +110,14 @@ class Deliverer:
 
     async def send_all(self, batch: Sequence[Leased]) -> bool:
         """Send several conversations' messages side by side; what was sent is recorded in one transaction."""
-        attempts = await asyncio.gather(*(self._attempt(leased) for leased in batch))
+        attempts = await asyncio.gather(*(self._attempt(leased) for leased in batch), return_exceptions=True)
+        # What went out is recorded even if another conversation's attempt failed unexpectedly:
+        # unrecorded, it would be sent again once its lease expired.
         sent = [attempt for attempt in attempts if isinstance(attempt, _Sent)]
         more = await self._record_sent(sent) if sent else False
+        for attempt in attempts:
+            if isinstance(attempt, BaseException):
+                raise attempt
         return more or any(attempt is True for attempt in attempts)
 
     async def _attempt(self, leased: Leased) -> _Sent | bool:

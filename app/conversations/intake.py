@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +114,7 @@ def _work_item_row(inbound: InboundMessage, conversation_id: str, now: dt.dateti
 def _message_row(
     inbound: InboundMessage, conversation_id: str, client_message_id: str | None, now: dt.datetime
 ) -> dict[str, Any]:
-    attachments = [dict(dataclasses.asdict(a)) for a in inbound.attachments]
+    attachments = [dataclasses.asdict(a) for a in inbound.attachments]
     return {
         "conversation_id": conversation_id,
         "direction": "in",
@@ -146,7 +147,7 @@ class GroupCommit:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_events: int = 500) -> None:
         self.sessionmaker = sessionmaker
         self.max_events = max_events
-        self._waiting: list[_Request] = []
+        self._waiting: deque[_Request] = deque()
         self._committer: asyncio.Task[None] | None = None
 
     async def store(self, events: list[InboundMessage]) -> list[Accepted]:
@@ -189,7 +190,7 @@ class GroupCommit:
         group: list[_Request] = []
         events = 0
         while self._waiting and (not group or events + len(self._waiting[0].events) <= self.max_events):
-            request = self._waiting.pop(0)
+            request = self._waiting.popleft()
             group.append(request)
             events += len(request.events)
         return group

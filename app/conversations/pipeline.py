@@ -165,9 +165,13 @@ class Pipeline:
             results[item_id] = Handled() if await self._finish_only(item_id, worker_id) else None
         if not rows:
             return results
-        turns = await asyncio.gather(
-            *(self._prepare_turn(item, conversation) for item, conversation, _ in rows)
+        # Every turn runs to its end before a failure is raised: none is left running unattended
+        # while the worker retries the items one by one.
+        prepared = await asyncio.gather(
+            *(self._prepare_turn(item, conversation) for item, conversation, _ in rows),
+            return_exceptions=True,
         )
+        turns = [_result(p) for p in prepared]
         batch = [_InBatch(item, citizen, turn) for (item, _, citizen), turn in zip(rows, turns, strict=True)]
         async with self.sessionmaker() as session, session.begin():
             held = await repository.finish_work_items(
@@ -403,6 +407,12 @@ class Pipeline:
         ):
             position = await repository.waiting_position(session, conversation)
             send(self.flows.still_waiting_reply(position))
+
+
+def _result(outcome: Turn | BaseException) -> Turn:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def _text_of(item: WorkItem) -> str | None:

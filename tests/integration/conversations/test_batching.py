@@ -25,9 +25,11 @@ from tests.conftest import wait_for
 from tests.integration.conversations.test_pipeline import _CrashingOn
 
 
-def _event(user: str, key: str, text: str, kind: InboundKind = InboundKind.TEXT) -> InboundMessage:
+def _event(
+    user: str, key: str, text: str, kind: InboundKind = InboundKind.TEXT, channel: Channel = Channel.LINE
+) -> InboundMessage:
     return InboundMessage(
-        channel=Channel.LINE,
+        channel=channel,
         dedupe_key=key,
         user_id=user,
         kind=kind,
@@ -187,6 +189,45 @@ class TestBatchedHandling:
         async with services.sessionmaker() as session:
             attempts = dict((await session.execute(select(WorkItem.dedupe_key, WorkItem.attempts))).all())
         assert [attempts[k] for k in keys if k != "c1"] == [1, 1, 1]
+
+
+class TestBatchedDelivery:
+    async def test_what_was_sent_is_recorded_even_when_another_send_of_the_batch_crashes(
+        self, services: Services, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        keys = ["d0", "d1"]
+        async with services.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(
+                session,  # web chat: the channel this test app has an adapter for
+                [_event(f"U-d{n}", k, "สวัสดีครับ", channel=Channel.WEBCHAT) for n, k in enumerate(keys)],
+            )
+            ids = [a.work_item_id for a in accepted if a.work_item_id is not None]
+            await _lease(session, ids, "batch-worker")
+        handled = await services.workers.pipeline.handle_batch(ids, "batch-worker")
+        leased = [h.deliver_now for h in handled.values() if h is not None and h.deliver_now is not None]
+        assert len(leased) == 2
+        deliverer = services.workers.deliverer
+        real_attempt = deliverer._attempt
+        crashing = leased[1].conversation.id
+
+        async def attempt(batch: Any) -> Any:
+            if batch.conversation.id == crashing:
+                raise RuntimeError("simulated crash while recording a failure")
+            return await real_attempt(batch)
+
+        monkeypatch.setattr(deliverer, "_attempt", attempt)
+
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            await deliverer.send_all(leased)
+
+        async with services.sessionmaker() as session:
+            statuses = {
+                m.conversation_id: m.delivery_status
+                for m in await session.scalars(
+                    select(Message).where(Message.id.in_([b.messages[0].id for b in leased]))
+                )
+            }
+        assert statuses == {leased[0].conversation.id: "sent", crashing: "pending"}
 
 
 class _CountingSessions:
