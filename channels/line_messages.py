@@ -6,6 +6,7 @@ quick reply labels of 20 characters, ``altText`` of 1,500, text of 5,000, button
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from channels.base import POSTBACK_HUMAN, OutboundMessage
+from channels.base import POSTBACK_HUMAN, FaqCard, OutboundMessage
 
 MAX_QUICK_REPLIES = 13
 MAX_QUICK_REPLY_LABEL = 20
@@ -66,7 +67,7 @@ def build_message(message: OutboundMessage, labels: LineLabels, *, rich: bool = 
     if rich and message.faq is not None:
         return FlexMessage(
             alt_text=shorten(message.text, MAX_ALT_TEXT),
-            contents=FlexContainer.from_dict(faq_bubble(message, labels)),
+            contents=faq_container(message.faq, faq_answer_text(message), labels),
             quick_reply=quick_reply,
         )
     return TextMessage(text=shorten(message.text, MAX_TEXT), quick_reply=quick_reply)
@@ -94,10 +95,14 @@ def faq_answer_text(message: OutboundMessage) -> str:
     return "\n".join(lines).strip() or message.text
 
 
-def faq_bubble(message: OutboundMessage, labels: LineLabels) -> dict[str, Any]:
+@functools.lru_cache(maxsize=1024)
+def faq_container(faq: FaqCard, answer: str, labels: LineLabels) -> FlexContainer:
+    """The card of one answer, built once: the SDK's models take a while to build from a dict."""
+    return FlexContainer.from_dict(faq_bubble(faq, answer, labels))
+
+
+def faq_bubble(faq: FaqCard, answer: str, labels: LineLabels) -> dict[str, Any]:
     """A bubble: title, answer, a button to the official source and one to an officer."""
-    faq = message.faq
-    assert faq is not None
     return {
         "type": "bubble",
         "body": {
@@ -106,7 +111,7 @@ def faq_bubble(message: OutboundMessage, labels: LineLabels) -> dict[str, Any]:
             "spacing": "md",
             "contents": [
                 {"type": "text", "text": faq.title, "weight": "bold", "size": "md", "wrap": True},
-                {"type": "text", "text": faq_answer_text(message), "size": "sm", "wrap": True},
+                {"type": "text", "text": answer, "size": "sm", "wrap": True},
             ],
         },
         "footer": {

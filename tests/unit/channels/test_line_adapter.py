@@ -345,3 +345,54 @@ class TestContent:
         )
         assert not (tmp_path / stored["stored_path"]).exists()
         assert outside.exists()
+
+
+class TestProxy:
+    """The environment's proxy is read once, when the client is built, and then used for every call."""
+
+    UNRESOLVABLE = "http://api.line.invalid"  # reachable only through the proxy (the fake)
+
+    @pytest.fixture(autouse=True)
+    def clean_proxy_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+            monkeypatch.delenv(name.upper(), raising=False)
+
+    def proxied_adapter(self, fake: FakeLineApi, tmp_path: Path) -> LineAdapter:
+        return LineAdapter(
+            channel_secret="secret",
+            access_token=fake.access_token,
+            api_base_url=self.UNRESOLVABLE,
+            data_api_base_url=f"{self.UNRESOLVABLE}/data",
+            labels=LABELS,
+            var_dir=tmp_path,
+            config_errors={},
+            timeout_seconds=2.0,
+        )
+
+    async def test_sends_go_through_the_proxy_the_environment_names(
+        self, fake: FakeLineApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HTTP_PROXY", fake.url)  # the fake answers proxied requests too
+        line = self.proxied_adapter(fake, tmp_path)
+        try:
+            first = await line.send([outbound(1)])
+            monkeypatch.delenv("HTTP_PROXY")  # read when the client was built: later changes do not matter
+            second = await line.send([outbound(2)])
+        finally:
+            await line.aclose()
+        assert [r.via for r in first + second] == ["push", "push"]
+        assert len(fake.deliveries(USER)) == 2
+
+    async def test_no_proxy_hosts_are_called_directly(
+        self, fake: FakeLineApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HTTP_PROXY", fake.url)
+        monkeypatch.setenv("NO_PROXY", "api.line.invalid")
+        line = self.proxied_adapter(fake, tmp_path)
+        try:
+            with pytest.raises(RetryableSendError):  # the name does not resolve
+                await line.send([outbound(1)])
+        finally:
+            await line.aclose()
+        assert fake.deliveries(USER) == []
