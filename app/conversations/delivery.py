@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import repository
@@ -162,18 +162,7 @@ class Deliverer:
                 by_via.setdefault(message.delivered_via, []).append(message.id)
         async with self.sessionmaker() as session, session.begin():
             for delivered_via, ids in by_via.items():
-                await session.execute(
-                    update(Message)
-                    .where(Message.id.in_(ids))
-                    .values(
-                        delivery_status=DeliveryStatus.SENT,
-                        delivered_via=delivered_via,
-                        delivery_attempts=Message.delivery_attempts + 1,
-                        delivery_lease_until=None,
-                        delivery_error=None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                await repository.mark_sent(session, ids, delivered_via)
             more = await repository.with_pending_outbound(
                 session, sorted({attempt.messages[0].conversation_id for attempt in sent})
             )

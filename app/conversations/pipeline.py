@@ -151,15 +151,7 @@ class Pipeline:
         shared. None for an item whose lease was lost to another worker.
         """
         async with self.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(WorkItem, Conversation, Citizen)
-                    .join(Conversation, Conversation.id == WorkItem.conversation_id)
-                    .join(Citizen, Citizen.id == Conversation.citizen_id)
-                    .where(WorkItem.id.in_(item_ids))
-                    .order_by(WorkItem.id)
-                )
-            ).all()
+            rows = await repository.work_items_with_chats(session, item_ids)
         results: dict[int, Handled | None] = {}
         for item_id in set(item_ids) - {item.id for item, _, _ in rows}:  # its conversation was deleted
             results[item_id] = Handled() if await self._finish_only(item_id, worker_id) else None
@@ -191,18 +183,11 @@ class Pipeline:
     async def _store_turns(self, session: AsyncSession, batch: list[_InBatch], worker_id: str) -> None:
         """Apply each item's turn in the batch's transaction; fills in what each one published."""
         conversation_ids = sorted({b.conversation_id for b in batch})
-        current = {
-            c.id: c
-            for c in await session.scalars(
-                select(Conversation)
-                .where(Conversation.id.in_(conversation_ids))
-                .order_by(Conversation.id)  # locked in id order, as intake updates them: no deadlock
-                .with_for_update(key_share=True)  # FOR NO KEY UPDATE: new messages may still refer to it
-            )
-        }
+        current = await repository.lock_conversations(session, conversation_ids)
         older_reply_pending = await repository.with_pending_outbound(session, conversation_ids)
-        message_ids = [b.item.message_id for b in batch if b.item.message_id]
-        said = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(message_ids)))}
+        said = await repository.messages_by_id(
+            session, [b.item.message_id for b in batch if b.item.message_id]
+        )
         for b in batch:
             b.conversation = conversation = current[b.conversation_id]
             was_waiting = conversation.state == ConversationState.WAITING

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, insert, select, tuple_, update
+from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -27,8 +27,9 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
+def _by_dialect(build: Any) -> dict[str, Any]:
+    """A statement that needs dialect-specific SQL (``ON CONFLICT``), built once for each database."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 def _claim_statements(
@@ -95,40 +96,59 @@ async def get_or_create_conversation_for(
 ChatKey = tuple[str, str]  # (channel, the citizen's id on it)
 
 
+_NEW_CITIZENS = _by_dialect(
+    lambda insert_: insert_(Citizen).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+)
+_NEW_CONVERSATIONS = _by_dialect(
+    lambda insert_: insert_(Conversation).on_conflict_do_nothing(index_elements=["citizen_id"])
+)
+_CHAT_KEYS: Any = bindparam("keys", expanding=True)
+_CITIZENS_OF = select(Citizen.id, Citizen.channel).where(
+    tuple_(Citizen.channel, Citizen.external_id).in_(_CHAT_KEYS)
+)
+_CONVERSATIONS_OF = (
+    select(Citizen.channel, Citizen.external_id, Conversation.id)
+    .join(Conversation, Conversation.citizen_id == Citizen.id)
+    .where(tuple_(Citizen.channel, Citizen.external_id).in_(_CHAT_KEYS))
+)
+
+
 async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
     """Each chat's conversation id, creating citizen and conversation on first contact (race-safe)."""
     found = await _conversation_ids(session, keys)
-    missing = keys - found.keys()
+    missing = sorted(keys - found.keys())
     if missing:
+        dialect = _dialect(session)
         await _core(
             session,
-            _insert(session, Citizen).on_conflict_do_nothing(index_elements=["channel", "external_id"]),
-            [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in sorted(missing)],
+            _NEW_CITIZENS[dialect],
+            [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in missing],
         )
-        citizens = await session.execute(
-            select(Citizen.id, Citizen.channel).where(
-                tuple_(Citizen.channel, Citizen.external_id).in_(missing)
-            )
-        )
+        citizens = await session.execute(_CITIZENS_OF, {"keys": missing})
         await _core(
             session,
-            _insert(session, Conversation).on_conflict_do_nothing(index_elements=["citizen_id"]),
+            _NEW_CONVERSATIONS[dialect],
             [
                 {"id": new_id(), "citizen_id": citizen_id, "channel": channel, "state": ConversationState.BOT}
                 for citizen_id, channel in citizens
             ],
         )
-        found.update(await _conversation_ids(session, missing))
+        found.update(await _conversation_ids(session, set(missing)))
     return found
 
 
 async def _conversation_ids(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
-    rows = await session.execute(
-        select(Citizen.channel, Citizen.external_id, Conversation.id)
-        .join(Conversation, Conversation.citizen_id == Citizen.id)
-        .where(tuple_(Citizen.channel, Citizen.external_id).in_(keys))
-    )
+    rows = await session.execute(_CONVERSATIONS_OF, {"keys": list(keys)})
     return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
+
+
+_NEW_WORK_ITEMS = _by_dialect(
+    lambda insert_: (
+        insert_(WorkItem)
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        .returning(WorkItem.id, WorkItem.channel, WorkItem.dedupe_key)
+    )
+)
 
 
 async def insert_work_items(
@@ -137,13 +157,11 @@ async def insert_work_items(
     """Queue accepted events; the ids of those not stored before, by ``(channel, dedupe_key)``."""
     if not rows:
         return {}
-    stmt = (
-        _insert(session, WorkItem)
-        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        .returning(WorkItem.id, WorkItem.channel, WorkItem.dedupe_key)
-    )
-    result = await _core(session, stmt, rows)
+    result = await _core(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
     return {(channel, key): item_id for item_id, channel, key in result}
+
+
+_NEW_MESSAGES = insert(Message).returning(Message.id, Message.conversation_id)
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -164,8 +182,8 @@ async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]])
                 later.append(index)
             else:
                 now[conversation_id] = index
-        stmt = insert(Message).returning(Message.id, Message.conversation_id)
-        for message_id, conversation_id in await _core(session, stmt, [rows[i] for i in now.values()]):
+        added = await _core(session, _NEW_MESSAGES, [rows[i] for i in now.values()])
+        for message_id, conversation_id in added:
             ids[now[conversation_id]] = message_id
         left = later
     return ids
@@ -249,21 +267,24 @@ async def claim_work_items(
     return await _claim(session, _CLAIM_WORK, limit=limit, owner=worker_id, until=lease_until)
 
 
+_FINISH_WORK = (
+    update(WorkItem)
+    .where(
+        WorkItem.id.in_(bindparam("ids", expanding=True)),
+        WorkItem.locked_by == bindparam("owner"),
+        WorkItem.status == WorkStatus.PROCESSING,
+    )
+    .values(status=WorkStatus.DONE, finished_at=bindparam("now"), lease_until=None)
+    .returning(WorkItem.id)
+    .execution_options(synchronize_session=False)
+)
+
+
 async def finish_work_items(
     session: AsyncSession, item_ids: Sequence[int], worker_id: str, now: dt.datetime
 ) -> set[int]:
     """Mark done those this worker still holds the lease of (others were taken over); their ids."""
-    result = await session.scalars(
-        update(WorkItem)
-        .where(
-            WorkItem.id.in_(item_ids),
-            WorkItem.locked_by == worker_id,
-            WorkItem.status == WorkStatus.PROCESSING,
-        )
-        .values(status=WorkStatus.DONE, finished_at=now, lease_until=None)
-        .returning(WorkItem.id)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.scalars(_FINISH_WORK, {"ids": list(item_ids), "owner": worker_id, "now": now})
     return set(result.all())
 
 
@@ -385,27 +406,33 @@ async def claim_delivery_head(
     return await _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
 
 
+_WITH_PENDING_OUTBOUND = (
+    select(Message.conversation_id)
+    .where(
+        Message.conversation_id.in_(bindparam("ids", expanding=True)),
+        Message.direction == "out",
+        Message.delivery_status == DeliveryStatus.PENDING,
+    )
+    .distinct()
+)
+_WITH_PENDING_WORK = (
+    select(WorkItem.conversation_id)
+    .where(
+        WorkItem.conversation_id.in_(bindparam("ids", expanding=True)), WorkItem.status == WorkStatus.PENDING
+    )
+    .distinct()
+)
+
+
 async def with_pending_outbound(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
     """Those of the conversations that have an undelivered outbound message."""
-    rows = await session.scalars(
-        select(Message.conversation_id)
-        .where(
-            Message.conversation_id.in_(conversation_ids),
-            Message.direction == "out",
-            Message.delivery_status == DeliveryStatus.PENDING,
-        )
-        .distinct()
-    )
+    rows = await session.scalars(_WITH_PENDING_OUTBOUND, {"ids": list(conversation_ids)})
     return set(rows.all())
 
 
 async def with_pending_work(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
     """Those of the conversations that have an event waiting to be handled."""
-    rows = await session.scalars(
-        select(WorkItem.conversation_id)
-        .where(WorkItem.conversation_id.in_(conversation_ids), WorkItem.status == WorkStatus.PENDING)
-        .distinct()
-    )
+    rows = await session.scalars(_WITH_PENDING_WORK, {"ids": list(conversation_ids)})
     return {c for c in rows.all() if c is not None}
 
 
@@ -462,3 +489,54 @@ async def count_waiting(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+_WORK_ITEMS_WITH_CHATS = (
+    select(WorkItem, Conversation, Citizen)
+    .join(Conversation, Conversation.id == WorkItem.conversation_id)
+    .join(Citizen, Citizen.id == Conversation.citizen_id)
+    .where(WorkItem.id.in_(bindparam("ids", expanding=True)))
+    .order_by(WorkItem.id)
+)
+_LOCK_CONVERSATIONS = (
+    select(Conversation)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Conversation.id)  # locked in id order, as intake updates them: no deadlock
+    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: new messages may still refer to them
+)
+_MESSAGES_BY_ID = select(Message).where(Message.id.in_(bindparam("ids", expanding=True)))
+_MARK_SENT = (
+    update(Message)
+    .where(Message.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        delivery_status=DeliveryStatus.SENT,
+        delivered_via=bindparam("via"),
+        delivery_attempts=Message.delivery_attempts + 1,
+        delivery_lease_until=None,
+        delivery_error=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+async def work_items_with_chats(
+    session: AsyncSession, item_ids: Sequence[int]
+) -> Sequence[Row[WorkItem, Conversation, Citizen]]:
+    """The items (in id order) with their conversations and citizens; deleted chats are left out."""
+    return (await session.execute(_WORK_ITEMS_WITH_CHATS, {"ids": list(item_ids)})).all()
+
+
+async def lock_conversations(
+    session: AsyncSession, conversation_ids: Sequence[str]
+) -> dict[str, Conversation]:
+    """Load and lock the conversations for the rest of the transaction, by id."""
+    return {c.id: c for c in await session.scalars(_LOCK_CONVERSATIONS, {"ids": list(conversation_ids)})}
+
+
+async def messages_by_id(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Message]:
+    return {m.id: m for m in await session.scalars(_MESSAGES_BY_ID, {"ids": list(message_ids)})}
+
+
+async def mark_sent(session: AsyncSession, message_ids: Sequence[int], via: str | None) -> None:
+    """Record outbound messages as delivered (``via``: reply, push, ...), one attempt more each."""
+    await session.execute(_MARK_SENT, {"ids": list(message_ids), "via": via})
