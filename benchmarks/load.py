@@ -11,7 +11,8 @@ Systems (``--configs``), each started fresh with the fake LINE API on loopback:
   only checks the signature and replies through line-bot-sdk (no database, no NLU): the floor
   under the hub on the same stack;
 * the peer (unless ``--skip-peer``): ``rasa run`` with its REST channel on a model trained from the
-  same data with a dialogue part (``benchmarks/rasa_rest_peer.py``), each message
+  same data with a dialogue part (``benchmarks/rasa_rest_peer.py``; ``--peer-policies``: Rasa's
+  default policies, as a project made by ``rasa init`` has, or ``RulePolicy`` alone), each message
   ``POST /webhooks/rest/webhook``; driven at steady rates and by ``--peer-concurrency`` closed-loop
   senders (how the issue's reference figure was measured).
 
@@ -69,6 +70,7 @@ from benchmarks.load_hub import BARE, run_hub_system  # noqa: E402
 from benchmarks.load_peer import run_peer  # noqa: E402
 from benchmarks.load_report import step_row, summary, table  # noqa: E402
 from benchmarks.load_steps import PEER, VAR_DIR, Step, load_workload  # noqa: E402
+from benchmarks.rasa_rest_peer import POLICIES  # noqa: E402
 from nlu.commands import train_current  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
@@ -99,6 +101,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-peer", action="store_true", help="do not run Rasa's REST channel")
     parser.add_argument("--peer-rates", type=rates, default=rates("10,20,40,60,80,100,150,200"))
     parser.add_argument("--peer-concurrency", type=int, default=32, help="closed-loop senders; 0: skip")
+    parser.add_argument(
+        "--peer-policies",
+        choices=POLICIES,
+        default="default",
+        help="the peer's dialogue policies: Rasa's defaults (as after rasa init), or RulePolicy alone",
+    )
     parser.add_argument("--keep-going", action="store_true", help="run every rate even after a failed step")
     parser.add_argument("--returning", type=float, default=0.3, help="share of returning citizens")
     parser.add_argument(
@@ -161,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         f"govchat load benchmark: {args.seconds:g} s per step, {args.returning:.0%} returning citizens, "
-        f"{args.workers or 'default'} workers per hub, {args.pg_processes} hubs for pg-*"
+        f"{args.workers or 'default'} workers per hub, {args.pg_processes} hubs for pg-*, "
+        f"peer with {args.peer_policies} policies"
     )
     print(table(rows))
     print(summary(results, closed, args))

@@ -103,7 +103,7 @@ def run_peer(
     workload: Workload, args: Any, report: Callable[[Step], None]
 ) -> tuple[list[Step], ClosedLoop | None]:
     env = ensure(quiet=True)
-    project = build_peer_project()
+    project = build_peer_project(policies=args.peer_policies)
     model, trained = train_peer(project, env)
     print(f"[peer] model {'trained' if trained else 'cached'}: {model}", file=sys.stderr)
     steps: list[Step] = []

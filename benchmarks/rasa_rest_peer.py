@@ -8,7 +8,13 @@
   (``utter_faq/<id>``) and the bot's own texts (``knowledge_base/responses.yml``) for the
   core intents and ``nlu_fallback``;
 * ``rules.yml``: one rule per intent (``faq`` -> ``utter_faq``, ``greet`` -> ``utter_greet``, ...);
-* ``config.yml``: our Thai pipeline (``nlu/rasa_project/config.yml``) with ``RulePolicy``.
+* ``config.yml``: our Thai pipeline (``nlu/rasa_project/config.yml``) and, by ``policies``:
+
+  - ``default``: no ``policies`` key, so ``rasa train`` uses Rasa's default policies
+    (Memoization, Rule, UnexpecTEDIntent and TED), as a project made by ``rasa init`` does;
+    ``stories.yml`` then holds one story per intent, the same turns as the rules, for the
+    machine-learned policies to learn from;
+  - ``rules``: ``RulePolicy`` alone, the leanest dialogue a REST deployment can have.
 
 ``train_peer`` trains it with ``rasa train`` in the Rasa venv, once per fingerprint (cached
 next to the NLU models). ``RestPeer`` runs ``rasa run --credentials`` with only the ``rest``
@@ -16,7 +22,7 @@ channel (no ``--enable-api``: the deployment a user would make), in-memory track
 stores (Rasa's defaults), and ``RASA_TELEMETRY_ENABLED=false``. A message is
 ``POST /webhooks/rest/webhook`` ``{"sender", "message"}``; the answer comes back in that response.
 
-    .venv/bin/python benchmarks/rasa_rest_peer.py    # train (if needed), start, ask one question
+    .venv/bin/python benchmarks/rasa_rest_peer.py [default|rules]   # train (if needed), start, ask
 """
 
 from __future__ import annotations
@@ -64,12 +70,16 @@ _PLACEHOLDER_CLAUSE = re.compile(r"\s*\([^()]*\{[a-z_]+\}[^()]*\)")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
+POLICIES = ("default", "rules")
+
+
 class PeerProject:
     """Generated files of the peer assistant; ``fingerprint`` names the folder and the model."""
 
-    def __init__(self, root: Path, key: str) -> None:
+    def __init__(self, root: Path, key: str, data_files: list[str]) -> None:
         self.root = root
         self.fingerprint = key
+        self.data_files = data_files
 
     @property
     def model(self) -> Path:
@@ -99,35 +109,44 @@ def render_domain(intents: list[str], kb: KnowledgeBase, responses: Responses) -
     return yaml.safe_dump(domain, allow_unicode=True, sort_keys=False)
 
 
-def render_rules(intents: list[str]) -> str:
-    rules = [
-        {"rule": f"answer {intent}", "steps": [{"intent": intent}, {"action": f"utter_{intent}"}]}
+def render_turns(kind: str, intents: list[str]) -> str:
+    """``kind`` ``rule`` or ``story``: one per intent, the intent answered by its utterance."""
+    section = {"rule": "rules", "story": "stories"}[kind]
+    turns = [
+        {kind: f"answer {intent}", "steps": [{"intent": intent}, {"action": f"utter_{intent}"}]}
         for intent in [*intents, FALLBACK_INTENT]
     ]
-    return yaml.safe_dump({"version": RASA_DATA_VERSION, "rules": rules}, allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump({"version": RASA_DATA_VERSION, section: turns}, allow_unicode=True, sort_keys=False)
 
 
-def render_config() -> str:
+def render_config(policies: str) -> str:
     config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     config["assistant_id"] = "govchat-rest-peer"
-    config["policies"] = [{"name": "RulePolicy"}]
+    config.pop("policies", None)
+    if policies == "rules":
+        config["policies"] = [{"name": "RulePolicy"}]
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
-def build_peer_project(build_root: Path = BUILD_ROOT) -> PeerProject:
+def build_peer_project(build_root: Path = BUILD_ROOT, policies: str = "default") -> PeerProject:
     """Write the peer's training data (idempotent) from the knowledge base and core intents."""
+    if policies not in POLICIES:
+        raise ValueError(f"policies must be one of {POLICIES}")
     nlu_project = build_govchat_project()
     nlu = nlu_project.nlu_file.read_bytes()
     intents = list(yaml.safe_load(nlu_project.domain_file.read_text(encoding="utf-8"))["intents"])
     files = {
         "nlu.yml": nlu,
         "domain.yml": render_domain(intents, load_knowledge_base(), load_responses()).encode("utf-8"),
-        "rules.yml": render_rules(intents).encode("utf-8"),
-        "config.yml": render_config().encode("utf-8"),
+        "rules.yml": render_turns("rule", intents).encode("utf-8"),
+        "config.yml": render_config(policies).encode("utf-8"),
         "credentials.yml": b"rest:\n",
     }
+    if policies == "default":
+        files["stories.yml"] = render_turns("story", intents).encode("utf-8")
     key = fingerprint(*files.values(), *(path.read_bytes() for path in MODEL_INPUTS if path.exists()))
-    project = PeerProject(build_root / key, key)
+    data_files = [name for name in ("nlu.yml", "rules.yml", "stories.yml") if name in files]
+    project = PeerProject(build_root / key, key, data_files)
     project.root.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         path = project.file(name)
@@ -141,7 +160,7 @@ def train_peer(project: PeerProject, env: RasaEnv, *, force: bool = False) -> tu
     target = project.model
     if target.exists() and not force:
         return target, False
-    data = [str(project.file("nlu.yml")), str(project.file("rules.yml"))]
+    data = [str(project.file(name)) for name in project.data_files]
     run_rasa_training(
         env,
         [
@@ -229,7 +248,8 @@ def main() -> int:
     from nlu.rasa_env import ensure
 
     env = ensure()
-    project = build_peer_project()
+    policies = sys.argv[1] if len(sys.argv) > 1 else "default"
+    project = build_peer_project(policies=policies)
     model, trained = train_peer(project, env)
     print(f"peer model {'trained' if trained else 'cached'}: {model}")
     with RestPeer(env, project, model, project.file("serve.log")) as peer:
