@@ -11,7 +11,7 @@ import pickle
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -94,7 +94,9 @@ async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClie
     from nlu.resilient import FailoverNlu
 
     timeout = settings.nlu_timeout_seconds
-    rasa = RasaHttpNlu(settings.rasa_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 0.5)))
+    rasa = RasaHttpNlu(
+        settings.rasa_url, timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5))
+    )
     return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
 
 

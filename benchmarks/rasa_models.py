@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 import yaml
 
@@ -38,7 +39,7 @@ LATENCY_SAMPLES = 200
 
 
 async def parse_all(url: str, texts: Sequence[str]) -> list[Prediction]:
-    client = RasaHttpNlu(url, timeout=httpx.Timeout(60.0))
+    client = RasaHttpNlu(url, timeout=aiohttp.ClientTimeout(total=60.0))
     gate = asyncio.Semaphore(PARSE_CONCURRENCY)
 
     async def one(text: str) -> Prediction:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 
 from nlu.embedded import EmbeddedNlu
@@ -20,7 +20,7 @@ from nlu.resilient import BreakerState, FailoverNlu
 pytestmark = [pytest.mark.rasa, pytest.mark.timeout(900)]
 
 COOL_DOWN_S = 30.0
-SHORT_TIMEOUT = httpx.Timeout(0.5, connect=0.5)
+SHORT_TIMEOUT = aiohttp.ClientTimeout(total=0.5, connect=0.5)
 
 
 class Clock:

@@ -1,15 +1,16 @@
-"""RasaHttpNlu's mapping of /model/parse and its errors, against a mocked transport."""
+"""RasaHttpNlu's mapping of /model/parse and its errors, against Rasa servers on loopback."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
 from nlu.rasa_http import RasaHttpNlu, RasaUnavailableError, prediction_from_parse
 from nlu.resilient import NluBackendError
+from tests.conftest import free_port
+from tests.fakes.rasa_api import ScriptedRasa, SlowRasa, as_json
 
 PARSE = {
     "text": "จองชื่อบริษัทยังไงคะ",
@@ -26,10 +27,6 @@ PARSE = {
         },
     },
 }
-
-
-def _client(handler: Any) -> RasaHttpNlu:
-    return RasaHttpNlu("http://rasa.test", transport=httpx.MockTransport(handler))
 
 
 class TestPredictionFromParse:
@@ -63,74 +60,58 @@ class TestPredictionFromParse:
 
 class TestParse:
     async def test_posts_the_text_to_model_parse(self) -> None:
-        seen: list[httpx.Request] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            return httpx.Response(200, json=PARSE)
-
-        client = _client(handler)
-        prediction = await client.parse("จองชื่อบริษัทยังไงคะ")
-        await client.aclose()
-        assert seen[0].url.path == "/model/parse"
-        assert json.loads(seen[0].content) == {"text": "จองชื่อบริษัทยังไงคะ"}
+        with ScriptedRasa(lambda path, body: (200, as_json(PARSE))) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            prediction = await client.parse("จองชื่อบริษัทยังไงคะ")
+            await client.aclose()
+        assert rasa.requests == [("/model/parse", {"text": "จองชื่อบริษัทยังไงคะ"})]
         assert prediction.faq_id == "name_reservation"
         assert prediction.latency_ms >= 0
 
     @pytest.mark.parametrize(
-        "response",
-        [
-            httpx.Response(500, text="boom"),
-            httpx.Response(200, text="not json"),
-            httpx.Response(200, json=[1]),
-        ],
+        "answer",
+        [(500, b"boom"), (200, b"not json"), (200, b"[1]")],
+        ids=["server error", "not JSON", "not an object"],
     )
-    async def test_bad_answers_raise_an_unavailable_error(self, response: httpx.Response) -> None:
-        client = _client(lambda request: response)
-        with pytest.raises(RasaUnavailableError):
-            await client.parse("สวัสดี")
-        await client.aclose()
+    async def test_bad_answers_raise_an_unavailable_error(self, answer: tuple[int, bytes]) -> None:
+        with ScriptedRasa(lambda path, body: answer) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            with pytest.raises(RasaUnavailableError):
+                await client.parse("สวัสดี")
+            await client.aclose()
 
     async def test_a_timeout_raises_an_unavailable_error_the_breaker_understands(self) -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            raise httpx.ReadTimeout("slow", request=request)
-
-        client = _client(handler)
-        with pytest.raises(NluBackendError, match="timed out"):
-            await client.parse("สวัสดี")
-        await client.aclose()
+        with SlowRasa(delay=5.0) as rasa:
+            client = RasaHttpNlu(rasa.url, timeout=aiohttp.ClientTimeout(total=0.2))
+            with pytest.raises(NluBackendError, match="timed out"):
+                await client.parse("สวัสดี")
+            await client.aclose()
 
     async def test_a_refused_connection_raises_an_unavailable_error(self) -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            raise httpx.ConnectError("refused", request=request)
-
-        client = _client(handler)
-        with pytest.raises(RasaUnavailableError, match="ConnectError"):
+        client = RasaHttpNlu(f"http://127.0.0.1:{free_port()}")  # nobody listens there
+        with pytest.raises(RasaUnavailableError, match="Connector"):
             await client.parse("สวัสดี")
         await client.aclose()
 
 
 class TestIsReady:
     async def test_ready_when_status_names_a_model(self) -> None:
-        client = _client(lambda request: httpx.Response(200, json={"model_file": "m.tar.gz"}))
-        assert await client.is_ready()
-        await client.aclose()
+        with ScriptedRasa(lambda path, body: (200, as_json({"model_file": "m.tar.gz"}))) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            assert await client.is_ready()
+            await client.aclose()
 
     async def test_not_ready_without_a_model_or_a_server(self) -> None:
-        client = _client(lambda request: httpx.Response(200, json={"model_file": None}))
-        assert not await client.is_ready()
-        await client.aclose()
-
-        def refuse(request: httpx.Request) -> httpx.Response:
-            raise httpx.ConnectError("refused", request=request)
-
-        down = _client(refuse)
+        with ScriptedRasa(lambda path, body: (200, as_json({"model_file": None}))) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            assert not await client.is_ready()
+            await client.aclose()
+        down = RasaHttpNlu(f"http://127.0.0.1:{free_port()}")
         assert not await down.is_ready()
         await down.aclose()
 
 
 def test_the_client_uses_a_short_explicit_timeout() -> None:
     client = RasaHttpNlu("http://rasa.test")
-    timeout = client._client.timeout
-    assert timeout.read is not None and timeout.read <= 2.0
-    assert timeout.connect is not None and timeout.connect <= 1.0
+    assert client.timeout.total is not None and client.timeout.total <= 2.0
+    assert client.timeout.connect is not None and client.timeout.connect <= 1.0
