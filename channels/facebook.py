@@ -1,6 +1,6 @@
 """The Facebook Messenger channel: verify and parse webhooks, send through the Send API.
 
-Plain httpx against the Graph API (``channels/facebook_graph.py``); no SDK.
+Plain HTTP (aiohttp) against the Graph API (``channels/facebook_graph.py``); no SDK.
 
 Messaging windows (Messenger Platform "Send a message" and message tags):
 - Within 24 hours of the citizen's last message anything may be sent as ``messaging_type: RESPONSE``.

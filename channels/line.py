@@ -21,8 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.parse
-import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ from channels.base import (
 from channels.line_content import LineContentStore
 from channels.line_events import parse_body
 from channels.line_messages import LineLabels, build_messages
+from channels.proxy import environment_proxy
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +260,8 @@ def new_api_client(host: str, access_token: str) -> AsyncApiClient:
 
     The SDK's aiohttp session trusts the environment, so aiohttp looks up the proxy variables
     and reads ``~/.netrc`` in a worker thread before every call: a tenth of the hub's CPU under
-    load. Here the proxy (``HTTPS_PROXY``, ``NO_PROXY``) is resolved when the client is built,
-    and the session is one that does not look again.
+    load. Here the proxy is resolved when the client is built (``channels/proxy.py``), and the
+    session is one that does not look again.
     """
     config = Configuration(host=host, access_token=access_token)
     config.connection_pool_maxsize = MAX_CONNECTIONS
@@ -273,14 +272,6 @@ def new_api_client(host: str, access_token: str) -> AsyncApiClient:
     rest.pool_manager.detach()  # hands its connector over without closing it
     rest.pool_manager = aiohttp.ClientSession(connector=connector, trust_env=False)
     return client
-
-
-def environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (as aiohttp's ``trust_env`` would pick), if any."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None
-    return urllib.request.getproxies().get(parts.scheme)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -3,9 +3,9 @@
 One pooled ``aiohttp.ClientSession`` with a short explicit timeout, closed by ``aclose`` (the
 hub's lifespan). Any transport error, timeout, non-200 answer or malformed body raises
 ``RasaUnavailableError`` so ``FailoverNlu`` can switch to the embedded engine. (aiohttp, not
-httpx: measured against one loopback server, 16 calls at a time, an httpx call cost 2.6 ms of
-the hub's CPU and an aiohttp call 0.2 ms; with Rasa as the NLU that was a third of the hub's
-time per message.)
+httpx: with 16 calls in flight to a loopback server, an httpx call cost the calling process
+2.4-2.7 ms of CPU and an aiohttp call 0.2 ms, ``benchmarks/http_clients.py``; with Rasa as the
+NLU that was a third of the hub's CPU per message.)
 
 Rasa's answer (trimmed)::
 
