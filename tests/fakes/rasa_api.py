@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -48,7 +48,7 @@ class _LoopbackRasa:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
-    def __enter__(self) -> _LoopbackRasa:
+    def __enter__(self) -> Self:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -73,10 +73,6 @@ class SlowRasa(_LoopbackRasa):
         super().__init__()
         self.delay = delay
 
-    def __enter__(self) -> SlowRasa:
-        super().__enter__()
-        return self
-
     async def _status(self, request: Request) -> Response:
         self.calls["status"] += 1
         await asyncio.sleep(self.delay)
@@ -94,10 +90,6 @@ class ScriptedRasa(_LoopbackRasa):
     def __init__(self, answer: Answer) -> None:
         super().__init__()
         self.answer = answer
-
-    def __enter__(self) -> ScriptedRasa:
-        super().__enter__()
-        return self
 
     async def _status(self, request: Request) -> Response:
         return await self._scripted(request, None)
