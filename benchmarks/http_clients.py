@@ -19,10 +19,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import httpx
 import uvloop
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from nlu.rasa_runner import free_port  # noqa: E402
 
 ANSWER = {"text": "", "intent": {"name": "faq", "confidence": 0.9}, "intent_ranking": [{"name": "faq"}] * 10}
 SERVER = f"""
@@ -36,12 +43,6 @@ async def parse(request):
 
 app = Starlette(routes=[Route("/model/parse", parse, methods=["POST"])])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def measure(
