@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, tuple_, update
@@ -133,11 +133,11 @@ async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dic
                 for citizen_id, channel in citizens
             ],
         )
-        found.update(await _conversation_ids(session, set(missing)))
+        found.update(await _conversation_ids(session, missing))
     return found
 
 
-async def _conversation_ids(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
+async def _conversation_ids(session: AsyncSession, keys: Collection[ChatKey]) -> dict[ChatKey, str]:
     rows = await session.execute(_CONVERSATIONS_OF, {"keys": list(keys)})
     return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
 
