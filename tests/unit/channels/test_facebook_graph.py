@@ -20,11 +20,7 @@ UNRESOLVABLE = "http://graph.facebook.invalid"  # reachable only through the pro
 MESSAGE = {"recipient": {"id": "2468"}, "messaging_type": "RESPONSE", "message": {"text": "สวัสดีค่ะ"}}
 
 
-@pytest.fixture(autouse=True)
-def clean_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 def client(base_url: str, fixtures: MessengerFixtures) -> GraphClient:

@@ -347,16 +347,11 @@ class TestContent:
         assert outside.exists()
 
 
+@pytest.mark.usefixtures("no_proxy_environment")
 class TestProxy:
     """The environment's proxy is read once, when the client is built, and then used for every call."""
 
     UNRESOLVABLE = "http://api.line.invalid"  # reachable only through the proxy (the fake)
-
-    @pytest.fixture(autouse=True)
-    def clean_proxy_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-            monkeypatch.delenv(name.upper(), raising=False)
 
     def proxied_adapter(self, fake: FakeLineApi, tmp_path: Path) -> LineAdapter:
         return LineAdapter(
