@@ -31,8 +31,6 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
-    PushMessageRequest,
-    ReplyMessageRequest,
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.webhook import SignatureValidator
@@ -49,7 +47,7 @@ from channels.base import (
 )
 from channels.line_content import LineContentStore
 from channels.line_events import parse_body
-from channels.line_messages import LineLabels, build_messages
+from channels.line_messages import LineLabels, LineMessage, build_messages, push_request, reply_request
 from channels.proxy import environment_proxy
 
 log = logging.getLogger(__name__)
@@ -142,9 +140,8 @@ class LineAdapter:
     async def _reply(self, token: str, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         api = AsyncMessagingApi(self._api())
 
-        async def call(built: list[Any]) -> Any:
-            request = ReplyMessageRequest(reply_token=token, messages=built)
-            return await api.reply_message(request, _request_timeout=self._timeout)
+        async def call(built: list[LineMessage]) -> Any:
+            return await api.reply_message(reply_request(token, built), _request_timeout=self._timeout)
 
         try:
             response = await self._with_plain_fallback(messages, call)
@@ -163,10 +160,11 @@ class LineAdapter:
     async def _push(self, message: OutboundMessage) -> SendResult:
         api = AsyncMessagingApi(self._api())
 
-        async def call(built: list[Any]) -> Any:
-            request = PushMessageRequest(to=message.user_id, messages=built)
+        async def call(built: list[LineMessage]) -> Any:
             return await api.push_message(
-                request, x_line_retry_key=message.retry_key or None, _request_timeout=self._timeout
+                push_request(message.user_id, built),
+                x_line_retry_key=message.retry_key or None,
+                _request_timeout=self._timeout,
             )
 
         try:
@@ -183,7 +181,7 @@ class LineAdapter:
         return SendResult(message.message_id, "push", sent[0].id if sent else None)
 
     async def _with_plain_fallback(
-        self, messages: Sequence[OutboundMessage], call: Callable[[list[Any]], Awaitable[Any]]
+        self, messages: Sequence[OutboundMessage], call: Callable[[list[LineMessage]], Awaitable[Any]]
     ) -> Any:
         """Send; if LINE rejects a FAQ card as invalid, send the same content as plain text."""
         try:

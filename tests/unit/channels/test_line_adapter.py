@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 
 from channels.base import (
     FaqCard,
@@ -20,7 +21,13 @@ from channels.base import (
     RetryableSendError,
 )
 from channels.line import LineAdapter
-from channels.line_messages import MAX_QUICK_REPLIES, LineLabels, build_quick_reply, shorten
+from channels.line_messages import (
+    MAX_QUICK_REPLIES,
+    LineLabels,
+    build_messages,
+    build_quick_reply,
+    shorten,
+)
 from tests.fakes.line_api import FakeLineApi, Scripted
 
 USER = "U1111111111111111111111111111111a"
@@ -246,6 +253,26 @@ class TestMessageObjects:
         assert all(len(i["action"]["label"]) <= 20 for i in items)
         assert items[0]["action"]["text"] == options[0]  # tapping sends the whole title
         assert fake.requests("reply")[0].status == 200
+
+    async def test_requests_carry_what_the_sdk_itself_would_serialise(
+        self, adapter: LineAdapter, fake: FakeLineApi
+    ) -> None:
+        """The messages' JSON is built once; on the wire it must equal the SDK's own ``to_dict``."""
+        batch = [
+            outbound(1, token=fake.issue_reply_token(USER), faq=self.FAQ, quick_replies=("ก", "ข")),
+            outbound(2, quick_replies=("ค",)),
+            outbound(3),
+        ]
+        models = [m.model for m in build_messages(batch, LABELS)]
+        await adapter.send(batch)
+        sent = fake.requests("reply")[0].json
+        assert sent == ReplyMessageRequest(reply_token=batch[0].reply_token, messages=models).to_dict()
+        assert [m["type"] for m in sent["messages"]] == ["flex", "text", "text"]
+
+        await adapter.send([outbound(4, faq=self.FAQ)])  # no token: pushed
+        pushed = fake.requests("push")[0].json
+        (model,) = (m.model for m in build_messages([outbound(4, faq=self.FAQ)], LABELS))
+        assert pushed == PushMessageRequest(to=USER, messages=[model]).to_dict()
 
     def test_duplicate_and_blank_options_are_dropped(self) -> None:
         quick = build_quick_reply(["ก", "ก", " ", "ข"])
