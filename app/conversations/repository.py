@@ -97,13 +97,21 @@ ChatKey = tuple[str, str]  # (channel, the citizen's id on it)
 
 
 _NEW_CITIZENS = _by_dialect(
-    lambda insert_: insert_(Citizen).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    lambda insert_: (
+        insert_(Citizen)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(Citizen.id, Citizen.channel, Citizen.external_id)
+    )
 )
 _NEW_CONVERSATIONS = _by_dialect(
-    lambda insert_: insert_(Conversation).on_conflict_do_nothing(index_elements=["citizen_id"])
+    lambda insert_: (
+        insert_(Conversation)
+        .on_conflict_do_nothing(index_elements=["citizen_id"])
+        .returning(Conversation.id, Conversation.citizen_id)
+    )
 )
 _CHAT_KEYS: Any = bindparam("keys", expanding=True)
-_CITIZENS_OF = select(Citizen.id, Citizen.channel).where(
+_CITIZENS_OF = select(Citizen.id, Citizen.channel, Citizen.external_id).where(
     tuple_(Citizen.channel, Citizen.external_id).in_(_CHAT_KEYS)
 )
 _CONVERSATIONS_OF = (
@@ -114,26 +122,40 @@ _CONVERSATIONS_OF = (
 
 
 async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
-    """Each chat's conversation id, creating citizen and conversation on first contact (race-safe)."""
+    """Each chat's conversation id, creating citizen and conversation on first contact (race-safe).
+
+    The inserts return what they created; only rows another transaction created meanwhile
+    (the inserts skipped them) are read back. On SQLite every statement of the webhooks'
+    intake holds the one writer connection: two fewer for each batch with a new citizen.
+    """
     found = await _conversation_ids(session, keys)
     missing = sorted(keys - found.keys())
-    if missing:
-        dialect = _dialect(session)
-        await _core(
-            session,
-            _NEW_CITIZENS[dialect],
-            [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in missing],
-        )
-        citizens = await session.execute(_CITIZENS_OF, {"keys": missing})
-        await _core(
-            session,
-            _NEW_CONVERSATIONS[dialect],
-            [
-                {"id": new_id(), "citizen_id": citizen_id, "channel": channel, "state": ConversationState.BOT}
-                for citizen_id, channel in citizens
-            ],
-        )
-        found.update(await _conversation_ids(session, missing))
+    if not missing:
+        return found
+    dialect = _dialect(session)
+    created = await _core(
+        session,
+        _NEW_CITIZENS[dialect],
+        [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in missing],
+    )
+    citizen_of: dict[ChatKey, str] = {(channel, external): id_ for id_, channel, external in created}
+    if len(citizen_of) < len(missing):
+        others = [key for key in missing if key not in citizen_of]
+        rows = await session.execute(_CITIZENS_OF, {"keys": others})
+        citizen_of.update({(channel, external): id_ for id_, channel, external in rows})
+    key_of = {citizen_id: key for key, citizen_id in citizen_of.items()}
+    opened = await _core(
+        session,
+        _NEW_CONVERSATIONS[dialect],
+        [
+            # In key order, as the citizens were: concurrent first contacts take locks in one order.
+            {"id": new_id(), "citizen_id": citizen_of[key], "channel": key[0], "state": ConversationState.BOT}
+            for key in missing
+        ],
+    )
+    found.update({key_of[citizen_id]: conversation_id for conversation_id, citizen_id in opened})
+    if len(found) < len(keys):
+        found.update(await _conversation_ids(session, [key for key in missing if key not in found]))
     return found
 
 

@@ -89,6 +89,39 @@ class TestStoreInboundBatch:
         assert await _count(services, WorkItem, WorkItem.dedupe_key.in_(["r1", "r2"])) == 2
         assert await _count(services, Message, Message.external_id.in_(["ext-r1", "ext-r2"])) == 2
 
+    async def test_a_citizen_stored_before_without_a_conversation_gets_one(self, services: Services) -> None:
+        async with services.sessionmaker() as session, session.begin():
+            session.add(Citizen(id="c-existing", channel="line", external_id="U-known"))
+        async with services.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(
+                session, [_event("U-known", "e1", "สวัสดี"), _event("U-fresh", "e2", "สวัสดี")]
+            )
+        async with services.sessionmaker() as session:
+            known = await session.get(Conversation, accepted[0].conversation_id)
+            assert known is not None and known.citizen_id == "c-existing"
+        assert await _count(services, Citizen, Citizen.external_id == "U-known") == 1
+        assert await _count(services, Conversation) == 2
+
+    async def test_concurrent_first_contacts_share_one_citizen_and_conversation_each(
+        self, services: Services
+    ) -> None:
+        """Transactions racing to create the same citizens read back what the other created."""
+        users = [f"U-race-{n}" for n in range(8)]
+
+        async def first_contact(attempt: int) -> list[str | None]:
+            async with services.sessionmaker() as session, session.begin():
+                batch = [_event(user, f"race-{attempt}-{user}", "สวัสดี") for user in users]
+                accepted = await store_inbound_batch(session, batch)
+                await asyncio.sleep(0.05)  # hold the new rows uncommitted while the others insert
+                return [a.conversation_id for a in accepted]
+
+        results = await asyncio.gather(*(first_contact(n) for n in range(3)))
+
+        assert results[0] == results[1] == results[2]
+        assert all(results[0])
+        assert await _count(services, Citizen, Citizen.external_id.in_(users)) == len(users)
+        assert await _count(services, Conversation) == len(users)
+
 
 class TestGroupCommit:
     async def test_requests_arriving_together_share_one_transaction(self, services: Services) -> None:
