@@ -24,7 +24,15 @@ from app.conversations.intake import GroupCommit
 from app.conversations.pipeline import Pipeline
 from app.conversations.policy import DecisionPolicy, Thresholds
 from app.conversations.worker import Workers, resume_after_restart
-from app.db import create_engine, create_sessionmaker, is_sqlite, run_migrations
+from app.db import (
+    SessionTransactions,
+    SqliteTransactions,
+    Transactions,
+    create_engine,
+    create_sessionmaker,
+    is_sqlite,
+    run_migrations,
+)
 from app.events import create_event_bus
 from app.health import install_database_error_handler
 from app.health import router as health_router
@@ -134,6 +142,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # own, while requests (officers, web chat) use the general pool.
     work_engine = create_engine(database_url, single_connection=True) if is_sqlite(database_url) else engine
     work_sessionmaker = create_sessionmaker(work_engine)
+    intake_transactions: Transactions = (
+        SqliteTransactions(database_url, writer=work_engine)
+        if is_sqlite(database_url)
+        else SessionTransactions(work_sessionmaker)
+    )
     kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
     responses = load_responses()
     routing = load_routing_rules()
@@ -182,7 +195,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
-        intake=GroupCommit(work_sessionmaker),
+        intake=GroupCommit(intake_transactions),
         kb_store=kb_store,
         responses=responses,
         policy=policy,
@@ -223,6 +236,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await adapter.aclose()
         await nlu.aclose()
         await bus.aclose()
+        await intake_transactions.aclose()
         await work_engine.dispose()
         await engine.dispose()
         gc.unfreeze()

@@ -1,8 +1,10 @@
 """Store accepted inbound events durably, once each, before the webhook answers.
 
-``store_inbound_batch`` queues a batch in a few statements whatever its size. ``GroupCommit``
+``queue_inbound`` queues a batch in a few statements whatever its size. ``GroupCommit``
 lets concurrent webhook requests share one transaction: each request still gets its answer
 only after its own events are committed, but under load one commit serves many messages.
+The statements are sync, so that a transaction can run whole off the event loop
+(``app.db.Transactions``); ``store_inbound_batch`` runs them in an async session.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.models import Sender, WorkStatus
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from channels.base import InboundKind, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,15 @@ async def store_inbound_batch(
     batch: Sequence[InboundMessage],
     client_message_ids: Sequence[str | None] | None = None,
 ) -> list[Accepted]:
+    """``queue_inbound`` in the caller's async transaction."""
+    return await session.run_sync(queue_inbound, batch, client_message_ids)
+
+
+def queue_inbound(
+    session: Session,
+    batch: Sequence[InboundMessage],
+    client_message_ids: Sequence[str | None] | None = None,
+) -> list[Accepted]:
     """Queue events, and the transcript messages of those a citizen said, in the caller's transaction.
 
     An event whose ``(channel, dedupe_key)`` was stored before, or comes earlier in ``batch``,
@@ -64,14 +76,14 @@ async def store_inbound_batch(
         return []
     client_ids = list(client_message_ids or [None] * len(batch))
     received = utcnow()
-    conversations = await repository.conversation_ids_for(
+    conversations = repository.conversation_ids_for(
         session, {(inbound.channel.value, inbound.user_id) for inbound in batch}
     )
     conversation_of = [conversations[(inbound.channel.value, inbound.user_id)] for inbound in batch]
     first_of_key: dict[tuple[str, str], int] = {}
     for index, inbound in enumerate(batch):
         first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
-    item_ids = await repository.insert_work_items(
+    item_ids = repository.insert_work_items(
         session, [_work_item_row(batch[i], conversation_of[i], received) for i in first_of_key.values()]
     )
     item_of = {index: item_ids[key] for key, index in first_of_key.items() if key in item_ids}
@@ -79,12 +91,12 @@ async def store_inbound_batch(
     # Stamped after the first write: on SQLite this transaction now holds the write lock, so
     # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
     now = utcnow()
-    message_ids = await repository.insert_messages(
+    message_ids = repository.insert_messages(
         session, [_message_row(batch[i], conversation_of[i], client_ids[i], now) for i in said]
     )
     message_of = dict(zip(said, message_ids, strict=True))
-    await repository.link_work_item_messages(session, [(item_of[i], message_of[i]) for i in said])
-    await repository.touch_last_inbound(session, {conversation_of[i]: now for i in said})
+    repository.link_work_item_messages(session, [(item_of[i], message_of[i]) for i in said])
+    repository.touch_last_inbound(session, {conversation_of[i]: now for i in said})
     return [Accepted(item_of.get(i), message_of.get(i), conversation_of[i]) for i in range(len(batch))]
 
 
@@ -144,8 +156,8 @@ class GroupCommit:
     alone, so one request's failure is its own.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_events: int = 500) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, transactions: Transactions, max_events: int = 500) -> None:
+        self.transactions = transactions
         self.max_events = max_events
         self._waiting: deque[_Request] = deque()
         self._committer: asyncio.Task[None] | None = None
@@ -197,8 +209,7 @@ class GroupCommit:
 
     async def _store_together(self, group: list[_Request]) -> list[list[Accepted]]:
         events = [event for request in group for event in request.events]
-        async with self.sessionmaker() as session, session.begin():
-            accepted = await store_inbound_batch(session, events)
+        accepted = await self.transactions.run(lambda session: queue_inbound(session, events))
         results, start = [], 0
         for request in group:
             results.append(accepted[start : start + len(request.events)])

@@ -1,4 +1,9 @@
-"""SQL for conversations, messages and the work queue. No business rules here."""
+"""SQL for conversations, messages and the work queue. No business rules here.
+
+The intake's statements (first contacts, queueing events and their transcript messages) take
+a sync ``Session``: the webhooks' intake runs a transaction of them in one call (on SQLite
+see ``app.db.SqliteTransactions``); async callers use ``AsyncSession.run_sync``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from app.conversations.models import (
     Citizen,
@@ -23,7 +28,7 @@ from app.conversations.models import (
 from app.db import new_id
 
 
-def _dialect(session: AsyncSession) -> str:
+def _dialect(session: AsyncSession | Session) -> str:
     return session.get_bind().dialect.name
 
 
@@ -61,9 +66,9 @@ def _claim_statements(
     }
 
 
-async def _core(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
+def _core(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
     """Run a statement once per row, as plain SQL (an ORM bulk statement does more, slower)."""
-    return await (await session.connection()).execute(statement, list(rows))
+    return session.connection().execute(statement, list(rows))
 
 
 async def _claim(session: AsyncSession, statements: dict[str, Any], **params: Any) -> list[int]:
@@ -87,7 +92,7 @@ async def get_or_create_conversation_for(
     session: AsyncSession, channel: str, external_id: str
 ) -> Conversation:
     """The citizen's conversation, created with the citizen on first contact."""
-    ids = await conversation_ids_for(session, {(channel, external_id)})
+    ids = await session.run_sync(conversation_ids_for, {(channel, external_id)})
     conversation = await session.get(Conversation, ids[(channel, external_id)])
     assert conversation is not None
     return conversation
@@ -121,19 +126,19 @@ _CONVERSATIONS_OF = (
 )
 
 
-async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dict[ChatKey, str]:
+def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, str]:
     """Each chat's conversation id, creating citizen and conversation on first contact (race-safe).
 
     The inserts return what they created; only rows another transaction created meanwhile
     (the inserts skipped them) are read back. On SQLite every statement of the webhooks'
     intake holds the one writer connection: two fewer for each batch with a new citizen.
     """
-    found = await _conversation_ids(session, keys)
+    found = _conversation_ids(session, keys)
     missing = sorted(keys - found.keys())
     if not missing:
         return found
     dialect = _dialect(session)
-    created = await _core(
+    created = _core(
         session,
         _NEW_CITIZENS[dialect],
         [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in missing],
@@ -141,10 +146,10 @@ async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dic
     citizen_of: dict[ChatKey, str] = {(channel, external): id_ for id_, channel, external in created}
     if len(citizen_of) < len(missing):
         others = [key for key in missing if key not in citizen_of]
-        rows = await session.execute(_CITIZENS_OF, {"keys": others})
+        rows = session.execute(_CITIZENS_OF, {"keys": others})
         citizen_of.update({(channel, external): id_ for id_, channel, external in rows})
     key_of = {citizen_id: key for key, citizen_id in citizen_of.items()}
-    opened = await _core(
+    opened = _core(
         session,
         _NEW_CONVERSATIONS[dialect],
         [
@@ -155,12 +160,12 @@ async def conversation_ids_for(session: AsyncSession, keys: set[ChatKey]) -> dic
     )
     found.update({key_of[citizen_id]: conversation_id for conversation_id, citizen_id in opened})
     if len(found) < len(keys):
-        found.update(await _conversation_ids(session, [key for key in missing if key not in found]))
+        found.update(_conversation_ids(session, [key for key in missing if key not in found]))
     return found
 
 
-async def _conversation_ids(session: AsyncSession, keys: Collection[ChatKey]) -> dict[ChatKey, str]:
-    rows = await session.execute(_CONVERSATIONS_OF, {"keys": list(keys)})
+def _conversation_ids(session: Session, keys: Collection[ChatKey]) -> dict[ChatKey, str]:
+    rows = session.execute(_CONVERSATIONS_OF, {"keys": list(keys)})
     return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
 
 
@@ -173,20 +178,18 @@ _NEW_WORK_ITEMS = _by_dialect(
 )
 
 
-async def insert_work_items(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> dict[tuple[str, str], int]:
+def insert_work_items(session: Session, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Queue accepted events; the ids of those not stored before, by ``(channel, dedupe_key)``."""
     if not rows:
         return {}
-    result = await _core(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
+    result = _core(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
     return {(channel, key): item_id for item_id, channel, key in result}
 
 
 _NEW_MESSAGES = insert(Message).returning(Message.id, Message.conversation_id)
 
 
-async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert transcript messages (rows with the same keys); their ids, in the order given.
 
     Each statement takes at most one row per conversation, so that its ``RETURNING`` rows map
@@ -204,7 +207,7 @@ async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]])
                 later.append(index)
             else:
                 now[conversation_id] = index
-        added = await _core(session, _NEW_MESSAGES, [rows[i] for i in now.values()])
+        added = _core(session, _NEW_MESSAGES, [rows[i] for i in now.values()])
         for message_id, conversation_id in added:
             ids[now[conversation_id]] = message_id
         left = later
@@ -217,7 +220,7 @@ _OUTBOUND_COLUMNS = [c.key for c in Message.__table__.columns if c.key != "id"]
 async def insert_outbound(session: AsyncSession, messages: Sequence[Message]) -> None:
     """Store new outbound messages (built with ``service.new_outbound``) in bulk; sets their ids."""
     rows = [{key: getattr(m, key) for key in _OUTBOUND_COLUMNS} for m in messages]
-    for message, message_id in zip(messages, await insert_messages(session, rows), strict=True):
+    for message, message_id in zip(messages, await session.run_sync(insert_messages, rows), strict=True):
         message.id = message_id
 
 
@@ -235,16 +238,16 @@ _TOUCH_INBOUND = (
 )
 
 
-async def link_work_item_messages(session: AsyncSession, links: Sequence[tuple[int, int]]) -> None:
+def link_work_item_messages(session: Session, links: Sequence[tuple[int, int]]) -> None:
     """Point work items at their transcript messages: ``(item_id, message_id)`` pairs."""
     if links:
-        await _core(session, _LINK_MESSAGE, [{"item_id": i, "linked_message": m} for i, m in links])
+        _core(session, _LINK_MESSAGE, [{"item_id": i, "linked_message": m} for i, m in links])
 
 
-async def touch_last_inbound(session: AsyncSession, last_inbound: dict[str, dt.datetime]) -> None:
+def touch_last_inbound(session: Session, last_inbound: dict[str, dt.datetime]) -> None:
     """Record when each conversation's citizen last wrote (Messenger's reply window counts from it)."""
     if last_inbound:
-        await _core(
+        _core(
             session,
             _TOUCH_INBOUND,
             # In id order, as the pipeline locks them: no deadlock between transactions.

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.conversations import intake, worker
 from app.conversations.intake import GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.services import Services
 from channels.base import Channel, InboundKind, InboundMessage
 from tests.conftest import wait_for
 from tests.integration.conversations.test_pipeline import _CrashingOn
+
+T = TypeVar("T")
 
 
 def _event(
@@ -125,8 +128,8 @@ class TestStoreInboundBatch:
 
 class TestGroupCommit:
     async def test_requests_arriving_together_share_one_transaction(self, services: Services) -> None:
-        counting = _CountingSessions(services.sessionmaker)
-        group = GroupCommit(counting)  # type: ignore[arg-type]
+        counting = _CountingTransactions(services.intake.transactions)
+        group = GroupCommit(counting)
         requests = [[_event(f"U-g{n}", f"g{n}", f"ข้อความ {n}")] for n in range(10)]
 
         results = await asyncio.gather(*(group.store(events) for events in requests))
@@ -139,15 +142,15 @@ class TestGroupCommit:
     async def test_a_failing_request_fails_alone(
         self, services: Services, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        real = intake.store_inbound_batch
+        real = intake.queue_inbound
 
-        async def failing_on_poison(session: AsyncSession, batch: Sequence[InboundMessage]) -> Any:
+        def failing_on_poison(session: Session, batch: Sequence[InboundMessage]) -> Any:
             if any(event.text == "พิษ" for event in batch):
                 raise RuntimeError("simulated storage failure")
-            return await real(session, batch)
+            return real(session, batch)
 
-        monkeypatch.setattr(intake, "store_inbound_batch", failing_on_poison)
-        group = GroupCommit(services.sessionmaker)
+        monkeypatch.setattr(intake, "queue_inbound", failing_on_poison)
+        group = GroupCommit(services.intake.transactions)
         texts = ["ก่อน", "พิษ", "หลัง"]
 
         results = await asyncio.gather(
@@ -263,16 +266,19 @@ class TestBatchedDelivery:
         assert statuses == {leased[0].conversation.id: "sent", crashing: "pending"}
 
 
-class _CountingSessions:
-    """A sessionmaker that counts the sessions opened through it."""
+class _CountingTransactions:
+    """The hub's own intake transactions, counted."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Transactions) -> None:
         self.real = real
         self.opened = 0
 
-    def __call__(self) -> Any:
+    async def run(self, work: Callable[[Session], T]) -> T:
         self.opened += 1
-        return self.real()
+        return await self.real.run(work)
+
+    async def aclose(self) -> None:
+        pass
 
 
 async def _lease(session: AsyncSession, ids: Sequence[int], owner: str) -> None:
