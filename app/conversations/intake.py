@@ -3,7 +3,7 @@
 ``queue_inbound`` queues a batch in a few statements whatever its size. ``GroupCommit``
 lets concurrent webhook requests share one transaction: each request still gets its answer
 only after its own events are committed, but under load one commit serves many messages.
-The statements are sync, so that a transaction can run whole off the event loop
+The statements are sync, so that a transaction of them can run whole in one call
 (``app.db.Transactions``); ``store_inbound_batch`` runs them in an async session.
 """
 
