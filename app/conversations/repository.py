@@ -130,8 +130,8 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     """Each chat's conversation id, creating citizen and conversation on first contact (race-safe).
 
     The inserts return what they created; only rows another transaction created meanwhile
-    (the inserts skipped them) are read back. On SQLite every statement of the webhooks'
-    intake holds the one writer connection: two fewer for each batch with a new citizen.
+    (the inserts skipped them) are read back: two statements fewer in the webhooks' intake
+    for each batch with a new citizen.
     """
     found = _conversation_ids(session, keys)
     missing = sorted(keys - found.keys())
