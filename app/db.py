@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,23 +65,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, single_connection: bool = False) -> AsyncEngine:
-    """``single_connection`` (SQLite): sessions queue for one connection, first come first served.
-
-    SQLite has one writer at a time. Writers that meet its lock sleep and retry with growing
-    pauses, so a busy writer (the webhooks' intake) can starve the others (the workers) for
-    seconds; queueing for one connection instead keeps their turns fair.
-    """
+def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # No rollback when a connection comes back: sessions end their own transactions, and
-        # SqliteTransactions borrows it only to keep the workers from writing meanwhile.
-        pool: dict[str, Any] = (
-            {"pool_size": 1, "max_overflow": 0, "pool_reset_on_return": None} if single_connection else {}
-        )
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -121,26 +112,27 @@ class SessionTransactions:
 
 
 class SqliteTransactions:
-    """SQLite: each unit runs whole in one call on the event loop, on connections of its own.
+    """SQLite: one unit at a time, in the order they come, each whole in one call on the event loop.
 
     Through aiosqlite each statement takes about four event-loop turns (cursor, execute,
     fetch, close), and on a busy loop every turn waits behind the rest of its work: at 300
-    messages/s the webhooks' intake held SQLite's one writer about 19 ms per transaction,
-    nearly all of it waiting for turns. In one call the same transaction takes about 2 ms.
+    messages/s a transaction of three statements held SQLite's one writer for about 19 ms,
+    nearly all of it waiting for turns. In one call the same transaction takes about 2 ms, and
+    the units need no connection pool to take turns: the loop runs one call at a time.
 
     Why the loop need not wait on SQLite here:
-    - SQLite has one writer at a time, and within the hub the writers are the workers' single
-      connection (``single_connection``) and this one. A unit holds ``writer``'s connection
-      while it runs, so the workers are never in the middle of a write.
     - Commits in WAL mode with ``synchronous=NORMAL`` do not wait for the disk. Checkpoints
-      (which do) are left to the other connections: ``wal_autocheckpoint=0`` here.
-    - Should something else hold SQLite's lock (the general pool, another process), the unit
-      does not wait for it on the loop (``busy_timeout=0``): it is rolled back and run again
-      in a thread, with the usual patience.
+      (which do) run in a thread, one every ``CHECKPOINT_EVERY`` commits (``wal_autocheckpoint=0``
+      on the loop's connection).
+    - Should something else hold SQLite's lock (a request on the general pool, another
+      process), the unit does not wait for it on the loop (``busy_timeout=0``): it is rolled
+      back and run again in a thread, with the usual patience. So a unit may run twice; it
+      must only assign what it produces.
     """
 
-    def __init__(self, url: str, writer: AsyncEngine) -> None:
-        self.writer = writer
+    CHECKPOINT_EVERY = 200
+
+    def __init__(self, url: str) -> None:
         sync_url = sqlalchemy.make_url(url).set(drivername="sqlite")
         on_loop = sqlalchemy.create_engine(sync_url, pool_size=1, max_overflow=0)
         event.listen(on_loop, "connect", _sqlite_pragmas)
@@ -151,22 +143,36 @@ class SqliteTransactions:
         self._on_loop = sessionmaker(on_loop, expire_on_commit=False)
         self._in_thread = sessionmaker(in_thread, expire_on_commit=False)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-transactions")
+        self._one_at_a_time = asyncio.Lock()  # first come, first served (later ids for later units)
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        writer = await self.writer.raw_connection()
-        try:
+        async with self._one_at_a_time:
             try:
-                return _in_transaction(self._on_loop, work)
+                result = _in_transaction(self._on_loop, work)
             except sqlalchemy.exc.OperationalError as error:
                 if not _is_busy(error):
                     raise
-            return await asyncio.get_running_loop().run_in_executor(
-                self._thread, _in_transaction, self._in_thread, work
-            )
-        finally:
-            writer.close()  # back to the pool; no reset to run (``pool_reset_on_return=None``)
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._thread, _in_transaction, self._in_thread, work)
+        self._commits += 1
+        if self._commits >= self.CHECKPOINT_EVERY and (self._checkpoint is None or self._checkpoint.done()):
+            self._commits = 0
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(self._thread, self._copy_back)
+        return result
+
+    def _copy_back(self) -> None:
+        """Copy committed pages from the write-ahead log into the database (never blocks writers)."""
+        try:
+            with self._engines[1].connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlalchemy.exc.OperationalError:
+            log.warning("sqlite_checkpoint_failed", exc_info=True)  # the next one copies it all
 
     async def aclose(self) -> None:
+        if self._checkpoint is not None:
+            await self._checkpoint
         await asyncio.to_thread(self._thread.shutdown)
         for engine in self._engines:
             engine.dispose()

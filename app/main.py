@@ -138,14 +138,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(run_migrations, database_url)
     engine = create_engine(database_url)
     sessionmaker = create_sessionmaker(engine)
-    # Intake and workers write all the time; on SQLite they take turns on a connection of their
-    # own, while requests (officers, web chat) use the general pool.
-    work_engine = create_engine(database_url, single_connection=True) if is_sqlite(database_url) else engine
-    work_sessionmaker = create_sessionmaker(work_engine)
-    intake_transactions: Transactions = (
-        SqliteTransactions(database_url, writer=work_engine)
-        if is_sqlite(database_url)
-        else SessionTransactions(work_sessionmaker)
+    # Intake and workers write all the time, in sync units of work. On SQLite they take turns on
+    # connections of their own, each unit in one call; requests (officers, web chat) use the
+    # general pool.
+    work_transactions: Transactions = (
+        SqliteTransactions(database_url) if is_sqlite(database_url) else SessionTransactions(sessionmaker)
     )
     kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
     responses = load_responses()
@@ -161,7 +158,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors)
     pipeline = Pipeline(
-        work_sessionmaker,
+        work_transactions,
         policy,
         nlu,
         kb_store,
@@ -173,7 +170,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lease_seconds=settings.lease_seconds,
     )
     deliverer = Deliverer(
-        work_sessionmaker,
+        work_transactions,
         adapters,
         bus,
         metrics,
@@ -182,7 +179,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lease_seconds=settings.lease_seconds,
     )
     workers = Workers(
-        work_sessionmaker,
+        work_transactions,
         pipeline,
         deliverer,
         metrics,
@@ -195,7 +192,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
-        intake=GroupCommit(intake_transactions),
+        intake=GroupCommit(work_transactions),
         kb_store=kb_store,
         responses=responses,
         policy=policy,
@@ -212,7 +209,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from app.officers.bootstrap import ensure_first_admin
 
     await ensure_first_admin(services)
-    resumed = await resume_after_restart(sessionmaker, single_process=is_sqlite(database_url))
+    resumed = await resume_after_restart(work_transactions, single_process=is_sqlite(database_url))
     if resumed:
         log.warning("resumed_unfinished_work", extra={"count": resumed})
     stop_watching = asyncio.Event()
@@ -236,8 +233,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await adapter.aclose()
         await nlu.aclose()
         await bus.aclose()
-        await intake_transactions.aclose()
-        await work_engine.dispose()
+        await work_transactions.aclose()
         await engine.dispose()
         gc.unfreeze()
         log.info("hub_stopped")

@@ -29,7 +29,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from app.conversations import repository  # noqa: E402
-from app.conversations.intake import store_inbound_batch  # noqa: E402
+from app.conversations.intake import queue_inbound  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -59,7 +59,7 @@ async def measure(
     async with app.router.lifespan_context(app):
         services = app.state.services
         await services.workers.stop()  # this loop plays the worker, one batch at a time
-        sessionmaker = services.sessionmaker
+        transactions = services.workers.transactions  # the units the hub's intake and workers run
         pipeline, deliverer = services.workers.pipeline, services.workers.deliverer
         measured = 0
         for start in range(0, WARM_UP + messages, batch):
@@ -75,12 +75,12 @@ async def measure(
                 for n in range(start, start + batch)
             ]
             marks = [(time.process_time(), time.perf_counter())]
-            async with sessionmaker() as session, session.begin():
-                await store_inbound_batch(session, events)
+            await transactions.run(lambda session: queue_inbound(session, events))  # noqa: B023
             marks.append((time.process_time(), time.perf_counter()))
-            async with sessionmaker() as session, session.begin():
-                until = utcnow() + dt.timedelta(seconds=60)
-                items = await repository.claim_work_items(session, "stages", batch, until)
+            until = utcnow() + dt.timedelta(seconds=60)
+            items = await transactions.run(
+                lambda session: repository.claim_work_items(session, "stages", batch, until)  # noqa: B023
+            )
             marks.append((time.process_time(), time.perf_counter()))
             handled = await pipeline.handle_batch(items, "stages")
             marks.append((time.process_time(), time.perf_counter()))

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.complaints.models import ComplaintCase, ComplaintCounter
 
 
-async def next_sequence(session: AsyncSession, year: int) -> int:
+def next_sequence(session: Session, year: int) -> int:
     """The year's next number, in one atomic statement on both databases.
 
     ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` takes the counter row's lock
@@ -28,11 +29,11 @@ async def next_sequence(session: AsyncSession, year: int) -> int:
         )
         .returning(ComplaintCounter.last_sequence)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    return int(session.execute(stmt).scalar_one())
 
 
-async def find_by_number(session: AsyncSession, number: str) -> ComplaintCase | None:
-    return await session.scalar(select(ComplaintCase).where(ComplaintCase.number == number))
+def find_by_number(session: Session, number: str) -> ComplaintCase | None:
+    return session.scalar(select(ComplaintCase).where(ComplaintCase.number == number))
 
 
 async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:

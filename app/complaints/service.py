@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.complaints import repository
 from app.complaints.models import CaseStatus, ComplaintCase
@@ -39,11 +40,11 @@ def find_number(text: str | None) -> str | None:
     return format_number(int(match.group(1)), int(match.group(2)))
 
 
-async def file_complaint(
-    session: AsyncSession, conversation: Conversation, description: str, department: str, now: dt.datetime
+def file_complaint(
+    session: Session, conversation: Conversation, description: str, department: str, now: dt.datetime
 ) -> ComplaintCase:
     year = buddhist_year(now)
-    sequence = await repository.next_sequence(session, year)
+    sequence = repository.next_sequence(session, year)
     case = ComplaintCase(
         number=format_number(year, sequence),
         year=year,
@@ -58,13 +59,13 @@ async def file_complaint(
         updated_at=now,
     )
     session.add(case)
-    await session.flush()
+    session.flush()
     return case
 
 
-async def case_for_citizen(session: AsyncSession, number: str, citizen_id: str) -> ComplaintCase | None:
+def case_for_citizen(session: Session, number: str, citizen_id: str) -> ComplaintCase | None:
     """The case, only for the citizen (channel identity) who filed it; anyone else gets ``None``."""
-    case = await repository.find_by_number(session, number)
+    case = repository.find_by_number(session, number)
     if case is None or case.citizen_id != citizen_id:
         return None
     return case
@@ -76,7 +77,7 @@ async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> 
 
 async def find_case(session: AsyncSession, number: str) -> ComplaintCase | None:
     normalised = find_number(number)
-    return await repository.find_by_number(session, normalised) if normalised else None
+    return await session.run_sync(repository.find_by_number, normalised) if normalised else None
 
 
 def set_status(case: ComplaintCase, status: CaseStatus, now: dt.datetime) -> None:

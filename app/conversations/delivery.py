@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
 from app.conversations.schemas import message_event
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import (
@@ -59,7 +59,7 @@ class Leased:
 class Deliverer:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         adapters: Mapping[str, ChannelAdapter],
         bus: EventBus,
         metrics: Metrics,
@@ -68,7 +68,7 @@ class Deliverer:
         base_backoff: float,
         lease_seconds: float,
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.transactions = transactions
         self.adapters = adapters
         self.bus = bus
         self.metrics = metrics
@@ -78,31 +78,33 @@ class Deliverer:
 
     async def claim(self, worker_id: str, limit: int) -> list[int]:
         now = utcnow()
-        async with self.sessionmaker() as session, session.begin():
-            return await repository.claim_delivery_head(
-                session, worker_id, now, now + dt.timedelta(seconds=self.lease_seconds), limit
-            )
+        until = now + dt.timedelta(seconds=self.lease_seconds)
+        return await self.transactions.run(
+            lambda session: repository.claim_delivery_head(session, worker_id, now, until, limit)
+        )
 
     async def deliver(self, head_id: int, worker_id: str) -> bool:
         """Send a claimed head message (and those right after it); True if the conversation has more to send."""
-        async with self.sessionmaker() as session:
-            row = (
-                await session.execute(
-                    select(Message, Conversation, Citizen)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .join(Citizen, Citizen.id == Conversation.citizen_id)
-                    .where(Message.id == head_id)
-                )
-            ).one_or_none()
-            if row is None:
-                return False
-            head, conversation, citizen = row
-            if head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
-                return False
-            adapter = self.adapters.get(conversation.channel)
-            batch_size = adapter.max_batch if adapter else 1
-            following = await repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)
-        return await self.send(Leased([head, *following], conversation, citizen))
+        leased = await self.transactions.run(lambda session: self._leased(session, head_id, worker_id))
+        return await self.send(leased) if leased is not None else False
+
+    def _leased(self, session: Session, head_id: int, worker_id: str) -> Leased | None:
+        """The head message, if still leased to ``worker_id``, and the pending ones right after it."""
+        row = session.execute(
+            select(Message, Conversation, Citizen)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Citizen, Citizen.id == Conversation.citizen_id)
+            .where(Message.id == head_id)
+        ).one_or_none()
+        if row is None:
+            return None
+        head, conversation, citizen = row
+        if head.delivery_status != DeliveryStatus.PENDING or head.delivery_locked_by != worker_id:
+            return None
+        adapter = self.adapters.get(conversation.channel)
+        batch_size = adapter.max_batch if adapter else 1
+        following = repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)
+        return Leased([head, *following], conversation, citizen)
 
     async def send(self, leased: Leased) -> bool:
         """Send in one call as many as the channel takes; record the outcome. True if more are left to send."""
@@ -160,12 +162,14 @@ class Deliverer:
             for message in attempt.messages:
                 message.delivered_via = via.get(str(message.id))
                 by_via.setdefault(message.delivered_via, []).append(message.id)
-        async with self.sessionmaker() as session, session.begin():
+        conversation_ids = sorted({attempt.messages[0].conversation_id for attempt in sent})
+
+        def record(session: Session) -> set[str]:
             for delivered_via, ids in by_via.items():
-                await repository.mark_sent(session, ids, delivered_via)
-            more = await repository.with_pending_outbound(
-                session, sorted({attempt.messages[0].conversation_id for attempt in sent})
-            )
+                repository.mark_sent(session, ids, delivered_via)
+            return repository.with_pending_outbound(session, conversation_ids)
+
+        more = await self.transactions.run(record)
         for attempt in sent:
             for message in attempt.messages:  # detached copies, updated to what was just stored
                 message.delivery_status = DeliveryStatus.SENT
@@ -178,9 +182,11 @@ class Deliverer:
 
     async def _record_retry(self, batch: Sequence[Message], error: RetryableSendError, channel: str) -> None:
         now = utcnow()
-        async with self.sessionmaker() as session, session.begin():
+
+        def record(session: Session) -> int:
+            given_up = 0
             for message in batch:
-                row = await session.get(Message, message.id)
+                row = session.get(Message, message.id)
                 assert row is not None
                 row.delivery_attempts += 1
                 row.delivery_error = error.reason
@@ -189,9 +195,14 @@ class Deliverer:
                 # Give up now rather than wait past the budget (a long Retry-After must be respected).
                 if (now - row.created_at).total_seconds() + delay > self.max_seconds:
                     row.delivery_status = DeliveryStatus.FAILED
-                    self.metrics.delivery_failures.labels(channel, "gave_up").inc()
+                    given_up += 1
                     continue
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            return given_up
+
+        given_up = await self.transactions.run(record)
+        if given_up:
+            self.metrics.delivery_failures.labels(channel, "gave_up").inc(given_up)
         self.metrics.delivery_retries.labels(channel).inc()
         log.info("delivery_retry", extra={"messages": [m.id for m in batch], "reason": error.reason})
         await self._publish(batch)
@@ -206,27 +217,32 @@ class Deliverer:
         unreachable: bool = False,
     ) -> bool:
         """Mark the batch failed; True if the conversation has more to send (no longer held up)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        def record(session: Session) -> set[str]:
             for message in batch:
-                row = await session.get(Message, message.id)
+                row = session.get(Message, message.id)
                 assert row is not None
                 row.delivery_status = DeliveryStatus.FAILED
                 row.delivery_error = reason
                 row.delivery_attempts += 1
                 row.delivery_lease_until = None
             if unreachable:
-                citizen = await session.get(Citizen, citizen_id)
+                citizen = session.get(Citizen, citizen_id)
                 if citizen is not None:
                     citizen.unreachable_reason = reason[:200]  # the column holds 200
-            more = await repository.with_pending_outbound(session, [batch[0].conversation_id])
+            return repository.with_pending_outbound(session, [batch[0].conversation_id])
+
+        more = await self.transactions.run(record)
         self.metrics.delivery_failures.labels(channel, "final").inc()
         log.warning("delivery_failed", extra={"messages": [m.id for m in batch], "reason": reason})
         await self._publish(batch)
         return bool(more)
 
     async def _publish(self, batch: Sequence[Message]) -> None:
-        async with self.sessionmaker() as session:
-            rows = (await session.scalars(select(Message).where(Message.id.in_([m.id for m in batch])))).all()
+        ids = [m.id for m in batch]
+        rows = await self.transactions.run(
+            lambda session: session.scalars(select(Message).where(Message.id.in_(ids))).all()
+        )
         await self._publish_rows(rows)
 
     async def _publish_rows(self, rows: Sequence[Message]) -> None:

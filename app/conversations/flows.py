@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.complaints import service as complaints
 from app.conversations import service
@@ -24,7 +24,6 @@ from app.conversations.models import Conversation, ConversationState, WorkItem
 from app.conversations.policy import Decision, DecisionPolicy, EscalationReason
 from app.conversations.replies import Reply
 from app.db import utcnow
-from app.metrics import Metrics
 from app.officers import repository as officers_repository
 from channels.base import (
     POSTBACK_CANCEL,
@@ -57,14 +56,12 @@ class Flows:
         self,
         responses: Responses,
         policy: DecisionPolicy,
-        metrics: Metrics,
         knowledge_base: Callable[[], KnowledgeBase],
         office_hours: OfficeHours | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.responses = responses
         self.policy = policy
-        self.metrics = metrics
         self._kb = knowledge_base
         self.office_hours = office_hours or load_office_hours()
         self.clock = clock  # tests inject a fixed time to check the after-hours notice
@@ -121,9 +118,7 @@ class Flows:
             return True
         return complaints.find_number(text) is not None
 
-    async def handle(
-        self, session: AsyncSession, conversation: Conversation, item: WorkItem
-    ) -> list[Reply] | None:
+    def handle(self, session: Session, conversation: Conversation, item: WorkItem) -> list[Reply] | None:
         """The flow's replies, or ``None`` when no flow takes this item (the NLU path does)."""
         if not self.consumes(conversation, item):
             return None
@@ -132,36 +127,33 @@ class Flows:
         conversation.awaiting = None
         if postback.startswith(POSTBACK_RATE_PREFIX):
             rating = parse_rating(postback.removeprefix(POSTBACK_RATE_PREFIX))
-            return [await self._rate(session, conversation, rating)]
+            return [self._rate(session, conversation, rating)]
         if postback == POSTBACK_COMPLAINT:
             conversation.awaiting = AWAITING_COMPLAINT_DESCRIPTION
             return [Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])]
         if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
             if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
                 return [Reply(self.responses.complaint_cancelled)]
-            return [await self._file_complaint(session, conversation, text)]
+            return [self._file_complaint(session, conversation, text)]
         if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
-            return [await self._rate(session, conversation, rating)]
+            return [self._rate(session, conversation, rating)]
         number = complaints.find_number(text)
         if number is None:  # the complaint-status button, without a number yet
             conversation.awaiting = AWAITING_COMPLAINT_NUMBER
             return [Reply(self.responses.complaint_ask_number)]
-        return [await self._complaint_status(session, conversation, number)]
+        return [self._complaint_status(session, conversation, number)]
 
-    async def _file_complaint(self, session: AsyncSession, conversation: Conversation, text: str) -> Reply:
+    def _file_complaint(self, session: Session, conversation: Conversation, text: str) -> Reply:
         routing = self.policy.routing
         department = routing.intent_departments.get("complaint_file", routing.default_department)
-        case = await complaints.file_complaint(session, conversation, text, department, self.clock())
+        case = complaints.file_complaint(session, conversation, text, department, self.clock())
         reason = EscalationReason.COMPLAINT
-        position = await service.escalate(session, conversation, department, reason)
-        self.metrics.escalations.labels(department, reason).inc()
+        position = service.escalate(session, conversation, department, reason)
         filed = self.responses.complaint_filed.format(number=case.number, position=position)
         return Reply(filed + self.after_hours_note(), [self.responses.quick_reply_cancel])
 
-    async def _complaint_status(
-        self, session: AsyncSession, conversation: Conversation, number: str
-    ) -> Reply:
-        case = await complaints.case_for_citizen(session, number, conversation.citizen_id)
+    def _complaint_status(self, session: Session, conversation: Conversation, number: str) -> Reply:
+        case = complaints.case_for_citizen(session, number, conversation.citizen_id)
         if case is None:
             return Reply(self.responses.complaint_not_found.format(number=number))
         department = self._kb().departments.get(case.department)
@@ -174,11 +166,11 @@ class Flows:
         )
         return Reply(text)
 
-    async def _rate(self, session: AsyncSession, conversation: Conversation, rating: int | None) -> Reply:
+    def _rate(self, session: Session, conversation: Conversation, rating: int | None) -> Reply:
         if rating is None:
             conversation.awaiting = AWAITING_RATING
             return Reply(self.responses.rating_request, list(self.responses.rating_quick_replies))
-        escalation = await officers_repository.latest_unrated_escalation(session, conversation.id)
+        escalation = officers_repository.latest_unrated_escalation(session, conversation.id)
         if escalation is not None:
             escalation.rating = rating
         return Reply(self.responses.rating_thanks.format(rating=rating))

@@ -4,7 +4,9 @@ A worker has leased a batch of items, at most one per conversation. NLU runs out
 transaction; then one transaction re-reads the conversations, checks the leases are still
 ours, stores each decision, its replies and state change, and marks the items done. A
 crash before that commit leaves the items queued (their leases expire and another worker
-takes them).
+takes them). The transactions are sync units of work (``app.db.Transactions``): on SQLite
+each runs in one call, and may run a second time if SQLite's lock was taken, so a unit only
+assigns what it produces; metrics are counted once it has committed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from app.conversations import repository, service
 from app.conversations.delivery import Leased
@@ -28,7 +30,7 @@ from app.conversations.models import Citizen, Conversation, ConversationState, M
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
 from app.conversations.replies import Reply, render_bot_reply
 from app.conversations.schemas import message_event
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import (
@@ -56,6 +58,7 @@ class Turn:
     decision: Decision | None = None
     attachments: list[dict[str, Any]] | None = None  # as fetched and stored for officers
     discarded: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # of unsent messages
+    decided: bool = False  # the bot acted on ``decision``
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class _InBatch:
     published: list[Message] = dataclasses.field(default_factory=list)  # the citizen's message, replies
     send_now: bool = False  # the first reply is leased to this worker
     queue_changed: bool = False  # the conversation is, or was, waiting for an officer
+    escalated: bool = False  # this turn put the conversation in an officer queue
     more_work: bool = False
 
     @property
@@ -116,7 +120,7 @@ class AttachmentFetcher(Protocol):
 class Pipeline:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         policy: DecisionPolicy,
         nlu: NluClient,
         kb_store: KnowledgeBaseStore,
@@ -128,7 +132,7 @@ class Pipeline:
         processing_hint_seconds: float = 0.5,
         lease_seconds: float = 60.0,
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.transactions = transactions
         self.policy = policy
         self.nlu = nlu
         self.kb_store = kb_store
@@ -138,7 +142,7 @@ class Pipeline:
         self.adapters = adapters or {}
         self.processing_hint_seconds = processing_hint_seconds
         self.lease_seconds = lease_seconds
-        self.flows = Flows(responses, policy, metrics, lambda: kb_store.current)
+        self.flows = Flows(responses, policy, lambda: kb_store.current)
 
     async def handle(self, item_id: int, worker_id: str) -> Handled | None:
         """Handle a leased item; None when the lease was lost to another worker."""
@@ -150,8 +154,9 @@ class Pipeline:
         What each item's turn does is the same as alone; only the database round trips are
         shared. None for an item whose lease was lost to another worker.
         """
-        async with self.sessionmaker() as session:
-            rows = await repository.work_items_with_chats(session, item_ids)
+        rows = await self.transactions.run(
+            lambda session: repository.work_items_with_chats(session, item_ids)
+        )
         results: dict[int, Handled | None] = {}
         for item_id in set(item_ids) - {item.id for item, _, _ in rows}:  # its conversation was deleted
             results[item_id] = Handled() if await self._finish_only(item_id, worker_id) else None
@@ -165,41 +170,43 @@ class Pipeline:
         )
         turns = [_result(p) for p in prepared]
         batch = [_InBatch(item, citizen, turn) for (item, _, citizen), turn in zip(rows, turns, strict=True)]
-        async with self.sessionmaker() as session, session.begin():
-            held = await repository.finish_work_items(
-                session, [b.item.id for b in batch], worker_id, utcnow()
-            )
-            for lost in [b.item.id for b in batch if b.item.id not in held]:
-                results[lost] = None
-                log.warning("work_item_lease_lost", extra={"item": lost, "worker": worker_id})
-            batch = [b for b in batch if b.item.id in held]
-            if batch:
-                await self._store_turns(session, batch, worker_id)
+        held = await self.transactions.run(lambda session: self._store_batch(session, batch, worker_id))
+        for lost in [b.item.id for b in batch if b.item.id not in held]:
+            results[lost] = None
+            log.warning("work_item_lease_lost", extra={"item": lost, "worker": worker_id})
+        batch = [b for b in batch if b.item.id in held]
         for b in batch:
             results[b.item.id] = b.handled
         await self._announce(batch)
         return results
 
-    async def _store_turns(self, session: AsyncSession, batch: list[_InBatch], worker_id: str) -> None:
+    def _store_batch(self, session: Session, batch: list[_InBatch], worker_id: str) -> set[int]:
+        """The batch's transaction: finish the items still leased to us and store their turns; their ids."""
+        held = repository.finish_work_items(session, [b.item.id for b in batch], worker_id, utcnow())
+        if held:
+            self._store_turns(session, [b for b in batch if b.item.id in held], worker_id)
+        return held
+
+    def _store_turns(self, session: Session, batch: list[_InBatch], worker_id: str) -> None:
         """Apply each item's turn in the batch's transaction; fills in what each one published."""
         conversation_ids = sorted({b.conversation_id for b in batch})
-        current = await repository.lock_conversations(session, conversation_ids)
-        older_reply_pending = await repository.with_pending_outbound(session, conversation_ids)
-        said = await repository.messages_by_id(
-            session, [b.item.message_id for b in batch if b.item.message_id]
-        )
+        current = repository.lock_conversations(session, conversation_ids)
+        older_reply_pending = repository.with_pending_outbound(session, conversation_ids)
+        said = repository.messages_by_id(session, [b.item.message_id for b in batch if b.item.message_id])
         for b in batch:
             b.conversation = conversation = current[b.conversation_id]
-            was_waiting = conversation.state == ConversationState.WAITING
+            state_before = conversation.state
             inbound = said.get(b.item.message_id) if b.item.message_id else None
-            b.published = await self._apply(session, b.item, inbound, conversation, b.turn)
+            b.published = self._apply(session, b.item, inbound, conversation, b.turn)
             b.send_now = bool(b.replies) and conversation.id not in older_reply_pending
             if b.send_now:
                 self._lease_to(b.replies[0], worker_id)
-            b.queue_changed = was_waiting or conversation.state == ConversationState.WAITING
-        await repository.insert_outbound(session, [m for b in batch for m in b.replies])
-        await session.flush()
-        later_work = await repository.with_pending_work(session, conversation_ids)
+            waiting = conversation.state == ConversationState.WAITING
+            b.queue_changed = waiting or state_before == ConversationState.WAITING
+            b.escalated = waiting and state_before == ConversationState.BOT
+        repository.insert_outbound(session, [m for b in batch for m in b.replies])
+        session.flush()
+        later_work = repository.with_pending_work(session, conversation_ids)
         for b in batch:
             b.more_work = b.conversation_id in later_work
 
@@ -208,6 +215,11 @@ class Pipeline:
         departments: set[str] = set()
         for b in batch:
             self.metrics.reply_latency.observe((utcnow() - b.item.received_at).total_seconds())
+            if b.turn.decided and b.turn.decision is not None:
+                self.metrics.decisions.labels(b.turn.decision.action).inc()
+            if b.escalated and b.conversation is not None:
+                conversation = b.conversation
+                self.metrics.escalations.labels(conversation.department, conversation.escalation_reason).inc()
             fetcher = self.adapters.get(b.item.channel)
             if b.turn.discarded and isinstance(fetcher, AttachmentFetcher):
                 await fetcher.discard_attachments(b.turn.discarded)
@@ -234,8 +246,9 @@ class Pipeline:
         reply.delivery_lease_until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
 
     async def _finish_only(self, item_id: int, worker_id: str) -> bool:
-        async with self.sessionmaker() as session, session.begin():
-            return await repository.finish_work_item(session, item_id, worker_id, utcnow())
+        return await self.transactions.run(
+            lambda session: repository.finish_work_item(session, item_id, worker_id, utcnow())
+        )
 
     async def _understand_showing_progress(self, item: WorkItem, conversation: Conversation) -> Turn:
         """Understand; if the answer is not ready at once, show the platform's "typing" hint."""
@@ -297,9 +310,9 @@ class Pipeline:
             self.metrics.nlu_latency.labels(prediction.engine).observe(time.perf_counter() - started)
         return Turn(prediction, decision)
 
-    async def _apply(
+    def _apply(
         self,
-        session: AsyncSession,
+        session: Session,
         item: WorkItem,
         inbound: Message | None,
         conversation: Conversation,
@@ -309,10 +322,10 @@ class Pipeline:
         kind = item.kind
         payload = item.payload
         if kind == InboundKind.UNFOLLOW:
-            await _set_citizen_active(session, conversation.citizen_id, False)
+            _set_citizen_active(session, conversation.citizen_id, False)
             return []
         if kind == InboundKind.UNSEND:
-            turn.discarded = await _remove_unsent(
+            turn.discarded = _remove_unsent(
                 session, conversation.id, payload.get("target_external_message_id")
             )
             return []
@@ -336,29 +349,27 @@ class Pipeline:
             )
 
         if kind == InboundKind.FOLLOW or payload.get("payload") == POSTBACK_GET_STARTED:
-            await _set_citizen_active(session, conversation.citizen_id, True)
+            _set_citizen_active(session, conversation.citizen_id, True)
             send(Reply(self.responses.follow, [self.responses.quick_reply_human]))
         elif kind == InboundKind.ATTACHMENT:
             if conversation.state == ConversationState.BOT:
                 sticker = all(a.get("kind") == "sticker" for a in payload.get("attachments", []))
                 text = self.responses.sticker_received if sticker else self.responses.attachment_received
                 send(Reply(text, [self.responses.quick_reply_human]))
-        elif (flow_replies := await self.flows.handle(session, conversation, item)) is not None:
+        elif (flow_replies := self.flows.handle(session, conversation, item)) is not None:
             for reply in flow_replies:
                 send(reply)
         elif conversation.state != ConversationState.BOT:
-            await self._while_queued(session, conversation, item, send)
+            self._while_queued(session, conversation, item, send)
         elif turn.decision is not None:
-            await self._bot_turn(session, conversation, turn.decision, send)
+            self._bot_turn(session, conversation, turn.decision, send)
+            turn.decided = True
             if inbound is not None:
                 inbound.nlu = _nlu_record(turn)
         return ([inbound] if inbound else []) + replies
 
-    async def _bot_turn(
-        self, session: AsyncSession, conversation: Conversation, decision: Decision, send: Any
-    ) -> None:
+    def _bot_turn(self, session: Session, conversation: Conversation, decision: Decision, send: Any) -> None:
         kb = self.kb_store.current
-        self.metrics.decisions.labels(decision.action).inc()
         conversation.fallback_streak = (
             conversation.fallback_streak + 1 if decision.action == Action.FALLBACK else 0
         )
@@ -370,27 +381,24 @@ class Pipeline:
         if decision.action == Action.ESCALATE:
             department = decision.department or self.policy.routing.default_department
             reason = decision.reason or EscalationReason.REQUESTED
-            position = await service.escalate(session, conversation, department, reason)
-            self.metrics.escalations.labels(department, reason).inc()
+            position = service.escalate(session, conversation, department, reason)
             send(self.flows.escalation_reply(reason, position))
             return
         reply = render_bot_reply(decision, kb, self.responses)
         if reply is not None:
             send(reply)
 
-    async def _while_queued(
-        self, session: AsyncSession, conversation: Conversation, item: WorkItem, send: Any
-    ) -> None:
+    def _while_queued(self, session: Session, conversation: Conversation, item: WorkItem, send: Any) -> None:
         text = _text_of(item) or ""
         if self.policy.is_cancel(text) or item.payload.get("payload") == POSTBACK_CANCEL:
             if conversation.state == ConversationState.WAITING:
-                await service.hand_back_to_bot(session, conversation)
+                service.hand_back_to_bot(session, conversation)
                 send(Reply(self.responses.escalation_cancelled))
             return
         if conversation.state == ConversationState.WAITING and (
             self.policy.wants_human(text) or item.payload.get("payload") == POSTBACK_HUMAN
         ):
-            position = await repository.waiting_position(session, conversation)
+            position = repository.waiting_position(session, conversation)
             send(self.flows.still_waiting_reply(position))
 
 
@@ -455,20 +463,18 @@ def _nlu_record(turn: Turn) -> dict[str, Any] | None:
     return record
 
 
-async def _set_citizen_active(session: AsyncSession, citizen_id: str, active: bool) -> None:
-    citizen = await session.get(Citizen, citizen_id)
+def _set_citizen_active(session: Session, citizen_id: str, active: bool) -> None:
+    citizen = session.get(Citizen, citizen_id)
     if citizen is not None:
         citizen.active = active
 
 
-async def _remove_unsent(
-    session: AsyncSession, conversation_id: str, external_id: object
-) -> list[dict[str, Any]]:
+def _remove_unsent(session: Session, conversation_id: str, external_id: object) -> list[dict[str, Any]]:
     """Blank the unsent message; returns its attachments so stored copies can be deleted too."""
     if not external_id:
         return []
     removed: list[dict[str, Any]] = []
-    rows = await session.scalars(
+    rows = session.scalars(
         select(Message).where(
             Message.conversation_id == conversation_id, Message.external_id == str(external_id)
         )

@@ -1,8 +1,9 @@
 """SQL for conversations, messages and the work queue. No business rules here.
 
-The intake's statements (first contacts, queueing events and their transcript messages) take
-a sync ``Session``: the webhooks' intake runs a transaction of them in one call (on SQLite
-see ``app.db.SqliteTransactions``); async callers use ``AsyncSession.run_sync``.
+The statements of the intake and of the workers (queueing, claiming, handling and sending
+events) take a sync ``Session``: each of their transactions runs in one call (through
+``app.db.Transactions``; on SQLite see ``SqliteTransactions``). Request handlers that share
+one use ``AsyncSession.run_sync``.
 """
 
 from __future__ import annotations
@@ -71,13 +72,13 @@ def _core(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> A
     return session.connection().execute(statement, list(rows))
 
 
-async def _claim(session: AsyncSession, statements: dict[str, Any], **params: Any) -> list[int]:
+def _claim(session: Session, statements: dict[str, Any], **params: Any) -> list[int]:
     if _dialect(session) == "postgresql":
-        params["ids"] = list((await session.scalars(statements["lock"], params)).all())
+        params["ids"] = list((session.scalars(statements["lock"], params)).all())
         if not params["ids"]:
             return []
-        return sorted((await session.scalars(statements["postgresql"], params)).all())
-    return sorted((await session.scalars(statements["sqlite"], params)).all())
+        return sorted((session.scalars(statements["postgresql"], params)).all())
+    return sorted((session.scalars(statements["sqlite"], params)).all())
 
 
 async def find_conversation(session: AsyncSession, channel: str, external_id: str) -> Conversation | None:
@@ -217,10 +218,10 @@ def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[in
 _OUTBOUND_COLUMNS = [c.key for c in Message.__table__.columns if c.key != "id"]
 
 
-async def insert_outbound(session: AsyncSession, messages: Sequence[Message]) -> None:
+def insert_outbound(session: Session, messages: Sequence[Message]) -> None:
     """Store new outbound messages (built with ``service.new_outbound``) in bulk; sets their ids."""
     rows = [{key: getattr(m, key) for key in _OUTBOUND_COLUMNS} for m in messages]
-    for message, message_id in zip(messages, await session.run_sync(insert_messages, rows), strict=True):
+    for message, message_id in zip(messages, insert_messages(session, rows), strict=True):
         message.id = message_id
 
 
@@ -285,11 +286,9 @@ _CLAIM_WORK = _claim_statements(
 )
 
 
-async def claim_work_items(
-    session: AsyncSession, worker_id: str, limit: int, lease_until: dt.datetime
-) -> list[int]:
+def claim_work_items(session: Session, worker_id: str, limit: int, lease_until: dt.datetime) -> list[int]:
     """Lease the oldest pending items whose conversation has nothing older unfinished."""
-    return await _claim(session, _CLAIM_WORK, limit=limit, owner=worker_id, until=lease_until)
+    return _claim(session, _CLAIM_WORK, limit=limit, owner=worker_id, until=lease_until)
 
 
 _FINISH_WORK = (
@@ -305,21 +304,21 @@ _FINISH_WORK = (
 )
 
 
-async def finish_work_items(
-    session: AsyncSession, item_ids: Sequence[int], worker_id: str, now: dt.datetime
+def finish_work_items(
+    session: Session, item_ids: Sequence[int], worker_id: str, now: dt.datetime
 ) -> set[int]:
     """Mark done those this worker still holds the lease of (others were taken over); their ids."""
-    result = await session.scalars(_FINISH_WORK, {"ids": list(item_ids), "owner": worker_id, "now": now})
+    result = session.scalars(_FINISH_WORK, {"ids": list(item_ids), "owner": worker_id, "now": now})
     return set(result.all())
 
 
-async def finish_work_item(session: AsyncSession, item_id: int, worker_id: str, now: dt.datetime) -> bool:
+def finish_work_item(session: Session, item_id: int, worker_id: str, now: dt.datetime) -> bool:
     """Mark done only if this worker still holds the lease (else another worker took it over)."""
-    return bool(await finish_work_items(session, [item_id], worker_id, now))
+    return bool(finish_work_items(session, [item_id], worker_id, now))
 
 
-async def release_expired_leases(session: AsyncSession, now: dt.datetime) -> int:
-    result = await session.execute(
+def release_expired_leases(session: Session, now: dt.datetime) -> int:
+    result = session.execute(
         update(WorkItem)
         .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.lease_until < now)
         .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
@@ -328,11 +327,9 @@ async def release_expired_leases(session: AsyncSession, now: dt.datetime) -> int
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def renew_work_leases(
-    session: AsyncSession, owner: str, ids: Sequence[int], lease_until: dt.datetime
-) -> None:
+def renew_work_leases(session: Session, owner: str, ids: Sequence[int], lease_until: dt.datetime) -> None:
     """Extend the leases ``owner`` still holds on items it is handling."""
-    await session.execute(
+    session.execute(
         update(WorkItem)
         .where(WorkItem.id.in_(ids), WorkItem.locked_by == owner, WorkItem.status == WorkStatus.PROCESSING)
         .values(lease_until=lease_until)
@@ -340,11 +337,9 @@ async def renew_work_leases(
     )
 
 
-async def renew_delivery_leases(
-    session: AsyncSession, owner: str, ids: Sequence[int], lease_until: dt.datetime
-) -> None:
+def renew_delivery_leases(session: Session, owner: str, ids: Sequence[int], lease_until: dt.datetime) -> None:
     """Extend the leases ``owner`` still holds on messages it is sending (not once an outcome is recorded)."""
-    await session.execute(
+    session.execute(
         update(Message)
         .where(
             Message.id.in_(ids),
@@ -356,11 +351,11 @@ async def renew_delivery_leases(
     )
 
 
-async def release_work_item(
-    session: AsyncSession, item_id: int, owner: str, error: str, max_attempts: int
+def release_work_item(
+    session: Session, item_id: int, owner: str, error: str, max_attempts: int
 ) -> str | None:
     """Give a crashed item back to the queue, or mark it failed after ``max_attempts``; its new status."""
-    result = await session.execute(
+    result = session.execute(
         update(WorkItem)
         .where(WorkItem.id == item_id, WorkItem.locked_by == owner, WorkItem.status == WorkStatus.PROCESSING)
         .values(
@@ -374,15 +369,15 @@ async def release_work_item(
     return result.scalar_one_or_none()
 
 
-async def release_held(session: AsyncSession, owner_pattern: str = "%") -> int:
+def release_held(session: Session, owner_pattern: str = "%") -> int:
     """Give back every item and send held by owners matching ``owner_pattern`` (SQL ``LIKE``)."""
-    result = await session.execute(
+    result = session.execute(
         update(WorkItem)
         .where(WorkItem.status == WorkStatus.PROCESSING, WorkItem.locked_by.like(owner_pattern))
         .values(status=WorkStatus.PENDING, locked_by=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(
+    session.execute(
         update(Message)
         .where(Message.delivery_locked_by.like(owner_pattern))
         .values(delivery_lease_until=None, delivery_locked_by=None)
@@ -391,9 +386,9 @@ async def release_held(session: AsyncSession, owner_pattern: str = "%") -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def count_pending_work(session: AsyncSession) -> int:
+def count_pending_work(session: Session) -> int:
     return int(
-        await session.scalar(
+        session.scalar(
             select(func.count())
             .select_from(WorkItem)
             .where(WorkItem.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]))
@@ -424,11 +419,11 @@ _CLAIM_DELIVERY = _claim_statements(
 )
 
 
-async def claim_delivery_head(
-    session: AsyncSession, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
+def claim_delivery_head(
+    session: Session, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
 ) -> list[int]:
     """Lease the first undelivered outbound message of conversations ready to send."""
-    return await _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
+    return _claim(session, _CLAIM_DELIVERY, limit=limit, now=now, owner=worker_id, until=lease_until)
 
 
 _WITH_PENDING_OUTBOUND = (
@@ -449,25 +444,25 @@ _WITH_PENDING_WORK = (
 )
 
 
-async def with_pending_outbound(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
+def with_pending_outbound(session: Session, conversation_ids: Sequence[str]) -> set[str]:
     """Those of the conversations that have an undelivered outbound message."""
-    rows = await session.scalars(_WITH_PENDING_OUTBOUND, {"ids": list(conversation_ids)})
+    rows = session.scalars(_WITH_PENDING_OUTBOUND, {"ids": list(conversation_ids)})
     return set(rows.all())
 
 
-async def with_pending_work(session: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
+def with_pending_work(session: Session, conversation_ids: Sequence[str]) -> set[str]:
     """Those of the conversations that have an event waiting to be handled."""
-    rows = await session.scalars(_WITH_PENDING_WORK, {"ids": list(conversation_ids)})
+    rows = session.scalars(_WITH_PENDING_WORK, {"ids": list(conversation_ids)})
     return {c for c in rows.all() if c is not None}
 
 
-async def following_pending_outbound(
-    session: AsyncSession, head: Message, now: dt.datetime, limit: int
+def following_pending_outbound(
+    session: Session, head: Message, now: dt.datetime, limit: int
 ) -> Sequence[Message]:
     """Outbound messages right after ``head`` that may go in the same send call."""
     if limit <= 0:
         return []
-    rows = await session.scalars(
+    rows = session.scalars(
         select(Message)
         .where(
             Message.conversation_id == head.conversation_id,
@@ -490,10 +485,10 @@ async def list_messages(
     return (await session.scalars(stmt.order_by(Message.id))).all()
 
 
-async def waiting_position(session: AsyncSession, conversation: Conversation) -> int:
+def waiting_position(session: Session, conversation: Conversation) -> int:
     """1-based place in its department's queue, oldest first."""
     assert conversation.waiting_since is not None
-    ahead = await session.scalar(
+    ahead = session.scalar(
         select(func.count())
         .select_from(Conversation)
         .where(
@@ -505,9 +500,9 @@ async def waiting_position(session: AsyncSession, conversation: Conversation) ->
     return int(ahead or 0) + 1
 
 
-async def count_waiting(session: AsyncSession) -> int:
+def count_waiting(session: Session) -> int:
     return int(
-        await session.scalar(
+        session.scalar(
             select(func.count())
             .select_from(Conversation)
             .where(Conversation.state == ConversationState.WAITING)
@@ -544,24 +539,22 @@ _MARK_SENT = (
 )
 
 
-async def work_items_with_chats(
-    session: AsyncSession, item_ids: Sequence[int]
+def work_items_with_chats(
+    session: Session, item_ids: Sequence[int]
 ) -> Sequence[Row[WorkItem, Conversation, Citizen]]:
     """The items (in id order) with their conversations and citizens; deleted chats are left out."""
-    return (await session.execute(_WORK_ITEMS_WITH_CHATS, {"ids": list(item_ids)})).all()
+    return (session.execute(_WORK_ITEMS_WITH_CHATS, {"ids": list(item_ids)})).all()
 
 
-async def lock_conversations(
-    session: AsyncSession, conversation_ids: Sequence[str]
-) -> dict[str, Conversation]:
+def lock_conversations(session: Session, conversation_ids: Sequence[str]) -> dict[str, Conversation]:
     """Load and lock the conversations for the rest of the transaction, by id."""
-    return {c.id: c for c in await session.scalars(_LOCK_CONVERSATIONS, {"ids": list(conversation_ids)})}
+    return {c.id: c for c in session.scalars(_LOCK_CONVERSATIONS, {"ids": list(conversation_ids)})}
 
 
-async def messages_by_id(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Message]:
-    return {m.id: m for m in await session.scalars(_MESSAGES_BY_ID, {"ids": list(message_ids)})}
+def messages_by_id(session: Session, message_ids: Sequence[int]) -> dict[int, Message]:
+    return {m.id: m for m in session.scalars(_MESSAGES_BY_ID, {"ids": list(message_ids)})}
 
 
-async def mark_sent(session: AsyncSession, message_ids: Sequence[int], via: str | None) -> None:
+def mark_sent(session: Session, message_ids: Sequence[int], via: str | None) -> None:
     """Record outbound messages as delivered (``via``: reply, push, ...), one attempt more each."""
-    await session.execute(_MARK_SENT, {"ids": list(message_ids), "via": via})
+    session.execute(_MARK_SENT, {"ids": list(message_ids), "via": via})

@@ -12,6 +12,7 @@ from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.models import (
@@ -72,8 +73,8 @@ def new_outbound(conversation: Conversation, text: str, **options: Unpack[Outbou
     )
 
 
-async def open_escalation(session: AsyncSession, conversation: Conversation) -> Escalation | None:
-    return await session.scalar(
+def open_escalation(session: Session, conversation: Conversation) -> Escalation | None:
+    return session.scalar(
         select(Escalation)
         .where(Escalation.conversation_id == conversation.id, Escalation.resolved_at.is_(None))
         .order_by(Escalation.created_at.desc())
@@ -81,7 +82,7 @@ async def open_escalation(session: AsyncSession, conversation: Conversation) -> 
     )
 
 
-async def escalate(session: AsyncSession, conversation: Conversation, department: str, reason: str) -> int:
+def escalate(session: Session, conversation: Conversation, department: str, reason: str) -> int:
     """Put the conversation in its department's queue; returns the citizen's position."""
     if conversation.state == ConversationState.BOT:
         now = utcnow()
@@ -93,15 +94,15 @@ async def escalate(session: AsyncSession, conversation: Conversation, department
         session.add(
             Escalation(conversation_id=conversation.id, department=department, reason=reason, created_at=now)
         )
-        await session.flush()
+        session.flush()
     if conversation.state != ConversationState.WAITING:
         return 0
-    return await repository.waiting_position(session, conversation)
+    return repository.waiting_position(session, conversation)
 
 
-async def hand_back_to_bot(session: AsyncSession, conversation: Conversation) -> Escalation | None:
+def hand_back_to_bot(session: Session, conversation: Conversation) -> Escalation | None:
     """Cancelled by the citizen or resolved by an officer: the bot answers again."""
-    escalation = await open_escalation(session, conversation)
+    escalation = open_escalation(session, conversation)
     if escalation is not None:
         escalation.resolved_at = utcnow()
     conversation.state = ConversationState.BOT

@@ -23,13 +23,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.delivery import Deliverer
 from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ Handle = Callable[[list[int], str], Coroutine[Any, Any, bool]]  # True: claim ag
 class Workers:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         pipeline: Pipeline,
         deliverer: Deliverer,
         metrics: Metrics,
@@ -60,7 +60,7 @@ class Workers:
         lease_seconds: float,
         poll_interval: float,
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.transactions = transactions
         self.pipeline = pipeline
         self.deliverer = deliverer
         self.metrics = metrics
@@ -162,8 +162,9 @@ class Workers:
 
     async def _claim_work(self, owner: str, limit: int) -> list[int]:
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
-        async with self.sessionmaker() as session, session.begin():
-            return await repository.claim_work_items(session, owner, limit, until)
+        return await self.transactions.run(
+            lambda session: repository.claim_work_items(session, owner, limit, until)
+        )
 
     async def _handle_work(self, item_ids: list[int], owner: str) -> bool:
         try:
@@ -230,19 +231,19 @@ class Workers:
         if not items and not messages:
             return
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
-        async with self.sessionmaker() as session, session.begin():
+
+        def renew(session: Session) -> None:
             for owner, ids in _by_owner(items).items():
-                await repository.renew_work_leases(session, owner, ids, until)
+                repository.renew_work_leases(session, owner, ids, until)
             for owner, ids in _by_owner(messages).items():
-                await repository.renew_delivery_leases(session, owner, ids, until)
+                repository.renew_delivery_leases(session, owner, ids, until)
+
+        await self.transactions.run(renew)
 
     async def _reap_forever(self) -> None:
         while not self._stopping.is_set():
             try:
-                async with self.sessionmaker() as session, session.begin():
-                    released = await repository.release_expired_leases(session, utcnow())
-                    depth = await repository.count_pending_work(session)
-                    waiting = await repository.count_waiting(session)
+                released, depth, waiting = await self.transactions.run(_reap)
                 self.metrics.queue_depth.set(depth)
                 self.metrics.waiting_conversations.set(waiting)
                 if released:
@@ -255,15 +256,22 @@ class Workers:
 
     async def _release_item(self, item_id: int, worker_id: str, error: str) -> None:
         """Back to the queue; after ``MAX_ATTEMPTS`` crashes, failed (the message stays in the transcript)."""
-        async with self.sessionmaker() as session, session.begin():
-            status = await repository.release_work_item(session, item_id, worker_id, error, MAX_ATTEMPTS)
+        status = await self.transactions.run(
+            lambda session: repository.release_work_item(session, item_id, worker_id, error, MAX_ATTEMPTS)
+        )
         if status == WorkStatus.FAILED:
             self.metrics.work_failures.inc()
             log.error("work_item_given_up", extra={"item": item_id, "attempts": MAX_ATTEMPTS})
 
     async def _release_held(self) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await repository.release_held(session, f"{self.instance_id}/%")
+        owners = f"{self.instance_id}/%"
+        await self.transactions.run(lambda session: repository.release_held(session, owners))
+
+
+def _reap(session: Session) -> tuple[int, int, int]:
+    """Give back expired leases; then the queue's depth and how many conversations wait for an officer."""
+    released = repository.release_expired_leases(session, utcnow())
+    return released, repository.count_pending_work(session), repository.count_waiting(session)
 
 
 def _by_owner(held: dict[int, str]) -> dict[str, list[int]]:
@@ -273,9 +281,8 @@ def _by_owner(held: dict[int, str]) -> dict[str, list[int]]:
     return grouped
 
 
-async def resume_after_restart(sessionmaker: async_sessionmaker[AsyncSession], single_process: bool) -> int:
+async def resume_after_restart(transactions: Transactions, single_process: bool) -> int:
     """On the embedded database only one hub runs: whatever was in flight died with it."""
     if not single_process:
         return 0  # on PostgreSQL other hubs may hold leases: expiry hands their work over
-    async with sessionmaker() as session, session.begin():
-        return await repository.release_held(session)
+    return await transactions.run(repository.release_held)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
 from app.db import utcnow
@@ -118,9 +119,9 @@ async def latest_escalation(session: AsyncSession, conversation_id: str) -> Esca
     )
 
 
-async def latest_unrated_escalation(session: AsyncSession, conversation_id: str) -> Escalation | None:
+def latest_unrated_escalation(session: Session, conversation_id: str) -> Escalation | None:
     """The last resolved hand-over, if the citizen has not rated it yet."""
-    latest = await session.scalar(
+    latest = session.scalar(
         select(Escalation)
         .where(Escalation.conversation_id == conversation_id, Escalation.resolved_at.is_not(None))
         .order_by(Escalation.resolved_at.desc())

@@ -104,7 +104,7 @@ def reply_refusal(services: Services, conversation: Conversation, now: dt.dateti
 async def _take(session: AsyncSession, conversation: Conversation, officer_id: str, now: dt.datetime) -> None:
     conversation.state = ConversationState.WITH_OFFICER
     conversation.assigned_to = officer_id
-    escalation = await conversations.open_escalation(session, conversation)
+    escalation = await session.run_sync(conversations.open_escalation, conversation)
     if escalation is not None and escalation.claimed_at is None:
         escalation.claimed_at = now
         escalation.claimed_by = officer_id
@@ -153,7 +153,7 @@ async def reply(services: Services, officer: Officer, conversation_id: str, text
         message = conversations.add_outbound(
             session, conversation, text, sender=Sender.OFFICER, officer_id=officer.id
         )
-        escalation = await conversations.open_escalation(session, conversation)
+        escalation = await session.run_sync(conversations.open_escalation, conversation)
         if escalation is not None and escalation.first_reply_at is None:
             escalation.first_reply_at = now
         await session.flush()
@@ -213,7 +213,7 @@ async def transfer(
         conversation.assigned_to = None
         conversation.department = department
         conversation.waiting_since = conversation.waiting_since or now
-        escalation = await conversations.open_escalation(session, conversation)
+        escalation = await session.run_sync(conversations.open_escalation, conversation)
         if escalation is not None:
             escalation.department = department
         changes.note = ConversationNote(
@@ -226,7 +226,7 @@ async def transfer(
         )
         session.add(changes.note)
         if previous != department:
-            position = await waiting_position(session, conversation)
+            position = await session.run_sync(waiting_position, conversation)
             name = services.kb_store.current.departments[department].name_th
             text = services.responses.transferred.format(department=name, position=position)
             changes.messages.append(conversations.add_outbound(session, conversation, text))
@@ -246,7 +246,7 @@ async def resolve(services: Services, officer: Officer, conversation_id: str) ->
         conversation = await _locked(session, officer, conversation_id)
         _check_escalated(conversation)
         _check_holder(officer, conversation, overrule=True)
-        escalation = await conversations.hand_back_to_bot(session, conversation)
+        escalation = await session.run_sync(conversations.hand_back_to_bot, conversation)
         conversation.awaiting = AWAITING_RATING
         responses = services.responses
         changes.messages.append(

@@ -1,4 +1,4 @@
-"""SQLite's intake transactions: whole on the event loop, never waiting for SQLite's lock there."""
+"""SQLite's units of work (intake and workers): whole on the event loop, never waiting for SQLite's lock there."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from app.db import SqliteTransactions, create_engine
+from app.db import SqliteTransactions
 
 
 @pytest.fixture
@@ -26,15 +25,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def writer(db_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{db_path}", single_connection=True)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def transactions(db_path: Path, writer: AsyncEngine) -> AsyncIterator[SqliteTransactions]:
-    units = SqliteTransactions(f"sqlite+aiosqlite:///{db_path}", writer=writer)
+async def transactions(db_path: Path) -> AsyncIterator[SqliteTransactions]:
+    units = SqliteTransactions(f"sqlite+aiosqlite:///{db_path}")
     yield units
     await units.aclose()
 
@@ -76,22 +68,6 @@ async def test_a_unit_runs_whole_on_the_loop_and_commits(
     assert _rows(db_path) == ["citizen"]
 
 
-async def test_a_unit_waits_until_the_workers_connection_is_free(
-    transactions: SqliteTransactions, writer: AsyncEngine, db_path: Path
-) -> None:
-    threads: list[int] = []
-    async with writer.connect() as worker:
-        await worker.execute(text("INSERT INTO said (who) VALUES ('worker')"))  # holds SQLite's lock
-        unit = asyncio.create_task(transactions.run(_say("citizen", threads)))
-        assert await _ticks_while(unit, 0.2) > 5
-        assert not unit.done()
-        await worker.commit()
-
-    assert await unit == 2
-    assert threads == [threading.get_ident()]  # once, on the loop: SQLite's lock was free by then
-    assert _rows(db_path) == ["worker", "citizen"]
-
-
 async def test_when_another_connection_holds_the_lock_the_unit_waits_in_a_thread(
     transactions: SqliteTransactions, db_path: Path
 ) -> None:
@@ -114,8 +90,31 @@ async def test_when_another_connection_holds_the_lock_the_unit_waits_in_a_thread
     assert _rows(db_path) == ["officer", "citizen"]
 
 
-async def test_a_failing_unit_is_rolled_back_and_lets_the_workers_write(
-    transactions: SqliteTransactions, writer: AsyncEngine, db_path: Path
+async def test_while_one_unit_waits_in_a_thread_the_next_waits_its_turn(
+    transactions: SqliteTransactions, db_path: Path
+) -> None:
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO said (who) VALUES ('officer')")
+    first_threads: list[int] = []
+    second_threads: list[int] = []
+    try:
+        first = asyncio.create_task(transactions.run(_say("first", first_threads)))
+        await _ticks_while(first, 0.1)
+        second = asyncio.create_task(transactions.run(_say("second", second_threads)))
+        await _ticks_while(second, 0.1)
+        assert second_threads == []  # not even tried while the first one waits
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [2, 3]
+    finally:
+        other.close()
+
+    assert second_threads == [threading.get_ident()]  # its turn came with SQLite's lock free
+    assert _rows(db_path) == ["officer", "first", "second"]
+
+
+async def test_a_failing_unit_is_rolled_back_and_the_next_one_runs(
+    transactions: SqliteTransactions, db_path: Path
 ) -> None:
     def failing(session: Session) -> None:
         _say("lost")(session)
@@ -124,6 +123,24 @@ async def test_a_failing_unit_is_rolled_back_and_lets_the_workers_write(
     with pytest.raises(ValueError, match="simulated failure"):
         await transactions.run(failing)
 
-    async with writer.begin() as worker:
-        await asyncio.wait_for(worker.execute(text("INSERT INTO said (who) VALUES ('worker')")), 5)
-    assert _rows(db_path) == ["worker"]
+    assert await asyncio.wait_for(transactions.run(_say("citizen")), 5) == 1
+    assert _rows(db_path) == ["citizen"]
+
+
+async def test_the_log_is_copied_back_in_a_thread_so_it_does_not_grow(
+    transactions: SqliteTransactions, db_path: Path
+) -> None:
+    every = transactions.CHECKPOINT_EVERY
+    for n in range(3 * every):  # each commit adds at least one page to the write-ahead log
+        await transactions.run(_say(f"citizen-{n}"))
+        if n % every == every - 1:
+            await asyncio.sleep(0.2)  # the checkpoint's thread gets its turn
+
+    # The log is reused from its start once copied back; without checkpoints it would hold
+    # every commit's pages (the loop's connection never checkpoints by itself).
+    wal = db_path.with_name(db_path.name + "-wal")
+    with sqlite3.connect(db_path) as reader:
+        page_size = reader.execute("PRAGMA page_size").fetchone()[0]
+    frames = (wal.stat().st_size - 32) // (page_size + 24)
+    assert 0 < frames < 2 * every
+    assert len(_rows(db_path)) == 3 * every

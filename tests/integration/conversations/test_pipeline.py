@@ -139,8 +139,8 @@ class TestCrashRecovery:
             await store_inbound(session, _inbound("citizen-b", "k2", "ขอบคุณค่ะ"))
         async with sessionmaker() as session, session.begin():
             now = utcnow()
-            claimed = await repository.claim_work_items(
-                session, "dead-worker", 1, now + dt.timedelta(seconds=1)
+            claimed = await session.run_sync(
+                repository.claim_work_items, "dead-worker", 1, now + dt.timedelta(seconds=1)
             )
         assert len(claimed) == 1
         await engine.dispose()
@@ -169,17 +169,19 @@ class TestCrashRecovery:
             await store_inbound(session, _inbound("citizen", "k1", "สวัสดี"))
         now = utcnow()
         async with sessionmaker() as session, session.begin():
-            [item_id] = await repository.claim_work_items(session, "slow", 1, now - dt.timedelta(seconds=1))
+            [item_id] = await session.run_sync(
+                repository.claim_work_items, "slow", 1, now - dt.timedelta(seconds=1)
+            )
         async with sessionmaker() as session, session.begin():
-            assert await repository.release_expired_leases(session, utcnow()) == 1
+            assert await session.run_sync(repository.release_expired_leases, utcnow()) == 1
         async with sessionmaker() as session, session.begin():
-            assert await repository.claim_work_items(session, "fast", 1, now + dt.timedelta(seconds=60)) == [
-                item_id
-            ]
+            assert await session.run_sync(
+                repository.claim_work_items, "fast", 1, now + dt.timedelta(seconds=60)
+            ) == [item_id]
         async with sessionmaker() as session, session.begin():
-            assert not await repository.finish_work_item(session, item_id, "slow", utcnow())
+            assert not await session.run_sync(repository.finish_work_item, item_id, "slow", utcnow())
         async with sessionmaker() as session, session.begin():
-            assert await repository.finish_work_item(session, item_id, "fast", utcnow())
+            assert await session.run_sync(repository.finish_work_item, item_id, "fast", utcnow())
         await engine.dispose()
 
     async def test_a_later_item_waits_for_the_earlier_one_of_its_conversation(
@@ -195,17 +197,17 @@ class TestCrashRecovery:
         now = utcnow()
         later = now + dt.timedelta(seconds=60)
         async with sessionmaker() as session, session.begin():
-            first = await repository.claim_work_items(session, "w1", 10, later)
+            first = await session.run_sync(repository.claim_work_items, "w1", 10, later)
         async with sessionmaker() as session:
             keys = (await session.scalars(select(WorkItem.dedupe_key).where(WorkItem.id.in_(first)))).all()
         assert sorted(keys) == ["k1", "k3"]  # k2 waits behind k1
         async with sessionmaker() as session, session.begin():
-            assert await repository.claim_work_items(session, "w2", 10, later) == []
+            assert await session.run_sync(repository.claim_work_items, "w2", 10, later) == []
             await session.execute(
                 update(WorkItem).where(WorkItem.dedupe_key == "k1").values(status=WorkStatus.DONE)
             )
         async with sessionmaker() as session, session.begin():
-            assert len(await repository.claim_work_items(session, "w2", 10, later)) == 1
+            assert len(await session.run_sync(repository.claim_work_items, "w2", 10, later)) == 1
         await engine.dispose()
 
 
@@ -309,7 +311,7 @@ class TestLeaseRenewal:
                 for _ in range(3):
                     await asyncio.sleep(0.4)
                     async with services.sessionmaker() as session, session.begin():
-                        assert await repository.release_expired_leases(session, utcnow()) == 0
+                        assert await session.run_sync(repository.release_expired_leases, utcnow()) == 0
 
                 async def replies() -> list[dict[str, object]]:
                     return [
@@ -361,7 +363,7 @@ class TestReplyLease:
         assert reply.delivery_locked_by == "test-worker"
         now = utcnow()
         async with services.sessionmaker() as session, session.begin():
-            assert await repository.claim_delivery_head(session, "claimer", now, now, 10) == []
+            assert await session.run_sync(repository.claim_delivery_head, "claimer", now, now, 10) == []
 
     async def test_a_reply_behind_an_older_pending_one_is_left_to_the_claimer(
         self, services: Services

@@ -124,10 +124,10 @@ async def queue_citizen(
     async with services.sessionmaker() as session, session.begin():
         conversation = await session.get(Conversation, citizen.conversation_id)
         assert conversation is not None
-        await conversations.escalate(session, conversation, department, reason)
+        await session.run_sync(conversations.escalate, conversation, department, reason)
         if waiting_since is not None:
             conversation.waiting_since = waiting_since
-            escalation = await conversations.open_escalation(session, conversation)
+            escalation = await session.run_sync(conversations.open_escalation, conversation)
             assert escalation is not None
             escalation.created_at = waiting_since
     return citizen

@@ -94,7 +94,9 @@ class TestFiling:
 
         async def file(conversation: Conversation) -> str:
             async with services.sessionmaker() as session, session.begin():
-                case = await complaints.file_complaint(session, conversation, "เรื่อง", "complaints", now)
+                case = await session.run_sync(
+                    complaints.file_complaint, conversation, "เรื่อง", "complaints", now
+                )
                 await asyncio.sleep(0.01)  # hold the transaction open a moment
                 return case.number
 
@@ -108,9 +110,15 @@ class TestFiling:
             conversation = await repository.get_or_create_conversation_for(session, "webchat", "new-year")
             last_of_2569 = dt.datetime(2026, 12, 31, 16, 59, 59, tzinfo=dt.UTC)  # 23:59:59 in Bangkok
             first_of_2570 = dt.datetime(2026, 12, 31, 17, 0, 0, tzinfo=dt.UTC)  # midnight in Bangkok
-            a = await complaints.file_complaint(session, conversation, "ก", "complaints", last_of_2569)
-            b = await complaints.file_complaint(session, conversation, "ข", "complaints", last_of_2569)
-            c = await complaints.file_complaint(session, conversation, "ค", "complaints", first_of_2570)
+            a = await session.run_sync(
+                complaints.file_complaint, conversation, "ก", "complaints", last_of_2569
+            )
+            b = await session.run_sync(
+                complaints.file_complaint, conversation, "ข", "complaints", last_of_2569
+            )
+            c = await session.run_sync(
+                complaints.file_complaint, conversation, "ค", "complaints", first_of_2570
+            )
         assert [a.number, b.number, c.number] == ["CMP-2569-000001", "CMP-2569-000002", "CMP-2570-000001"]
 
 
