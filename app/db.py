@@ -20,6 +20,10 @@ from sqlalchemy.types import DateTime, TypeDecorator
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# The hub's SQLite checkpoints once its write-ahead log is this long. Each checkpoint copies a
+# page once however often it was written since, and the queue's pages are written all the time:
+# at SQLite's own default (4 MB) the hub spent about a fifth more CPU per message (benchmarks/load.py).
+LOG_BYTES = 64 * 1024 * 1024
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -122,7 +126,7 @@ class SqliteTransactions:
 
     Why the loop need not wait on SQLite here:
     - Commits in WAL mode with ``synchronous=NORMAL`` do not wait for the disk. Checkpoints
-      (which do) run in a thread, one every ``CHECKPOINT_EVERY`` commits (``wal_autocheckpoint=0``
+      (which do) run in a thread once the log holds ``LOG_BYTES`` (``wal_autocheckpoint=0``
       on the loop's connection).
     - Should something else hold SQLite's lock (a request on the general pool, another
       process), the unit does not wait for it on the loop (``busy_timeout=0``): it is rolled
@@ -130,10 +134,10 @@ class SqliteTransactions:
       must only assign what it produces.
     """
 
-    CHECKPOINT_EVERY = 200
-
     def __init__(self, url: str) -> None:
         sync_url = sqlalchemy.make_url(url).set(drivername="sqlite")
+        database = sync_url.database
+        self._log = Path(f"{database}-wal") if database and database != ":memory:" else None
         on_loop = sqlalchemy.create_engine(sync_url, pool_size=1, max_overflow=0)
         event.listen(on_loop, "connect", _sqlite_pragmas)
         event.listen(on_loop, "connect", _never_wait)
@@ -144,8 +148,7 @@ class SqliteTransactions:
         self._in_thread = sessionmaker(in_thread, expire_on_commit=False)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-transactions")
         self._one_at_a_time = asyncio.Lock()  # first come, first served (later ids for later units)
-        self._commits = 0
-        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
 
     async def run(self, work: Callable[[Session], T]) -> T:
         async with self._one_at_a_time:
@@ -154,21 +157,35 @@ class SqliteTransactions:
             except sqlalchemy.exc.OperationalError as error:
                 if not _is_busy(error):
                     raise
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._thread, _in_transaction, self._in_thread, work)
-        self._commits += 1
-        if self._commits >= self.CHECKPOINT_EVERY and (self._checkpoint is None or self._checkpoint.done()):
-            self._commits = 0
-            self._checkpoint = asyncio.get_running_loop().run_in_executor(self._thread, self._copy_back)
+                return await self._in_the_thread(_in_transaction, self._in_thread, work)
+        if self._log_is_long() and (self._checkpoint is None or self._checkpoint.done()):
+            self._checkpoint = asyncio.create_task(self._copy_back())
         return result
 
-    def _copy_back(self) -> None:
-        """Copy committed pages from the write-ahead log into the database (never blocks writers)."""
+    def _log_is_long(self) -> bool:
+        """Whether the write-ahead log holds more than ``LOG_BYTES`` (its file is cut back to that)."""
         try:
-            with self._engines[1].connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            return self._log is not None and self._log.stat().st_size > LOG_BYTES
+        except FileNotFoundError:
+            return False
+
+    async def _copy_back(self) -> None:
+        """Copy the log into the database, the last of it while no unit writes: then SQLite starts it over.
+
+        SQLite starts the log over only once a checkpoint copied it to its end. Copied only while
+        units go on writing, it grew by about 30 MB a second at 300 messages/s; copied whole while
+        they wait, they waited about 16 ms each time (a checkpoint every 14 MB). So most of it is copied first, while they
+        write, and only what they wrote meanwhile while they wait.
+        """
+        try:
+            await self._in_the_thread(_checkpoint, self._engines[1])
+            async with self._one_at_a_time:
+                await self._in_the_thread(_checkpoint, self._engines[1])
         except sqlalchemy.exc.OperationalError:
             log.warning("sqlite_checkpoint_failed", exc_info=True)  # the next one copies it all
+
+    async def _in_the_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     async def aclose(self) -> None:
         if self._checkpoint is not None:
@@ -176,6 +193,11 @@ class SqliteTransactions:
         await asyncio.to_thread(self._thread.shutdown)
         for engine in self._engines:
             engine.dispose()
+
+
+def _checkpoint(engine: sqlalchemy.Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
@@ -186,6 +208,7 @@ def _in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T
 def _never_wait(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    dbapi_connection.execute(f"PRAGMA journal_size_limit={LOG_BYTES}")
 
 
 def _is_busy(error: sqlalchemy.exc.OperationalError) -> bool:
