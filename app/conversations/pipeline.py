@@ -319,6 +319,7 @@ class Pipeline:
         turn: Turn,
     ) -> list[Message]:
         """Store one turn: the citizen's message (``inbound``) as understood, replies, state changes."""
+        turn.decided = False  # as if for the first time: the unit may be run again
         kind = item.kind
         payload = item.payload
         if kind == InboundKind.UNFOLLOW:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,18 @@ def _rows(db_path: Path) -> list[str]:
         return [who for (who,) in connection.execute("SELECT who FROM said ORDER BY id")]
 
 
+@contextlib.contextmanager
+def _another_writer(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection (an officer's request, another process) in the middle of a write."""
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO said (who) VALUES ('officer')")
+    try:
+        yield other
+    finally:
+        other.close()
+
+
 async def _ticks_while(task: asyncio.Task[int], seconds: float) -> int:
     """How many times this loop got a turn during ``seconds`` (none: something blocked it)."""
     ticks = 0
@@ -72,18 +85,13 @@ async def test_a_unit_runs_whole_on_the_loop_and_commits(
 async def test_when_another_connection_holds_the_lock_the_unit_waits_in_a_thread(
     transactions: SqliteTransactions, db_path: Path
 ) -> None:
-    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO said (who) VALUES ('officer')")
     threads: list[int] = []
-    try:
+    with _another_writer(db_path) as other:
         unit = asyncio.create_task(transactions.run(_say("citizen", threads)))
         assert await _ticks_while(unit, 0.3) > 10  # the loop kept turning while the unit waited
         assert not unit.done()
         other.execute("COMMIT")
         assert await asyncio.wait_for(unit, 10) == 2
-    finally:
-        other.close()
 
     loop_thread = threading.get_ident()
     assert threads[0] == loop_thread  # tried on the loop first, found the lock taken
@@ -94,21 +102,15 @@ async def test_when_another_connection_holds_the_lock_the_unit_waits_in_a_thread
 async def test_while_one_unit_waits_in_a_thread_the_next_waits_its_turn(
     transactions: SqliteTransactions, db_path: Path
 ) -> None:
-    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO said (who) VALUES ('officer')")
-    first_threads: list[int] = []
     second_threads: list[int] = []
-    try:
-        first = asyncio.create_task(transactions.run(_say("first", first_threads)))
+    with _another_writer(db_path) as other:
+        first = asyncio.create_task(transactions.run(_say("first")))
         await _ticks_while(first, 0.1)
         second = asyncio.create_task(transactions.run(_say("second", second_threads)))
         await _ticks_while(second, 0.1)
         assert second_threads == []  # not even tried while the first one waits
         other.execute("COMMIT")
         assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [2, 3]
-    finally:
-        other.close()
 
     assert second_threads == [threading.get_ident()]  # its turn came with SQLite's lock free
     assert _rows(db_path) == ["officer", "first", "second"]
