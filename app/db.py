@@ -69,11 +69,16 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; ``None`` for one in memory."""
+    database = sqlalchemy.make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if (file := sqlite_file(url)) is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -136,8 +141,8 @@ class SqliteTransactions:
 
     def __init__(self, url: str) -> None:
         sync_url = sqlalchemy.make_url(url).set(drivername="sqlite")
-        database = sync_url.database
-        self._log = Path(f"{database}-wal") if database and database != ":memory:" else None
+        file = sqlite_file(url)
+        self._log = file.with_name(f"{file.name}-wal") if file is not None else None
         on_loop = sqlalchemy.create_engine(sync_url, pool_size=1, max_overflow=0)
         event.listen(on_loop, "connect", _sqlite_pragmas)
         event.listen(on_loop, "connect", _never_wait)
