@@ -28,7 +28,9 @@ class ComplaintCase(Base):
     year: Mapped[int] = mapped_column(Integer)  # Buddhist era
     sequence: Mapped[int] = mapped_column(Integer)
     citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), index=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     department: Mapped[str] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)

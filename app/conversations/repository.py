@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, tuple_, update
+from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -116,15 +116,28 @@ _NEW_CONVERSATIONS = _by_dialect(
         .returning(Conversation.id, Conversation.citizen_id)
     )
 )
-_CHAT_KEYS: Any = bindparam("keys", expanding=True)
-_CITIZENS_OF = select(Citizen.id, Citizen.channel, Citizen.external_id).where(
-    tuple_(Citizen.channel, Citizen.external_id).in_(_CHAT_KEYS)
+# Chats are looked up by two lists, channels and external ids, and the pairs matched here:
+# given a list of two or more (channel, external_id) pairs, SQLite scans the whole citizens
+# table instead of searching its index (5 ms at 50,000 citizens, and growing).
+_IN_CHATS: Any = Citizen.channel.in_(bindparam("channels", expanding=True)) & Citizen.external_id.in_(
+    bindparam("external_ids", expanding=True)
 )
+_CITIZENS_OF = select(Citizen.channel, Citizen.external_id, Citizen.id).where(_IN_CHATS)
 _CONVERSATIONS_OF = (
     select(Citizen.channel, Citizen.external_id, Conversation.id)
     .join(Conversation, Conversation.citizen_id == Citizen.id)
-    .where(tuple_(Citizen.channel, Citizen.external_id).in_(_CHAT_KEYS))
+    .where(_IN_CHATS)
 )
+
+
+def _by_chat(
+    session: Session, statement: Select[str, str, str], keys: Collection[ChatKey]
+) -> dict[ChatKey, str]:
+    """``statement``'s third column for each of ``keys`` found (rows of other pairs are left out)."""
+    wanted = set(keys)
+    params = {"channels": sorted({c for c, _ in wanted}), "external_ids": sorted({e for _, e in wanted})}
+    rows = session.execute(statement, params)
+    return {(channel, external): value for channel, external, value in rows if (channel, external) in wanted}
 
 
 def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, str]:
@@ -146,9 +159,7 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     )
     citizen_of: dict[ChatKey, str] = {(channel, external): id_ for id_, channel, external in created}
     if len(citizen_of) < len(missing):
-        others = [key for key in missing if key not in citizen_of]
-        rows = session.execute(_CITIZENS_OF, {"keys": others})
-        citizen_of.update({(channel, external): id_ for id_, channel, external in rows})
+        citizen_of.update(_by_chat(session, _CITIZENS_OF, [key for key in missing if key not in citizen_of]))
     key_of = {citizen_id: key for key, citizen_id in citizen_of.items()}
     opened = _core(
         session,
@@ -166,8 +177,7 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
 
 
 def _conversation_ids(session: Session, keys: Collection[ChatKey]) -> dict[ChatKey, str]:
-    rows = session.execute(_CONVERSATIONS_OF, {"keys": list(keys)})
-    return {(channel, external_id): conversation_id for channel, external_id, conversation_id in rows}
+    return _by_chat(session, _CONVERSATIONS_OF, keys)
 
 
 _NEW_WORK_ITEMS = _by_dialect(
@@ -379,7 +389,10 @@ def release_held(session: Session, owner_pattern: str = "%") -> int:
     )
     session.execute(
         update(Message)
-        .where(Message.delivery_locked_by.like(owner_pattern))
+        # Only pending messages hold a lease; the status lets SQLite search an index, not scan.
+        .where(
+            Message.delivery_status == DeliveryStatus.PENDING, Message.delivery_locked_by.like(owner_pattern)
+        )
         .values(delivery_lease_until=None, delivery_locked_by=None)
         .execution_options(synchronize_session=False)
     )

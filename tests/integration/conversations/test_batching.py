@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import intake, worker
+from app.conversations import intake, repository, worker
 from app.conversations.intake import GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
 from app.db import Transactions, utcnow
@@ -124,6 +124,25 @@ class TestStoreInboundBatch:
         assert all(results[0])
         assert await _count(services, Citizen, Citizen.external_id.in_(users)) == len(users)
         assert await _count(services, Conversation) == len(users)
+
+    async def test_chats_are_found_by_channel_and_user_together(self, services: Services) -> None:
+        # The same user ids on two channels: four chats, and a lookup of two must return just those two.
+        events = [
+            _event(user, f"k-{channel}-{user}", "สวัสดี", channel=channel)
+            for channel in (Channel.LINE, Channel.FACEBOOK)
+            for user in ("U-a", "U-b")
+        ]
+        accepted = await GroupCommit(services.intake.transactions).store(events)
+        conversation_of = {
+            (e.channel.value, e.user_id): a.conversation_id for e, a in zip(events, accepted, strict=True)
+        }
+        wanted = {("line", "U-a"), ("facebook", "U-b")}
+
+        found = await services.intake.transactions.run(
+            lambda session: repository.conversation_ids_for(session, wanted)
+        )
+
+        assert found == {key: conversation_of[key] for key in wanted}
 
 
 class TestGroupCommit:
