@@ -6,7 +6,10 @@ under load the workers' batches hold tens) through the same functions the worker
 CPU time (``time.process_time``: this process, the SQLite thread included) and wall time can be
 measured on its own. The database server's own CPU (PostgreSQL) is not counted.
 
-    .venv/bin/python benchmarks/hub_stages.py [--messages 400] [--batch 1] [--database-url URL]
+    .venv/bin/python benchmarks/hub_stages.py [--messages 400] [--batch 1] [--known-citizens N] [--database-url URL]
+
+``--known-citizens`` first stores that many other citizens, each with a conversation, as a
+service in use has: a fresh database hides statements that grow with the tables.
 
 Without ``--database-url``: a fresh SQLite file. A PostgreSQL URL's database is dropped and
 re-created first (default admin DSN: ``postgresql://postgres@127.0.0.1:5432/test``).
@@ -43,7 +46,7 @@ CITIZENS = 150  # so that most messages after the first rounds come from returni
 
 
 async def measure(
-    database_url: str, var_dir: Path, messages: int, batch: int
+    database_url: str, var_dir: Path, messages: int, batch: int, known_citizens: int = 0
 ) -> dict[str, tuple[float, float]]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -61,6 +64,11 @@ async def measure(
         await services.workers.stop()  # this loop plays the worker, one batch at a time
         transactions = services.workers.transactions  # the units the hub's intake and workers run
         pipeline, deliverer = services.workers.pipeline, services.workers.deliverer
+        for start in range(0, known_citizens, 1000):
+            chats = {
+                (Channel.LINE.value, f"known-{n}") for n in range(start, min(start + 1000, known_citizens))
+            }
+            await transactions.run(lambda session: repository.conversation_ids_for(session, chats))  # noqa: B023
         measured = 0
         for start in range(0, WARM_UP + messages, batch):
             events = [  # different citizens: a claim takes one item per conversation
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--batch", type=int, default=1, help="messages stored, claimed and handled together")
+    parser.add_argument("--known-citizens", type=int, default=0, help="other citizens stored first")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--postgres-admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
@@ -105,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database_url or f"sqlite+aiosqlite:///{scratch}/govchat.db"
         if url.startswith("postgresql"):
             asyncio.run(reset_postgres(args.postgres_admin_dsn, url.rsplit("/", 1)[1].split("?")[0]))
-        results = asyncio.run(measure(url, Path(scratch), args.messages, args.batch))
-    print(f"hub stages, {args.messages} messages in batches of {args.batch}, {url.split(':', 1)[0]}")
+        results = asyncio.run(measure(url, Path(scratch), args.messages, args.batch, args.known_citizens))
+    print(
+        f"hub stages, {args.messages} messages in batches of {args.batch}, {url.split(':', 1)[0]},"
+        f" {args.known_citizens} other citizens"
+    )
     print(f"{'stage':8} | CPU ms/msg | wall ms/msg")
     for stage, (cpu_ms, wall_ms) in results.items():
         print(f"{stage:8} | {cpu_ms:10.2f} | {wall_ms:11.2f}")
