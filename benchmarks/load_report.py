@@ -113,9 +113,12 @@ def summary(results: dict[str, list[Step]], closed: ClosedLoop | None, args: Any
     for system in ("sqlite-rasa", "pg-rasa"):
         if system not in best or peer is None:
             continue
-        ratio = best[system] / peer if peer else float("inf")
-        verdict = "met" if ratio >= RATIO_TARGET else "NOT met"
-        line = f"target: {system} / REST channel (steady) >= {RATIO_TARGET:g}x: {ratio:.1f}x ({verdict})"
+        if peer:
+            ratio = best[system] / peer
+            verdict = "met" if ratio >= RATIO_TARGET else "NOT met"
+            line = f"target: {system} / REST channel (steady) >= {RATIO_TARGET:g}x: {ratio:.1f}x ({verdict})"
+        else:  # below the lowest rate tried: no ratio to claim
+            line = f"target: {system} / REST channel (steady): no ratio, the peer sustained none of its rates"
         if closed is not None and closed.throughput:
             line += f"; vs its {closed.senders}-sender peak {best[system] / closed.throughput:.1f}x"
         lines.append(line)
