@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, case, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -116,27 +116,37 @@ _NEW_CONVERSATIONS = _by_dialect(
         .returning(Conversation.id, Conversation.citizen_id)
     )
 )
-# Chats are looked up by two lists, channels and external ids, and the pairs matched here:
-# given a list of two or more (channel, external_id) pairs, SQLite scans the whole citizens
-# table instead of searching its index (5 ms at 50,000 citizens, and growing).
-_IN_CHATS: Any = Citizen.channel.in_(bindparam("channels", expanding=True)) & Citizen.external_id.in_(
+# How chats are found. PostgreSQL searches its (channel, external_id) index for a list of
+# pairs. SQLite scans the whole citizens table for a list of two or more pairs (5 ms at 50,000
+# citizens, and growing), but searches the index given two lists, channels and external ids,
+# whose rows are then matched to the pairs here. On PostgreSQL the two lists plan worse while a
+# new table has no statistics yet (benchmarks/load.py), so each database gets its own.
+_CHATS_AS_PAIRS: Any = tuple_(Citizen.channel, Citizen.external_id).in_(bindparam("keys", expanding=True))
+_CHATS_AS_LISTS: Any = Citizen.channel.in_(bindparam("channels", expanding=True)) & Citizen.external_id.in_(
     bindparam("external_ids", expanding=True)
 )
-_CITIZENS_OF = select(Citizen.channel, Citizen.external_id, Citizen.id).where(_IN_CHATS)
-_CONVERSATIONS_OF = (
-    select(Citizen.channel, Citizen.external_id, Conversation.id)
+_CITIZENS_OF = {
+    "postgresql": select(Citizen.channel, Citizen.external_id, Citizen.id).where(_CHATS_AS_PAIRS),
+    "sqlite": select(Citizen.channel, Citizen.external_id, Citizen.id).where(_CHATS_AS_LISTS),
+}
+_CONVERSATIONS_OF = {
+    dialect: select(Citizen.channel, Citizen.external_id, Conversation.id)
     .join(Conversation, Conversation.citizen_id == Citizen.id)
-    .where(_IN_CHATS)
-)
+    .where(chats)
+    for dialect, chats in (("postgresql", _CHATS_AS_PAIRS), ("sqlite", _CHATS_AS_LISTS))
+}
 
 
 def _by_chat(
-    session: Session, statement: Select[str, str, str], keys: Collection[ChatKey]
+    session: Session, statements: dict[str, Select[str, str, str]], keys: Collection[ChatKey]
 ) -> dict[ChatKey, str]:
-    """``statement``'s third column for each of ``keys`` found (rows of other pairs are left out)."""
+    """The statement's third column for each of ``keys`` found."""
     wanted = set(keys)
-    params = {"channels": sorted({c for c, _ in wanted}), "external_ids": sorted({e for _, e in wanted})}
-    rows = session.execute(statement, params)
+    if _dialect(session) == "sqlite":
+        params = {"channels": sorted({c for c, _ in wanted}), "external_ids": sorted({e for _, e in wanted})}
+        rows = session.execute(statements["sqlite"], params)
+    else:
+        rows = session.execute(statements["postgresql"], {"keys": sorted(wanted)})
     return {(channel, external): value for channel, external, value in rows if (channel, external) in wanted}
 
 
