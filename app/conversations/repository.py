@@ -125,16 +125,19 @@ _CHATS_AS_PAIRS: Any = tuple_(Citizen.channel, Citizen.external_id).in_(bindpara
 _CHATS_AS_LISTS: Any = Citizen.channel.in_(bindparam("channels", expanding=True)) & Citizen.external_id.in_(
     bindparam("external_ids", expanding=True)
 )
-_CITIZENS_OF = {
-    "postgresql": select(Citizen.channel, Citizen.external_id, Citizen.id).where(_CHATS_AS_PAIRS),
-    "sqlite": select(Citizen.channel, Citizen.external_id, Citizen.id).where(_CHATS_AS_LISTS),
-}
-_CONVERSATIONS_OF = {
-    dialect: select(Citizen.channel, Citizen.external_id, Conversation.id)
-    .join(Conversation, Conversation.citizen_id == Citizen.id)
-    .where(chats)
-    for dialect, chats in (("postgresql", _CHATS_AS_PAIRS), ("sqlite", _CHATS_AS_LISTS))
-}
+
+
+def _chat_lookups(query: Select[str, str, str]) -> dict[str, Select[str, str, str]]:
+    """``query`` limited to the chats asked for, in each database's form."""
+    return {"postgresql": query.where(_CHATS_AS_PAIRS), "sqlite": query.where(_CHATS_AS_LISTS)}
+
+
+_CITIZENS_OF = _chat_lookups(select(Citizen.channel, Citizen.external_id, Citizen.id))
+_CONVERSATIONS_OF = _chat_lookups(
+    select(Citizen.channel, Citizen.external_id, Conversation.id).join(
+        Conversation, Conversation.citizen_id == Citizen.id
+    )
+)
 
 
 def _by_chat(
