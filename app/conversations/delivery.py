@@ -8,7 +8,6 @@ back-off (429/5xx), or failed after ``delivery_max_seconds`` or a final error.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import random
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
+from app.conversations.pacing import gather_one_per_turn
 from app.conversations.schemas import message_event
 from app.db import Transactions, utcnow
 from app.events import EventBus
@@ -112,7 +112,7 @@ class Deliverer:
 
     async def send_all(self, batch: Sequence[Leased]) -> bool:
         """Send several conversations' messages side by side; what was sent is recorded in one transaction."""
-        attempts = await asyncio.gather(*(self._attempt(leased) for leased in batch), return_exceptions=True)
+        attempts = await gather_one_per_turn(self._attempt(leased) for leased in batch)
         # What went out is recorded even if another conversation's attempt failed unexpectedly:
         # unrecorded, it would be sent again once its lease expired.
         sent = [attempt for attempt in attempts if isinstance(attempt, _Sent)]

@@ -27,6 +27,7 @@ from app.conversations import repository, service
 from app.conversations.delivery import Leased
 from app.conversations.flows import Flows
 from app.conversations.models import Citizen, Conversation, ConversationState, Message, WorkItem
+from app.conversations.pacing import gather_one_per_turn
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
 from app.conversations.replies import Reply, render_bot_reply
 from app.conversations.schemas import message_event
@@ -164,9 +165,8 @@ class Pipeline:
             return results
         # Every turn runs to its end before a failure is raised: none is left running unattended
         # while the worker retries the items one by one.
-        prepared = await asyncio.gather(
-            *(self._prepare_turn(item, conversation) for item, conversation, _ in rows),
-            return_exceptions=True,
+        prepared = await gather_one_per_turn(
+            self._prepare_turn(item, conversation) for item, conversation, _ in rows
         )
         turns = [_result(p) for p in prepared]
         batch = [_InBatch(item, citizen, turn) for (item, _, citizen), turn in zip(rows, turns, strict=True)]

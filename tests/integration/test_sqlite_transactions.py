@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -149,3 +150,25 @@ async def test_the_log_is_copied_back_and_started_over_while_units_keep_coming(
     assert wal.stat().st_size < 2 * log_bytes
     await transactions.aclose()
     assert len(_rows(db_path)) == commits
+
+
+async def test_units_wait_only_for_the_last_pass_of_a_checkpoint(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.db, "LOG_BYTES", 64 * 1024)
+    transactions = SqliteTransactions(f"sqlite+aiosqlite:///{db_path}")
+    units_held: list[bool] = []
+    real_checkpoint = app.db._checkpoint
+
+    def checkpoint(engine: Any) -> None:
+        units_held.append(transactions._one_at_a_time.locked())
+        real_checkpoint(engine)
+
+    monkeypatch.setattr(app.db, "_checkpoint", checkpoint)
+    for n in range(60):  # past LOG_BYTES: a checkpoint starts
+        await transactions.run(_say(f"citizen-{n}".ljust(2000)))
+    await transactions.aclose()  # waits for the checkpoint
+
+    passes = app.db.CATCH_UP_PASSES + 1
+    assert len(units_held) >= passes
+    assert units_held[:passes] == [False] * app.db.CATCH_UP_PASSES + [True]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.conversations import intake, repository, worker
-from app.conversations.intake import GroupCommit, store_inbound_batch
+from app.conversations.intake import Accepted, GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
 from app.db import Transactions, utcnow
 from app.services import Services
@@ -157,6 +157,22 @@ class TestGroupCommit:
         assert len({r[0].work_item_id for r in results}) == 10
         assert counting.opened < 10  # the first alone at most, the rest together
         await _wait_answered(services, [f"g{n}" for n in range(10)])
+
+    async def test_requests_soon_after_a_commit_wait_and_share_the_next(self, services: Services) -> None:
+        counting = _CountingTransactions(services.intake.transactions)
+        group = GroupCommit(counting, interval=0.5)
+        first = await group.store([_event("U-p0", "p0", "ข้อความแรก")])  # after a quiet spell: at once
+        assert counting.opened == 1
+
+        async def one_after_another(n: int) -> list[Accepted]:
+            await asyncio.sleep(0.02 * n)  # each would find nothing being stored, and go alone
+            return await group.store([_event(f"U-p{n}", f"p{n}", f"ข้อความ {n}")])
+
+        later = await asyncio.gather(*(one_after_another(n) for n in range(1, 5)))
+
+        assert counting.opened == 2
+        assert len({a[0].work_item_id for a in [first, *later]}) == 5
+        await _wait_answered(services, [f"p{n}" for n in range(5)])
 
     async def test_a_failing_request_fails_alone(
         self, services: Services, monkeypatch: pytest.MonkeyPatch
