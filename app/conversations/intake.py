@@ -87,24 +87,25 @@ def queue_inbound(
         session, {(inbound.channel.value, inbound.user_id) for inbound in batch}
     )
     conversation_of = [conversations[(inbound.channel.value, inbound.user_id)] for inbound in batch]
-    first_of_key: dict[tuple[str, str], int] = {}
+    first_of_key: dict[repository.EventKey, int] = {}
     for index, inbound in enumerate(batch):
         first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
-    item_ids = repository.insert_work_items(
-        session, [_work_item_row(batch[i], conversation_of[i], received) for i in first_of_key.values()]
-    )
-    item_of = {index: item_ids[key] for key, index in first_of_key.items() if key in item_ids}
-    said = [i for i in item_of if batch[i].kind in _TRANSCRIPT_KINDS]
-    # Stamped after the first write: on SQLite this transaction now holds the write lock, so
-    # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
-    now = utcnow()
-    message_ids = repository.insert_messages(
-        session, [_message_row(batch[i], conversation_of[i], client_ids[i], now) for i in said]
-    )
-    message_of = dict(zip(said, message_ids, strict=True))
-    repository.link_work_item_messages(session, [(item_of[i], message_of[i]) for i in said])
-    repository.touch_last_inbound(session, {conversation_of[i]: now for i in said})
-    return [Accepted(item_of.get(i), message_of.get(i), conversation_of[i]) for i in range(len(batch))]
+    events = [
+        repository.NewEvent(
+            _work_item_row(batch[i], conversation_of[i], received),
+            _message_row(batch[i], conversation_of[i], client_ids[i])
+            if batch[i].kind in _TRANSCRIPT_KINDS
+            else None,
+        )
+        for i in first_of_key.values()
+    ]
+    queued = repository.queue_events(session, events)
+    accepted = []
+    for index, inbound in enumerate(batch):
+        key = (inbound.channel.value, inbound.dedupe_key)
+        item_id, message_id = queued.get(key, (None, None)) if first_of_key[key] == index else (None, None)
+        accepted.append(Accepted(item_id, message_id, conversation_of[index]))
+    return accepted
 
 
 async def store_inbound(
@@ -131,7 +132,7 @@ def _work_item_row(inbound: InboundMessage, conversation_id: str, now: dt.dateti
 
 
 def _message_row(
-    inbound: InboundMessage, conversation_id: str, client_message_id: str | None, now: dt.datetime
+    inbound: InboundMessage, conversation_id: str, client_message_id: str | None
 ) -> dict[str, Any]:
     attachments = [dataclasses.asdict(a) for a in inbound.attachments]
     return {
@@ -143,7 +144,6 @@ def _message_row(
         "extra": {"attachments": attachments} if attachments else {},
         "client_message_id": client_message_id,
         "external_id": inbound.external_message_id,
-        "created_at": now,
         "delivery_attempts": 0,
     }
 

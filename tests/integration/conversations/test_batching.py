@@ -7,12 +7,13 @@ had been handled alone, and one message's failure must stay its own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from app.conversations.intake import Accepted, GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
 from app.db import Transactions, utcnow
 from app.services import Services
-from channels.base import Channel, InboundKind, InboundMessage
+from channels.base import Attachment, Channel, InboundKind, InboundMessage
 from tests.conftest import wait_for
 from tests.integration.conversations.test_pipeline import _CrashingOn
 
@@ -74,6 +75,59 @@ class TestStoreInboundBatch:
                 conversation = await session.get(Conversation, result.conversation_id)
                 assert conversation is not None and conversation.last_inbound_at is not None
         assert await _count(services, Citizen, Citizen.external_id.in_(["U-new-1", "U-new-2"])) == 2
+
+    async def test_what_a_citizen_sent_is_stored_whole_with_its_event(self, services: Services) -> None:
+        sticker = Attachment(kind="sticker", external_id="st-1", meta={"packageId": "446", "ชื่อ": "ยิ้ม"})
+        events = [
+            _event("U-whole", "w1", 'ข้อความ "มีเครื่องหมาย" \\ และ\nขึ้นบรรทัด'),
+            dataclasses.replace(
+                _event("U-whole", "w2", ""), kind=InboundKind.ATTACHMENT, attachments=(sticker,)
+            ),
+        ]
+        async with services.sessionmaker() as session, session.begin():
+            accepted = await store_inbound_batch(session, events, ["client-1", None])
+
+        async with services.sessionmaker() as session:
+            items = [await session.get(WorkItem, a.work_item_id) for a in accepted]
+            messages = [await session.get(Message, a.message_id) for a in accepted]
+        for inbound, item, message in zip(events, items, messages, strict=True):
+            assert item is not None and message is not None
+            assert item.payload == intake.inbound_to_payload(inbound)
+            assert (item.status, item.finished_at, item.message_id) == (WorkStatus.PENDING, None, message.id)
+            assert (message.direction, message.sender, message.text) == ("in", "citizen", inbound.text)
+            assert message.created_at >= item.received_at
+        said, sent = messages
+        assert said is not None and sent is not None
+        assert (said.client_message_id, sent.client_message_id) == ("client-1", None)
+        assert said.id < sent.id
+        assert sent.extra == {"attachments": [dataclasses.asdict(sticker)]}
+
+    async def test_on_postgres_known_chats_are_queued_in_one_statement_after_the_lookup(
+        self, services: Services
+    ) -> None:
+        if services.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite takes one statement per table; its round trips cost no network")
+        users = [f"U-one-{n}" for n in range(3)]
+        async with services.sessionmaker() as session, session.begin():
+            await store_inbound_batch(session, [_event(u, f"before-{u}", "สวัสดี") for u in users])
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(services.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            async with services.sessionmaker() as session, session.begin():
+                batch = [_event(u, f"one-{u}-{n}", "ขอบคุณ") for u in users for n in range(2)]
+                accepted = await store_inbound_batch(
+                    session, [*batch, _event(users[0], "one-U-one-0-0", "ซ้ำ")]
+                )
+        finally:
+            event.remove(services.engine.sync_engine, "before_cursor_execute", count)
+
+        assert len(statements) == 2, statements  # the conversations, then everything else
+        assert [a.work_item_id is not None for a in accepted] == [True] * 6 + [False]
+        assert await _count(services, Message, Message.text == "ขอบคุณ") == 6
 
     async def test_a_redelivery_is_stored_once_within_a_batch_and_across_batches(
         self, services: Services
