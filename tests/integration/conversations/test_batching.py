@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -101,38 +101,6 @@ class TestStoreInboundBatch:
         assert (said.client_message_id, sent.client_message_id) == ("client-1", None)
         assert said.id < sent.id
         assert sent.extra == {"attachments": [dataclasses.asdict(sticker)]}
-
-    async def test_on_postgres_a_batch_takes_two_statements_for_new_and_known_chats(
-        self, services: Services
-    ) -> None:
-        if services.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite takes one statement per table; its round trips cost no network")
-        users = [f"U-one-{n}" for n in range(3)]
-
-        async def store(events: list[InboundMessage]) -> tuple[list[Accepted], int]:
-            statements: list[str] = []
-
-            def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-                statements.append(statement)
-
-            async with services.sessionmaker() as session, session.begin():
-                connection = (await session.connection()).sync_connection
-                assert connection is not None
-                event.listen(connection, "before_cursor_execute", count)  # this transaction's only
-                accepted = await store_inbound_batch(session, events)
-            return accepted, len(statements)
-
-        first, first_statements = await store([_event(u, f"before-{u}", "สวัสดี") for u in users])
-        batch = [_event(u, f"one-{u}-{n}", "ขอบคุณ") for u in users for n in range(2)]
-        again, again_statements = await store([*batch, _event(users[0], "one-U-one-0-0", "ซ้ำ")])
-
-        # Each time: find (or open) the conversations, then queue everything else.
-        assert (first_statements, again_statements) == (2, 2)
-        assert len({a.conversation_id for a in first}) == 3
-        assert [a.conversation_id for a in again[:6:2]] == [a.conversation_id for a in first]
-        assert [a.work_item_id is not None for a in again] == [True] * 6 + [False]
-        assert await _count(services, Message, Message.text == "ขอบคุณ") == 6
-        assert await _count(services, Citizen, Citizen.external_id.in_(users)) == 3
 
     async def test_a_redelivery_is_stored_once_within_a_batch_and_across_batches(
         self, services: Services
