@@ -47,7 +47,7 @@ async def test_a_connection_cut_while_idle_is_replaced_before_use(engine: AsyncE
         await admin.close()
     await asyncio.sleep(IDLE * 1.5)
 
-    second = await _backend_pid(engine)  # without the ping: "connection was closed"
+    second = await _backend_pid(engine)  # without the ping: InterfaceError, "connection is closed"
 
     assert second != first
 
