@@ -132,6 +132,14 @@ class Transactions(Protocol):
 
     async def run(self, work: Callable[[Session], T]) -> T: ...
 
+    async def run_autocommit(self, work: Callable[[Session], T]) -> T:
+        """Runs a unit whose statements need no transaction in common: each is atomic on its own.
+
+        Where the database allows, each statement commits by itself (no ``BEGIN`` and
+        ``COMMIT`` round trips); elsewhere the unit runs in one transaction, as ``run``.
+        """
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -140,9 +148,18 @@ class SessionTransactions:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        engine = sessions.kw["bind"]
+        # The same pool; a connection checked out here sends no BEGIN (asyncpg's autocommit).
+        self._autocommit = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     async def run(self, work: Callable[[Session], T]) -> T:
         async with self.sessions() as session, session.begin():
+            return await session.run_sync(work)
+
+    async def run_autocommit(self, work: Callable[[Session], T]) -> T:
+        async with self._autocommit() as session:
             return await session.run_sync(work)
 
     async def aclose(self) -> None:
@@ -195,6 +212,9 @@ class SqliteTransactions:
         if self._log_is_long() and (self._checkpoint is None or self._checkpoint.done()):
             self._checkpoint = asyncio.create_task(self._copy_back())
         return result
+
+    async def run_autocommit(self, work: Callable[[Session], T]) -> T:
+        return await self.run(work)  # SQLite has one writer anyway: a transaction costs no round trip
 
     def _log_is_long(self) -> bool:
         """Whether the write-ahead log holds more than ``LOG_BYTES`` (its file is cut back to that)."""

@@ -83,28 +83,27 @@ def queue_inbound(
         return []
     client_ids = list(client_message_ids or [None] * len(batch))
     received = utcnow()
-    conversations = repository.conversation_ids_for(
-        session, {(inbound.channel.value, inbound.user_id) for inbound in batch}
-    )
-    conversation_of = [conversations[(inbound.channel.value, inbound.user_id)] for inbound in batch]
     first_of_key: dict[repository.EventKey, int] = {}
     for index, inbound in enumerate(batch):
         first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
     events = [
         repository.NewEvent(
-            _work_item_row(batch[i], conversation_of[i], received),
-            _message_row(batch[i], conversation_of[i], client_ids[i])
-            if batch[i].kind in _TRANSCRIPT_KINDS
-            else None,
+            (batch[i].channel.value, batch[i].user_id),
+            _work_item_row(batch[i], received),
+            _message_row(batch[i], client_ids[i]) if batch[i].kind in _TRANSCRIPT_KINDS else None,
         )
         for i in first_of_key.values()
     ]
-    queued = repository.queue_events(session, events)
+    chats = {(inbound.channel.value, inbound.user_id) for inbound in batch}
+    queued = repository.queue_events(session, chats, events)
     accepted = []
     for index, inbound in enumerate(batch):
         key = (inbound.channel.value, inbound.dedupe_key)
-        item_id, message_id = queued.get(key, (None, None)) if first_of_key[key] == index else (None, None)
-        accepted.append(Accepted(item_id, message_id, conversation_of[index]))
+        item_id, message_id = (
+            queued.items.get(key, (None, None)) if first_of_key[key] == index else (None, None)
+        )
+        conversation_id = queued.conversations[(inbound.channel.value, inbound.user_id)]
+        accepted.append(Accepted(item_id, message_id, conversation_id))
     return accepted
 
 
@@ -115,12 +114,11 @@ async def store_inbound(
     return (await store_inbound_batch(session, [inbound], [client_message_id]))[0]
 
 
-def _work_item_row(inbound: InboundMessage, conversation_id: str, now: dt.datetime) -> dict[str, Any]:
+def _work_item_row(inbound: InboundMessage, now: dt.datetime) -> dict[str, Any]:
     ignored = inbound.kind == InboundKind.IGNORED
     return {
         "channel": inbound.channel.value,
         "dedupe_key": inbound.dedupe_key,
-        "conversation_id": conversation_id,
         "kind": inbound.kind.value,
         "event_type": inbound.event_type,
         "payload": inbound_to_payload(inbound),
@@ -131,12 +129,9 @@ def _work_item_row(inbound: InboundMessage, conversation_id: str, now: dt.dateti
     }
 
 
-def _message_row(
-    inbound: InboundMessage, conversation_id: str, client_message_id: str | None
-) -> dict[str, Any]:
+def _message_row(inbound: InboundMessage, client_message_id: str | None) -> dict[str, Any]:
     attachments = [dataclasses.asdict(a) for a in inbound.attachments]
     return {
-        "conversation_id": conversation_id,
         "direction": "in",
         "sender": Sender.CITIZEN,
         "text": inbound.text,
@@ -229,7 +224,9 @@ class GroupCommit:
 
     async def _store_together(self, group: list[_Request]) -> list[list[Accepted]]:
         events = [event for request in group for event in request.events]
-        accepted = await self.transactions.run(lambda session: queue_inbound(session, events))
+        # Each event is stored whole or not at all without a transaction around the batch: on
+        # PostgreSQL the batch then costs one round trip (see ``repository.queue_events``).
+        accepted = await self.transactions.run_autocommit(lambda session: queue_inbound(session, events))
         results, start = [], 0
         for request in group:
             results.append(accepted[start : start + len(request.events)])

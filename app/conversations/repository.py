@@ -159,16 +159,12 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     """Each chat's conversation id, creating citizen and conversation on first contact (race-safe).
 
     The inserts return what they created; only rows another transaction created meanwhile
-    (the inserts skipped them) are read back: two statements fewer in the webhooks' intake
-    for each batch with a new citizen. On PostgreSQL one statement finds the known chats and
-    opens the new ones; the steps below then only serve what it left (a first contact racing
-    another transaction, a citizen stored without a conversation).
+    (the inserts skipped them) are read back: two statements fewer for each batch with a new
+    citizen. (The webhooks' intake on PostgreSQL finds and opens chats in its one statement,
+    ``queue_events``, and comes here only for what that left.)
     """
     dialect = _dialect(session)
-    if dialect == "postgresql":
-        found = _find_or_open_in_one_statement(session, keys)
-    else:
-        found = _conversation_ids(session, keys)
+    found = _conversation_ids(session, keys)
     missing = sorted(keys - found.keys())
     if not missing:
         return found
@@ -200,19 +196,105 @@ def _conversation_ids(session: Session, keys: Collection[ChatKey]) -> dict[ChatK
     return _by_chat(session, _CONVERSATIONS_OF, keys)
 
 
-# Finds known chats' conversations and opens new citizens' (one round trip instead of three for
-# a batch with a new citizen). A citizen that exists without a conversation, or that another
-# transaction inserts meanwhile (the insert waits for it, then skips it), is left out. The new
-# rows are inserted in key order, as in the steps of ``conversation_ids_for``. Each chat is
-# looked up on its own (LATERAL ... LIMIT 1): joined as a set, the planner (no statistics yet,
-# 100 rows guessed for the batch) scanned the whole citizens table instead of its index, and
-# ack p99 at 300/s on two hubs was 91-110 ms against 33-41 ms now (benchmarks/load.py). The
-# values the models would default are given here: a new NOT NULL column must be added.
-_FIND_OR_OPEN_POSTGRES = text(
+_NEW_WORK_ITEMS = _by_dialect(
+    lambda insert_: (
+        insert_(WorkItem)
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        .returning(WorkItem.id, WorkItem.channel, WorkItem.dedupe_key)
+    )
+)
+
+
+EventKey = tuple[str, str]  # (channel, dedupe_key)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An accepted event to queue: its chat, its work item's row and, if a citizen said something, its message's row.
+
+    The rows leave out ``conversation_id``: ``queue_events`` finds (or opens) the chat's conversation.
+    """
+
+    chat: ChatKey
+    work_item: dict[str, Any]
+    message: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Queued:
+    items: dict[EventKey, tuple[int, int | None]]  # (work item id, message id) of each event stored now
+    conversations: dict[ChatKey, str]  # each chat's conversation
+
+
+def queue_events(session: Session, chats: Collection[ChatKey], events: Sequence[NewEvent]) -> Queued:
+    """Find the chats' conversations (a first contact opens citizen and conversation), and queue the events.
+
+    ``chats`` must hold every event's chat. Work items go in with the transcript messages of
+    those stored now. An event stored before (same
+    channel and dedupe key) is skipped, message and all; the events must have distinct keys.
+    Messages get ``created_at`` now, and their conversations ``last_inbound_at``. On PostgreSQL
+    this is one statement for the usual batch, so it may run outside a transaction (each event is
+    stored whole, or not at all).
+    """
+    if not chats:
+        return Queued({}, {})
+    if _dialect(session) == "postgresql":
+        return _queue_events_postgres(session, chats, events)
+    conversations = conversation_ids_for(session, set(chats))
+    return Queued(_queue_events_step_by_step(session, events, conversations), conversations)
+
+
+def _queue_events_step_by_step(
+    session: Session, events: Sequence[NewEvent], conversations: dict[ChatKey, str]
+) -> dict[EventKey, tuple[int, int | None]]:
+    rows = [{**e.work_item, "conversation_id": conversations[e.chat]} for e in events]
+    result = _core(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
+    item_of: dict[EventKey, int] = {(channel, key): item_id for item_id, channel, key in result}
+    said = [e for e in events if e.message is not None and _event_key(e) in item_of]
+    # Stamped after the first write: on SQLite this transaction now holds the write lock, so
+    # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
+    now = utcnow()
+    message_ids = insert_messages(
+        session,
+        [
+            {**e.message, "conversation_id": conversations[e.chat], "created_at": now}
+            for e in said
+            if e.message
+        ],
+    )
+    message_of = {_event_key(e): m for e, m in zip(said, message_ids, strict=True)}
+    _link_work_item_messages(session, [(item_of[key], message_id) for key, message_id in message_of.items()])
+    _touch_last_inbound(session, {conversations[e.chat]: now for e in said})
+    return {key: (item_id, message_of.get(key)) for key, item_id in item_of.items()}
+
+
+def _event_key(event: NewEvent) -> EventKey:
+    return event.work_item["channel"], event.work_item["dedupe_key"]
+
+
+# On PostgreSQL a batch is queued in one statement: it finds the known chats' conversations,
+# opens the new citizens', inserts the work items and the transcript messages, and sets
+# ``last_inbound_at``. Each round trip waits for a turn of the hub's loop and costs CPU in the
+# driver, and with one statement the webhooks' intake runs outside a transaction: one round
+# trip where it took four (BEGIN, find or open, queue, COMMIT). Ack p99 at 240/s on two hubs:
+# see the README's load table (benchmarks/load.py).
+# - The batch and its chats come as JSON arrays, so the statement's text (and its prepared
+#   plan) is the same for every batch size.
+# - Each chat is looked up on its own (LATERAL ... LIMIT 1): joined as a set, the planner (no
+#   statistics yet, 100 rows guessed for the batch) scanned the whole citizens table instead of
+#   its index, and ack p99 at 300/s rose from 33-41 to 91-110 ms.
+# - Left out, for ``conversation_ids_for``'s race-safe steps: a citizen stored without a
+#   conversation, and one another transaction is inserting (the insert waits for it, then skips).
+# - New rows go in in key order and conversations are locked in id order, as the pipeline locks
+#   them. The values the models would default are given here: a new NOT NULL column must be added.
+# - Each new item draws its message's id from the messages' sequence, so the message goes in
+#   already linked. A new conversation gets ``last_inbound_at`` as it is inserted (a statement
+#   cannot update a row it inserts).
+_QUEUE_EVENTS_POSTGRES = text(
     """
     WITH chat AS (
         SELECT * FROM json_to_recordset(CAST(:chats AS json)) AS chat(
-            channel text, external_id text, new_citizen_id text, new_conversation_id text
+            channel text, external_id text, new_citizen_id text, new_conversation_id text, said boolean
         )
     ),
     found AS (
@@ -234,110 +316,30 @@ _FIND_OR_OPEN_POSTGRES = text(
     ),
     opened AS (
         INSERT INTO conversations (id, citizen_id, channel, state, fallback_streak, clarify_pending,
-                                   created_at, updated_at)
+                                   last_inbound_at, created_at, updated_at)
         SELECT found.new_conversation_id, found.new_citizen_id, found.channel, :state, 0, false,
-               :now, :now
+               CASE WHEN found.said THEN CAST(:now AS timestamptz) END, :now, :now
         FROM found JOIN new_citizens ON new_citizens.id = found.new_citizen_id
         ORDER BY found.channel, found.external_id
         RETURNING id
-    )
-    SELECT channel, external_id, conversation_id FROM found WHERE conversation_id IS NOT NULL
-    UNION ALL
-    SELECT found.channel, found.external_id, found.new_conversation_id
-    FROM found JOIN opened ON opened.id = found.new_conversation_id
-    """
-).bindparams(bindparam("now", type_=UtcDateTime))
-
-
-def _find_or_open_in_one_statement(session: Session, keys: Collection[ChatKey]) -> dict[ChatKey, str]:
-    chats = [
-        {
-            "channel": channel,
-            "external_id": external,
-            "new_citizen_id": new_id(),
-            "new_conversation_id": new_id(),
-        }
-        for channel, external in keys
-    ]
-    rows = session.connection().execute(
-        _FIND_OR_OPEN_POSTGRES,
-        {"chats": json.dumps(chats), "state": ConversationState.BOT.value, "now": utcnow()},
-    )
-    return {(channel, external): conversation_id for channel, external, conversation_id in rows}
-
-
-_NEW_WORK_ITEMS = _by_dialect(
-    lambda insert_: (
-        insert_(WorkItem)
-        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        .returning(WorkItem.id, WorkItem.channel, WorkItem.dedupe_key)
-    )
-)
-
-
-EventKey = tuple[str, str]  # (channel, dedupe_key)
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An accepted event to queue: its work item's row and, if a citizen said something, its message's row."""
-
-    work_item: dict[str, Any]
-    message: dict[str, Any] | None
-
-
-def queue_events(session: Session, events: Sequence[NewEvent]) -> dict[EventKey, tuple[int, int | None]]:
-    """Queue work items, with the transcript messages of those stored now, linked to them.
-
-    An event stored before (same channel and dedupe key) is skipped, message and all; the
-    events must have distinct keys. Messages get ``created_at`` now, and their
-    conversations ``last_inbound_at``. Returns ``(work item id, message id)`` of each event
-    stored now, by key.
-    """
-    if not events:
-        return {}
-    if _dialect(session) == "postgresql":
-        return _queue_events_in_one_statement(session, events)
-    return _queue_events_step_by_step(session, events)
-
-
-def _queue_events_step_by_step(
-    session: Session, events: Sequence[NewEvent]
-) -> dict[EventKey, tuple[int, int | None]]:
-    result = _core(session, _NEW_WORK_ITEMS[_dialect(session)], [e.work_item for e in events])
-    item_of: dict[EventKey, int] = {(channel, key): item_id for item_id, channel, key in result}
-    said = [e for e in events if e.message is not None and _event_key(e) in item_of]
-    # Stamped after the first write: on SQLite this transaction now holds the write lock, so
-    # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
-    now = utcnow()
-    message_ids = insert_messages(session, [{**e.message, "created_at": now} for e in said if e.message])
-    message_of = {_event_key(e): m for e, m in zip(said, message_ids, strict=True)}
-    _link_work_item_messages(session, [(item_of[key], message_id) for key, message_id in message_of.items()])
-    _touch_last_inbound(session, {e.message["conversation_id"]: now for e in said if e.message})
-    return {key: (item_id, message_of.get(key)) for key, item_id in item_of.items()}
-
-
-def _event_key(event: NewEvent) -> EventKey:
-    return event.work_item["channel"], event.work_item["dedupe_key"]
-
-
-# On PostgreSQL the intake's writes are one statement, so a webhook's transaction for known
-# citizens is four round trips (BEGIN, find the conversations, this, COMMIT) instead of seven:
-# each round trip waits for a turn of the hub's loop, and costs CPU in the driver. Ack p99 at
-# 270/s on two hubs: 50-82 -> 36-57 ms (benchmarks/load.py). The batch comes as one JSON array,
-# so the statement's text (and its prepared plan) is the same for every batch size. Each new
-# item draws its message's id from the messages' sequence, so the message goes in already
-# linked; the conversations are locked in id order, as the pipeline locks them.
-_QUEUE_EVENTS_POSTGRES = text(
-    """
-    WITH batch AS (
-        SELECT * FROM json_to_recordset(CAST(:batch AS json)) AS event(
-            position int, channel text, dedupe_key text, conversation_id text, kind text,
-            event_type text, payload json, status text, attempts int, received_at timestamptz,
+    ),
+    resolved AS (
+        SELECT channel, external_id, conversation_id, false AS opened FROM found
+        WHERE conversation_id IS NOT NULL
+        UNION ALL
+        SELECT found.channel, found.external_id, found.new_conversation_id, true
+        FROM found JOIN opened ON opened.id = found.new_conversation_id
+    ),
+    batch AS (
+        SELECT event.*, resolved.conversation_id, resolved.opened
+        FROM json_to_recordset(CAST(:batch AS json)) AS event(
+            position int, channel text, user_id text, dedupe_key text, kind text, event_type text,
+            payload json, status text, attempts int, received_at timestamptz,
             finished_at timestamptz, said boolean, direction text, sender text, text text,
             quick_replies json, extra json, client_message_id text, external_id text,
             delivery_attempts int
         )
+        JOIN resolved ON resolved.channel = event.channel AND resolved.external_id = event.user_id
     ),
     items AS (
         INSERT INTO work_items (channel, dedupe_key, conversation_id, kind, event_type, payload,
@@ -363,27 +365,73 @@ _QUEUE_EVENTS_POSTGRES = text(
     touched AS (
         UPDATE conversations SET last_inbound_at = :now
         FROM (
-            SELECT id FROM conversations WHERE id IN (SELECT conversation_id FROM said_now)
+            SELECT id FROM conversations
+            WHERE id IN (SELECT conversation_id FROM said_now WHERE NOT opened)
             ORDER BY id FOR UPDATE
         ) AS locked
         WHERE conversations.id = locked.id
     )
-    SELECT channel, dedupe_key, id, message_id FROM items
+    SELECT channel, dedupe_key AS key, NULL AS conversation_id, id AS item_id, message_id FROM items
+    UNION ALL
+    SELECT channel, external_id, conversation_id, NULL, NULL FROM resolved
     """
 ).bindparams(bindparam("now", type_=UtcDateTime))
 
 
+def _queue_events_postgres(
+    session: Session, chats: Collection[ChatKey], events: Sequence[NewEvent]
+) -> Queued:
+    queued = _queue_events_in_one_statement(session, chats, events)
+    left = set(chats) - queued.conversations.keys()
+    if not left:
+        return queued
+    conversation_ids_for(session, left)  # the race-safe steps
+    more = _queue_events_in_one_statement(session, left, [e for e in events if e.chat in left])
+    if left - more.conversations.keys():
+        raise RuntimeError("a chat's conversation vanished while its events were being queued")
+    return Queued(queued.items | more.items, queued.conversations | more.conversations)
+
+
 def _queue_events_in_one_statement(
-    session: Session, events: Sequence[NewEvent]
-) -> dict[EventKey, tuple[int, int | None]]:
+    session: Session, chats: Collection[ChatKey], events: Sequence[NewEvent]
+) -> Queued:
+    said = {event.chat for event in events if event.message is not None}
+    chat_rows = [
+        {
+            "channel": channel,
+            "external_id": external,
+            "new_citizen_id": new_id(),
+            "new_conversation_id": new_id(),
+            "said": (channel, external) in said,
+        }
+        for channel, external in chats
+    ]
     batch = [
-        {"position": position, **event.work_item, **(event.message or {}), "said": event.message is not None}
+        {
+            "position": position,
+            "user_id": event.chat[1],
+            **event.work_item,
+            **(event.message or {}),
+            "said": event.message is not None,
+        }
         for position, event in enumerate(events)
     ]
     rows = session.connection().execute(
-        _QUEUE_EVENTS_POSTGRES, {"batch": json.dumps(batch, default=_iso), "now": utcnow()}
+        _QUEUE_EVENTS_POSTGRES,
+        {
+            "chats": json.dumps(chat_rows),
+            "batch": json.dumps(batch, default=_iso),
+            "state": ConversationState.BOT.value,
+            "now": utcnow(),
+        },
     )
-    return {(channel, key): (item_id, message_id) for channel, key, item_id, message_id in rows}
+    queued = Queued({}, {})
+    for channel, key, conversation_id, item_id, message_id in rows:
+        if conversation_id is None:
+            queued.items[(channel, key)] = (item_id, message_id)
+        else:
+            queued.conversations[(channel, key)] = conversation_id
+    return queued
 
 
 def _iso(value: object) -> str:

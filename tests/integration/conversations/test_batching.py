@@ -152,6 +152,33 @@ class TestStoreInboundBatch:
         assert await _count(services, Citizen, Citizen.external_id.in_(users)) == len(users)
         assert await _count(services, Conversation) == len(users)
 
+    async def test_a_citizen_stored_without_a_conversation_gets_one_with_the_event(
+        self, services: Services
+    ) -> None:
+        # On PostgreSQL the intake's one statement leaves such a chat out; the race-safe steps open it.
+        async with services.sessionmaker() as session, session.begin():
+            session.add(Citizen(id="c-alone", channel="line", external_id="U-alone"))
+        group = GroupCommit(services.intake.transactions)
+
+        [alone, known] = await group.store(
+            [_event("U-alone", "alone-1", "สวัสดี"), _event("U-k", "k-1", "ครับ")]
+        )
+
+        async with services.sessionmaker() as session:
+            conversation = await session.get(Conversation, alone.conversation_id)
+            item = await session.get(WorkItem, alone.work_item_id)
+            message = await session.get(Message, alone.message_id)
+        assert conversation is not None and conversation.citizen_id == "c-alone"
+        assert conversation.last_inbound_at is not None
+        assert (
+            item is not None
+            and item.conversation_id == conversation.id
+            and item.message_id == alone.message_id
+        )
+        assert message is not None and message.conversation_id == conversation.id and message.text == "สวัสดี"
+        assert known.work_item_id is not None and known.conversation_id not in (None, conversation.id)
+        await _wait_answered(services, ["alone-1", "k-1"])
+
     async def test_chats_are_found_by_channel_and_user_together(self, services: Services) -> None:
         # The same user ids on two channels: four chats, and a lookup of two must return just those two.
         events = [
@@ -338,6 +365,10 @@ class _CountingTransactions:
     async def run(self, work: Callable[[Session], T]) -> T:
         self.opened += 1
         return await self.real.run(work)
+
+    async def run_autocommit(self, work: Callable[[Session], T]) -> T:
+        self.opened += 1
+        return await self.real.run_autocommit(work)
 
     async def aclose(self) -> None:
         pass

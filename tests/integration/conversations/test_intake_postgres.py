@@ -1,7 +1,7 @@
-"""On PostgreSQL the intake is two statements a batch, and both search indexes as the service grows.
+"""On PostgreSQL the webhooks' intake is one round trip a batch, and its statement searches indexes.
 
-Each statement is a round trip that waits for a turn of the hub's loop, so the webhooks' acks
-depend on how few there are. This machine's PostgreSQL runs without autovacuum, so new tables
+Each round trip waits for a turn of the hub's loop, so the webhooks' acks depend on how few
+there are: one statement, sent outside a transaction (no BEGIN, no COMMIT). This machine's PostgreSQL runs without autovacuum, so new tables
 have no statistics, and the planner guesses 100 rows for a JSON batch: a join of that batch with
 the citizens table once came out as a scan of every citizen, in each webhook's transaction.
 (SQLite's plans: test_query_plans.py.)
@@ -10,16 +10,15 @@ the citizens table once came out as a scan of every citizen, in each webhook's t
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert
 
-from app.conversations.intake import Accepted, store_inbound_batch
+from app.conversations.intake import GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message
 from app.services import Services
-from channels.base import InboundMessage
 from tests.conftest import fresh_postgres_database
 from tests.integration.conversations.test_batching import _count, _event
 from tests.integration.processes import NEEDS_POSTGRES
@@ -65,7 +64,7 @@ async def test_the_intake_searches_indexes_with_thousands_of_citizens(services: 
         }
 
     assert accepted[0].conversation_id == "v7" and accepted[1].conversation_id not in (None, "v7")
-    assert len(plans) == 2  # find or open the conversations; queue the rest
+    assert len(plans) == 1  # find or open the conversations, and queue the events
     scans = {
         " ".join(statement.split())[:120]: found
         for statement, plan in plans.items()
@@ -74,30 +73,54 @@ async def test_the_intake_searches_indexes_with_thousands_of_citizens(services: 
     assert not scans
 
 
-async def test_a_batch_takes_two_statements_for_new_and_known_chats(services: Services) -> None:
+async def test_the_webhooks_intake_is_one_round_trip_for_new_and_known_chats(services: Services) -> None:
     users = [f"U-one-{n}" for n in range(3)]
+    sent = _QueriesByCheckout(services)
+    group = GroupCommit(services.intake.transactions)
 
-    async def store(events: list[InboundMessage]) -> tuple[list[Accepted], int]:
-        statements: list[str] = []
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            statements.append(statement)
-
-        async with services.sessionmaker() as session, session.begin():
-            connection = (await session.connection()).sync_connection
-            assert connection is not None
-            event.listen(connection, "before_cursor_execute", count)  # this transaction's only
-            accepted = await store_inbound_batch(session, events)
-        return accepted, len(statements)
-
-    first, first_statements = await store([_event(u, f"before-{u}", "สวัสดี") for u in users])
+    first = await group.store([_event(u, f"before-{u}", "สวัสดี") for u in users])
     batch = [_event(u, f"one-{u}-{n}", "ขอบคุณ") for u in users for n in range(2)]
-    again, again_statements = await store([*batch, _event(users[0], "one-U-one-0-0", "ซ้ำ")])
+    again = await group.store([*batch, _event(users[0], "one-U-one-0-0", "ซ้ำ")])
+    sent.stop()
 
-    # Each time: find (or open) the conversations, then queue everything else.
-    assert (first_statements, again_statements) == (2, 2)
+    # The intake's checkouts sent its statement and nothing else: no BEGIN, no COMMIT.
+    intake = [queries for queries in sent.checkouts if any("json_to_recordset" in q for q in queries)]
+    assert [len(queries) for queries in intake] == [1, 1]
     assert len({a.conversation_id for a in first}) == 3
     assert [a.conversation_id for a in again[:6:2]] == [a.conversation_id for a in first]
     assert [a.work_item_id is not None for a in again] == [True] * 6 + [False]
     assert await _count(services, Message, Message.text == "ขอบคุณ") == 6
     assert await _count(services, Citizen, Citizen.external_id.in_(users)) == 3
+
+
+class _QueriesByCheckout:
+    """What each checkout of the hub's pool sent to PostgreSQL: statements, and BEGIN and COMMIT too.
+
+    SQLAlchemy reports the statements; asyncpg's query log has the rest (it leaves out prepared
+    statements, which SQLAlchemy reports).
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.checkouts: list[list[str]] = []
+        self._engine = services.engine.sync_engine
+        self._now: dict[Any, list[str]] = {}  # asyncpg connection -> what its checkout sent
+        self._loggers: dict[Any, Callable[[Any], None]] = {}
+        event.listen(self._engine.pool, "checkout", self._checked_out)
+        event.listen(self._engine, "before_cursor_execute", self._statement)
+
+    def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        self._now[driver] = queries = []
+        self.checkouts.append(queries)
+        if driver not in self._loggers:
+            self._loggers[driver] = lambda record: self._now[driver].append(record.query)
+            driver.add_query_logger(self._loggers[driver])
+
+    def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self._now[connection.connection.driver_connection].append(statement)
+
+    def stop(self) -> None:
+        event.remove(self._engine.pool, "checkout", self._checked_out)
+        event.remove(self._engine, "before_cursor_execute", self._statement)
+        for driver, logger in self._loggers.items():
+            driver.remove_query_logger(logger)
