@@ -160,7 +160,9 @@ class SessionTransactions:
 
     async def run_autocommit(self, work: Callable[[Session], T]) -> T:
         async with self._autocommit() as session:
-            return await session.run_sync(work)
+            result = await session.run_sync(work)
+            await session.commit()  # flushes what the unit left pending; no COMMIT is sent
+            return result
 
     async def aclose(self) -> None:
         pass

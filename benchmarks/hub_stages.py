@@ -83,10 +83,10 @@ async def measure(
                 for n in range(start, start + batch)
             ]
             marks = [(time.process_time(), time.perf_counter())]
-            await transactions.run(lambda session: queue_inbound(session, events))  # noqa: B023
+            await transactions.run_autocommit(lambda session: queue_inbound(session, events))  # noqa: B023
             marks.append((time.process_time(), time.perf_counter()))
             until = utcnow() + dt.timedelta(seconds=60)
-            items = await transactions.run(
+            items = await transactions.run_autocommit(
                 lambda session: repository.claim_work_items(session, "stages", batch, until)  # noqa: B023
             )
             marks.append((time.process_time(), time.perf_counter()))

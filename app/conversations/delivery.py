@@ -79,13 +79,15 @@ class Deliverer:
     async def claim(self, worker_id: str, limit: int) -> list[int]:
         now = utcnow()
         until = now + dt.timedelta(seconds=self.lease_seconds)
-        return await self.transactions.run(
+        return await self.transactions.run_autocommit(
             lambda session: repository.claim_delivery_head(session, worker_id, now, until, limit)
         )
 
     async def deliver(self, head_id: int, worker_id: str) -> bool:
         """Send a claimed head message (and those right after it); True if the conversation has more to send."""
-        leased = await self.transactions.run(lambda session: self._leased(session, head_id, worker_id))
+        leased = await self.transactions.run_autocommit(
+            lambda session: self._leased(session, head_id, worker_id)
+        )
         return await self.send(leased) if leased is not None else False
 
     def _leased(self, session: Session, head_id: int, worker_id: str) -> Leased | None:
@@ -169,7 +171,7 @@ class Deliverer:
                 repository.mark_sent(session, ids, delivered_via)
             return repository.with_pending_outbound(session, conversation_ids)
 
-        more = await self.transactions.run(record)
+        more = await self.transactions.run_autocommit(record)
         for attempt in sent:
             for message in attempt.messages:  # detached copies, updated to what was just stored
                 message.delivery_status = DeliveryStatus.SENT
@@ -240,7 +242,7 @@ class Deliverer:
 
     async def _publish(self, batch: Sequence[Message]) -> None:
         ids = [m.id for m in batch]
-        rows = await self.transactions.run(
+        rows = await self.transactions.run_autocommit(
             lambda session: session.scalars(select(Message).where(Message.id.in_(ids))).all()
         )
         await self._publish_rows(rows)

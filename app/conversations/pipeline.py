@@ -155,7 +155,7 @@ class Pipeline:
         What each item's turn does is the same as alone; only the database round trips are
         shared. None for an item whose lease was lost to another worker.
         """
-        rows = await self.transactions.run(
+        rows = await self.transactions.run_autocommit(
             lambda session: repository.work_items_with_chats(session, item_ids)
         )
         results: dict[int, Handled | None] = {}

@@ -45,12 +45,13 @@ def _claim_statements(
 ) -> dict[str, Any]:
     """The claim ``UPDATE`` of each database, built once (building them costs more than running them).
 
-    On PostgreSQL the ids are selected ``FOR UPDATE SKIP LOCKED`` first (as its own statement:
-    inside ``UPDATE ... IN (subquery)`` the planner may re-run a LIMITed subquery and claim
-    more rows than asked), so several hub processes claim side by side without waiting on or
-    doubling each other's work. SQLite serialises writers, so one ``UPDATE`` with the
-    subquery is atomic. ``still`` re-checks what must hold at update time. Parameters:
-    ``limit``, ``owner``, ``until``, ``now`` where the candidates use it (and ``ids``).
+    On PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED`` in a ``MATERIALIZED``
+    CTE, so that several hub processes claim side by side without waiting on or doubling each
+    other's work, and the LIMITed selection runs once (inside ``UPDATE ... IN (subquery)`` the
+    planner may re-run it and claim more rows than asked). One statement, so a claim needs no
+    transaction around it (``Transactions.run_autocommit``). SQLite serialises writers, so one
+    ``UPDATE`` with the subquery is atomic. ``still`` re-checks what must hold at update time.
+    Parameters: ``limit``, ``owner``, ``until``, ``now`` where the candidates use it.
     """
 
     def claim(ids: Any) -> Any:
@@ -62,11 +63,8 @@ def _claim_statements(
             .execution_options(synchronize_session=False)
         )
 
-    return {
-        "lock": candidates.with_for_update(skip_locked=True, of=table),
-        "postgresql": claim(bindparam("ids", expanding=True)),
-        "sqlite": claim(candidates.scalar_subquery()),
-    }
+    picked = candidates.with_for_update(skip_locked=True, of=table).cte("picked").prefix_with("MATERIALIZED")
+    return {"postgresql": claim(select(picked.c.id)), "sqlite": claim(candidates.scalar_subquery())}
 
 
 def _core(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
@@ -75,12 +73,7 @@ def _core(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> A
 
 
 def _claim(session: Session, statements: dict[str, Any], **params: Any) -> list[int]:
-    if _dialect(session) == "postgresql":
-        params["ids"] = list((session.scalars(statements["lock"], params)).all())
-        if not params["ids"]:
-            return []
-        return sorted((session.scalars(statements["postgresql"], params)).all())
-    return sorted((session.scalars(statements["sqlite"], params)).all())
+    return sorted(session.scalars(statements[_dialect(session)], params).all())
 
 
 async def find_conversation(session: AsyncSession, channel: str, external_id: str) -> Conversation | None:

@@ -162,7 +162,7 @@ class Workers:
 
     async def _claim_work(self, owner: str, limit: int) -> list[int]:
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
-        return await self.transactions.run(
+        return await self.transactions.run_autocommit(
             lambda session: repository.claim_work_items(session, owner, limit, until)
         )
 
