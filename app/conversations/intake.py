@@ -1,8 +1,9 @@
 """Store accepted inbound events durably, once each, before the webhook answers.
 
-``queue_inbound`` queues a batch in a few statements whatever its size. ``GroupCommit``
-lets concurrent webhook requests share one transaction: each request still gets its answer
-only after its own events are committed, but under load one commit serves many messages.
+``queue_inbound`` queues a batch in a few statements whatever its size (on PostgreSQL
+usually one, sent outside a transaction). ``GroupCommit`` lets concurrent webhook requests
+share one commit: each request still gets its answer only after its own events are
+committed, but under load one commit serves many messages.
 The statements are sync, so that a transaction of them can run whole in one call
 (``app.db.Transactions``); ``store_inbound_batch`` runs them in an async session.
 """

@@ -20,7 +20,7 @@ from app.conversations.intake import GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message
 from app.services import Services
 from tests.conftest import fresh_postgres_database
-from tests.integration.conversations.test_batching import _count, _event
+from tests.integration.conversations.test_batching import _count, _event, _wait_answered
 from tests.integration.processes import NEEDS_POSTGRES
 
 pytestmark = NEEDS_POSTGRES
@@ -91,6 +91,19 @@ async def test_the_webhooks_intake_is_one_round_trip_for_new_and_known_chats(ser
     assert [a.work_item_id is not None for a in again] == [True] * 6 + [False]
     assert await _count(services, Message, Message.text == "ขอบคุณ") == 6
     assert await _count(services, Citizen, Citizen.external_id.in_(users)) == 3
+
+
+async def test_the_workers_claim_in_one_round_trip(services: Services) -> None:
+    sent = _QueriesByCheckout(services)
+
+    await GroupCommit(services.intake.transactions).store(
+        [_event(f"U-c{n}", f"c{n}", "สวัสดี") for n in range(4)]
+    )
+    await _wait_answered(services, [f"c{n}" for n in range(4)])
+    sent.stop()
+
+    claims = [queries for queries in sent.checkouts if any("SKIP LOCKED" in q for q in queries)]
+    assert claims and all(len(queries) == 1 for queries in claims)  # no BEGIN, no second statement, no COMMIT
 
 
 class _QueriesByCheckout:
