@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 from sqlalchemy import func, select
 
@@ -72,13 +73,21 @@ async def test_the_surviving_hub_finishes_the_killed_hubs_work_once_its_leases_e
 
     async def kill_and_count_what_it_held() -> tuple[int, int]:
         # Kill while it holds leased work (each send takes >= 0.5 s), so the takeover is tested
-        # whatever the scheduling; then count what it left, before any of its 3 s leases expire.
+        # whatever the scheduling. The hub is frozen (SIGSTOP) while what it holds is counted:
+        # counted first and killed after, it once finished its batch in between, on a busy machine.
         await wait_for(
             lambda: sum(e.acked for e in events) >= BURST // 3, timeout=SETTLE_TIMEOUT, interval=0.005
         )
-        await wait_for(lambda: held_by(postgres_url, pid), timeout=SETTLE_TIMEOUT, interval=0.01)
-        first.kill()
-        return sum(e.acked for e in events), await held_by(postgres_url, pid)
+        assert first.process is not None
+        deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
+        while True:
+            first.process.send_signal(signal.SIGSTOP)
+            held = await held_by(postgres_url, pid)
+            if held or asyncio.get_running_loop().time() > deadline:
+                first.kill()
+                return sum(e.acked for e in events), held
+            first.process.send_signal(signal.SIGCONT)
+            await asyncio.sleep(0.01)
 
     # A load balancer alternates; conversations are spread over both hubs too.
     (acked_at_kill, left_behind), _ = await asyncio.gather(
