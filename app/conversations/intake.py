@@ -84,27 +84,26 @@ def queue_inbound(
         return []
     client_ids = list(client_message_ids or [None] * len(batch))
     received = utcnow()
+    chat_of = [(inbound.channel.value, inbound.user_id) for inbound in batch]
     first_of_key: dict[repository.EventKey, int] = {}
     for index, inbound in enumerate(batch):
         first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
     events = [
         repository.NewEvent(
-            (batch[i].channel.value, batch[i].user_id),
+            chat_of[i],
             _work_item_row(batch[i], received),
             _message_row(batch[i], client_ids[i]) if batch[i].kind in _TRANSCRIPT_KINDS else None,
         )
         for i in first_of_key.values()
     ]
-    chats = {(inbound.channel.value, inbound.user_id) for inbound in batch}
-    queued = repository.queue_events(session, chats, events)
+    queued = repository.queue_events(session, set(chat_of), events)
     accepted = []
     for index, inbound in enumerate(batch):
         key = (inbound.channel.value, inbound.dedupe_key)
         item_id, message_id = (
             queued.items.get(key, (None, None)) if first_of_key[key] == index else (None, None)
         )
-        conversation_id = queued.conversations[(inbound.channel.value, inbound.user_id)]
-        accepted.append(Accepted(item_id, message_id, conversation_id))
+        accepted.append(Accepted(item_id, message_id, queued.conversations[chat_of[index]]))
     return accepted
 
 

@@ -156,11 +156,11 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     citizen. (The webhooks' intake on PostgreSQL finds and opens chats in its one statement,
     ``queue_events``, and comes here only for what that left.)
     """
-    dialect = _dialect(session)
     found = _conversation_ids(session, keys)
     missing = sorted(keys - found.keys())
     if not missing:
         return found
+    dialect = _dialect(session)
     created = _core(
         session,
         _NEW_CITIZENS[dialect],
@@ -223,11 +223,10 @@ def queue_events(session: Session, chats: Collection[ChatKey], events: Sequence[
     """Find the chats' conversations (a first contact opens citizen and conversation), and queue the events.
 
     ``chats`` must hold every event's chat. Work items go in with the transcript messages of
-    those stored now. An event stored before (same
-    channel and dedupe key) is skipped, message and all; the events must have distinct keys.
-    Messages get ``created_at`` now, and their conversations ``last_inbound_at``. On PostgreSQL
-    this is one statement for the usual batch, so it may run outside a transaction (each event is
-    stored whole, or not at all).
+    those stored now. An event stored before (same channel and dedupe key) is skipped, message
+    and all; the events must have distinct keys. Messages get ``created_at`` now, and their
+    conversations ``last_inbound_at``. On PostgreSQL this is one statement for the usual batch,
+    so it may run outside a transaction (each event is stored whole, or not at all).
     """
     if not chats:
         return Queued({}, {})

@@ -1,9 +1,10 @@
 """On PostgreSQL the webhooks' intake is one round trip a batch, and its statement searches indexes.
 
 Each round trip waits for a turn of the hub's loop, so the webhooks' acks depend on how few
-there are: one statement, sent outside a transaction (no BEGIN, no COMMIT). This machine's PostgreSQL runs without autovacuum, so new tables
-have no statistics, and the planner guesses 100 rows for a JSON batch: a join of that batch with
-the citizens table once came out as a scan of every citizen, in each webhook's transaction.
+there are: one statement, sent outside a transaction (no BEGIN, no COMMIT). This machine's
+PostgreSQL runs without autovacuum, so new tables have no statistics, and the planner guesses
+100 rows for a JSON batch: a join of that batch with the citizens table once came out as a
+scan of every citizen, in each webhook's transaction.
 (SQLite's plans: test_query_plans.py.)
 """
 
