@@ -183,6 +183,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipeline,
         deliverer,
         metrics,
+        bus,
         count=settings.workers,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # Workers and delivery.
     # Items handled at once per kind of work (events, deliveries) in one process, in at most
     # two batches; under load, larger batches share their database round trips more.
-    workers: int = Field(default=64, validation_alias="GOVCHAT_WORKERS", ge=1)
+    # 0: this process only takes requests and queues them, for worker processes on the same
+    # PostgreSQL and Redis (README, "Web and worker processes").
+    workers: int = Field(default=64, validation_alias="GOVCHAT_WORKERS", ge=0)
     lease_seconds: float = Field(default=60.0, validation_alias="GOVCHAT_LEASE_SECONDS", gt=0)
     poll_interval: float = Field(default=0.5, validation_alias="GOVCHAT_POLL_INTERVAL", gt=0)
     delivery_max_seconds: float = Field(default=600.0, validation_alias="GOVCHAT_DELIVERY_MAX_SECONDS", gt=0)
@@ -58,6 +60,15 @@ class Settings(BaseSettings):
     nlu_timeout_seconds: float = Field(default=2.0, validation_alias="GOVCHAT_NLU_TIMEOUT_SECONDS", gt=0)
     officer_token_hours: float = Field(default=12.0, validation_alias="GOVCHAT_OFFICER_TOKEN_HOURS", gt=0)
     log_level: str = Field(default="INFO", validation_alias="GOVCHAT_LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _workers_elsewhere_need_shared_stores(self) -> Settings:
+        if self.workers == 0 and not (self.database_url.startswith("postgresql") and self.redis_url):
+            raise ValueError(
+                "GOVCHAT_WORKERS=0 needs DATABASE_URL on PostgreSQL and REDIS_URL: "
+                "worker processes on the same database answer what this process queues"
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -185,6 +185,8 @@ class HubProcess:
     rasa_url: str | None = None
     workers: int | None = None  # GOVCHAT_WORKERS; None: the hub's default
     extra_env: dict[str, str] = field(default_factory=dict)
+    nice: int = 0  # run under `nice -n` (a lower CPU priority)
+    takes_webhooks: bool = True  # False: a worker process, not behind the load balancer
     bare: bool = False  # run benchmarks/bare_line_app.py instead of the hub
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -248,7 +250,8 @@ class HubProcess:
         if self.bare:
             uvicorn = [str(REPO_ROOT / ".venv" / "bin" / "uvicorn"), "benchmarks.bare_line_app:app"]
             return [*uvicorn, "--app-dir", str(REPO_ROOT), "--log-level", "warning", "--port", str(self.port)]
-        return [str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
+        nice = ["nice", "-n", str(self.nice)] if self.nice else []
+        return [*nice, str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S

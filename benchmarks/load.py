@@ -5,6 +5,10 @@ Systems (``--configs``), each started fresh with the fake LINE API on loopback:
 * ``sqlite-embedded``, ``sqlite-rasa``: one ``govchat serve`` on a fresh SQLite file;
 * ``pg-embedded``, ``pg-rasa``: ``--pg-processes`` (2) ``govchat serve`` on a fresh PostgreSQL
   database and Redis, separate ports; webhooks go round-robin to them, as a load balancer would;
+* ``pg-split-embedded``, ``pg-split-rasa``: as ``pg-*``, but the ``--pg-processes`` hubs that take
+  the webhooks run no workers (``GOVCHAT_WORKERS=0``), and ``--worker-processes`` (2) more
+  ``govchat serve`` run the workers under ``nice -n --worker-nice`` (10): README, "Web and
+  worker processes";
 * ``-rasa``: ``RASA_URL`` points at ``rasa run --enable-api`` on the model ``govchat nlu train``
   trains (``nlu/rasa_runner.py``); ``-embedded``: no ``RASA_URL``;
 * ``bare-fastapi`` (only when asked for): ``benchmarks/bare_line_app.py``, a FastAPI app that
@@ -75,8 +79,16 @@ from nlu.commands import train_current  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
 
-CONFIGS = ("sqlite-embedded", "pg-embedded", "sqlite-rasa", "pg-rasa", BARE)
-DEFAULT_CONFIGS = CONFIGS[:4]
+CONFIGS = (
+    "sqlite-embedded",
+    "pg-embedded",
+    "sqlite-rasa",
+    "pg-rasa",
+    "pg-split-embedded",
+    "pg-split-rasa",
+    BARE,
+)
+DEFAULT_CONFIGS = CONFIGS[:6]
 
 
 def rates(text: str) -> list[float]:
@@ -113,6 +125,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=None, help="GOVCHAT_WORKERS of each hub (default: the hub's)"
     )
     parser.add_argument("--pg-processes", type=int, default=2, help="hub processes of the pg-* systems")
+    parser.add_argument("--worker-processes", type=int, default=2, help="worker processes of pg-split-*")
+    parser.add_argument("--worker-nice", type=int, default=10, help="their nice value (pg-split-*)")
     parser.add_argument(
         "--database-url",
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/govchat_bench",
@@ -170,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"govchat load benchmark: {args.seconds:g} s per step, {args.returning:.0%} returning citizens, "
         f"{args.workers or 'default'} workers per hub, {args.pg_processes} hubs for pg-*, "
+        f"pg-split-*: {args.pg_processes} without workers + {args.worker_processes} worker processes "
+        f"at nice {args.worker_nice}, "
         f"peer with {args.peer_policies} policies"
     )
     print(table(rows))

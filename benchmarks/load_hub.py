@@ -73,8 +73,17 @@ def engine_counts(before: dict[str, float], after: dict[str, float]) -> dict[str
 class HubDriver:
     """Sends one step of signed webhooks to the hubs and matches the fake LINE API's answers."""
 
-    def __init__(self, system: str, hubs: Sequence[str], fake: FakeLine, workload: Workload, args: Any):
-        self.system, self.hubs, self.fake, self.workload, self.args = system, hubs, fake, workload, args
+    def __init__(
+        self,
+        system: str,
+        hubs: Sequence[HubProcess],
+        fake: FakeLine,
+        workload: Workload,
+        args: Any,
+    ):
+        self.system, self.fake, self.workload, self.args = system, fake, workload, args
+        self.targets = [h.url for h in hubs if h.takes_webhooks]
+        self.all_hubs = [h.url for h in hubs]  # their metrics: worker processes included
         self.serial = 0
         self.by_token: dict[str, Message] = {}
         self.pending: dict[str, deque[Message]] = {}  # per citizen, for pushes (no token)
@@ -91,7 +100,7 @@ class HubDriver:
                 user, text, token, self.serial, now_ms + int(n * 1000 / rate), BOT_USER_ID
             )
             headers = {"X-Line-Signature": signature, "Content-Type": "application/json"}
-            target = f"{self.hubs[n % len(self.hubs)]}/webhooks/line"
+            target = f"{self.targets[n % len(self.targets)]}/webhooks/line"
             message = Message(user, target, body, headers, token)
             messages.append(message)
             self.by_token[token] = message
@@ -134,7 +143,7 @@ class HubDriver:
                     message.acked = time.time()
                     message.body, message.headers = b"", {}  # a long run keeps every message
 
-            before = await hub_metrics(session, self.hubs)
+            before = await hub_metrics(session, self.all_hubs)
             cpu.start()
             done = asyncio.Event()
             poller = asyncio.create_task(self._poll(step, done))
@@ -147,7 +156,7 @@ class HubDriver:
             step.cpu = cpu.stop()  # sending and draining: all the work this step caused
             done.set()
             await poller
-            after = await hub_metrics(session, self.hubs)
+            after = await hub_metrics(session, self.all_hubs)
             step.engines = engine_counts(before, after)
             step.hub_sent = sum(
                 value - before.get(key, 0.0)
@@ -213,10 +222,17 @@ def started_hubs(system: str, fake: FakeLine, rasa_url: str | None, args: Any) -
         else:
             database = args.database_url.rsplit("/", 1)[1].split("?")[0]
             asyncio.run(reset_postgres(args.postgres_admin_dsn, database))
-            hubs = [
-                HubProcess(database_url=args.database_url, redis_url=args.redis_url, **common)
-                for _ in range(args.pg_processes)
-            ]
+            shared = {"database_url": args.database_url, "redis_url": args.redis_url}
+            if system.startswith("pg-split"):
+                # the workers first: the first process migrates, and the web ones need it there
+                hubs = [
+                    HubProcess(**shared, **common, nice=args.worker_nice, takes_webhooks=False)
+                    for _ in range(args.worker_processes)
+                ]
+                web = {**common, "workers": 0}
+                hubs += [HubProcess(**shared, **web) for _ in range(args.pg_processes)]
+            else:
+                hubs = [HubProcess(**shared, **common) for _ in range(args.pg_processes)]
         for hub in hubs:  # one after the other: the first one migrates the database
             stack.enter_context(hub)
         yield hubs
@@ -234,7 +250,7 @@ def run_hub_system(
         if rasa is not None and rasa.process is not None:
             pids["rasa"] = [rasa.process.pid]
         pids["gen"] = [os.getpid()]
-        driver = HubDriver(system, [h.url for h in hubs], fake, workload, args)
+        driver = HubDriver(system, hubs, fake, workload, args)
         cpu = CpuMeter(pids)
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             # connection pools, caches, the first parses; also the first returning citizens

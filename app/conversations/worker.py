@@ -7,6 +7,11 @@ claimer instead of polling loops keeps idle workers from racing for the same row
 SQLite every empty claim is still a write). Claimers wake at once when this process
 queues something and poll otherwise, so items queued by another hub process (or left by a
 crashed one) are picked up too.
+
+A process with ``count == 0`` runs no workers: it takes requests and queues them, and wakes
+the worker processes through the event bus (``WAKE_TOPIC``). Run them at a lower CPU
+priority, and webhooks are acknowledged first when the CPU is short (README, "Web and
+worker processes").
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from app.conversations.delivery import Deliverer
 from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
 from app.db import Transactions, utcnow
+from app.events import EventBus
 from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,7 @@ BATCHES_IN_FLIGHT = 2
 # one message at a time costs about ten times the CPU of one in a batch of thirty. Measured
 # (benchmarks/load.py, SQLite): 20 ms made every rate cheaper and its acks faster; 50 ms no better.
 CLAIM_LINGER_SECONDS = 0.02
+WAKE_TOPIC = "work-queued"  # {"kinds": ["w", "d"]}: what a process without workers queued
 
 Claim = Callable[[str, int], Awaitable[list[int]]]
 Handle = Callable[[list[int], str], Coroutine[Any, Any, bool]]  # True: claim again, more may be ready
@@ -55,6 +62,7 @@ class Workers:
         pipeline: Pipeline,
         deliverer: Deliverer,
         metrics: Metrics,
+        bus: EventBus,
         *,
         count: int,
         lease_seconds: float,
@@ -64,25 +72,62 @@ class Workers:
         self.pipeline = pipeline
         self.deliverer = deliverer
         self.metrics = metrics
+        self.bus = bus
         self.count = count
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._work_ready = asyncio.Event()
         self._delivery_ready = asyncio.Event()
+        self._ready = {"w": self._work_ready, "d": self._delivery_ready}
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
+        self._to_announce: set[str] = set()
+        self._announcer: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[bool]] = set()
         self._claims = itertools.count(1)
         self._held: dict[str, dict[int, str]] = {"w": {}, "d": {}}  # kind -> {id: owner}
 
     def notify_work(self) -> None:
-        self._work_ready.set()
+        self._wake("w")
 
     def notify_delivery(self) -> None:
-        self._delivery_ready.set()
+        self._wake("d")
+
+    def _wake(self, kind: str) -> None:
+        if self.count:
+            self._ready[kind].set()
+            return
+        self._to_announce.add(kind)
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.create_task(self._announce())
+
+    async def _announce(self) -> None:
+        """Wake the worker processes; what is queued while one publish is out goes in the next."""
+        while self._to_announce:
+            kinds = sorted(self._to_announce)
+            self._to_announce.clear()
+            await self.bus.publish(WAKE_TOPIC, {"kinds": kinds})
+
+    async def _listen(self) -> None:
+        """Wake when a process without workers queues something; the poll covers a Redis outage."""
+        while True:
+            try:
+                async with self.bus.subscribe(WAKE_TOPIC) as events:
+                    async for event in events:
+                        for kind in event.get("kinds", []):
+                            if kind in self._ready:
+                                self._ready[kind].set()
+            except Exception:
+                log.warning("wake_subscription_failed", exc_info=True)
+                await asyncio.sleep(self.poll_interval)
 
     def start(self) -> None:
+        """Start the claimers, the reaper and the lease renewal; none when ``count`` is 0."""
+        if not self.count:
+            return
+        self._listener = asyncio.create_task(self._listen())
         self._tasks = [
             asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._work_ready)),
             asyncio.create_task(
@@ -94,6 +139,11 @@ class Workers:
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Finish in-flight work within the grace period, then release whatever is still held."""
+        for helper in (self._listener, self._announcer):
+            if helper is not None:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
         self._stopping.set()
         self._work_ready.set()
         self._delivery_ready.set()
