@@ -119,9 +119,9 @@ class Workers:
                         for kind in event.get("kinds", []):
                             if kind in self._ready:
                                 self._ready[kind].set()
-            except Exception:
+            except Exception:  # Redis down at start-up: try again now and then, not in a loop
                 log.warning("wake_subscription_failed", exc_info=True)
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(REAP_INTERVAL_SECONDS)
 
     def start(self) -> None:
         """Start the claimers, the reaper and the lease renewal; none when ``count`` is 0."""
