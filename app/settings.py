@@ -63,7 +63,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _workers_elsewhere_need_shared_stores(self) -> Settings:
-        if self.workers == 0 and not (self.database_url.startswith("postgresql") and self.redis_url):
+        from app.db import is_sqlite  # here: only this check needs SQLAlchemy
+
+        if self.workers == 0 and (is_sqlite(self.resolved_database_url()) or not self.redis_url):
             raise ValueError(
                 "GOVCHAT_WORKERS=0 needs DATABASE_URL on PostgreSQL and REDIS_URL: "
                 "worker processes on the same database answer what this process queues"

@@ -77,9 +77,7 @@ class Workers:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._work_ready = asyncio.Event()
-        self._delivery_ready = asyncio.Event()
-        self._ready = {"w": self._work_ready, "d": self._delivery_ready}
+        self._ready = {"w": asyncio.Event(), "d": asyncio.Event()}  # kind -> wake its claimer
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
@@ -129,9 +127,9 @@ class Workers:
             return
         self._listener = asyncio.create_task(self._listen())
         self._tasks = [
-            asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._work_ready)),
+            asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._ready["w"])),
             asyncio.create_task(
-                self._claim_loop("d", self.deliverer.claim, self._handle_deliveries, self._delivery_ready)
+                self._claim_loop("d", self.deliverer.claim, self._handle_deliveries, self._ready["d"])
             ),
             asyncio.create_task(self._reap_forever()),
             asyncio.create_task(self._renew_forever()),
@@ -145,8 +143,8 @@ class Workers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await helper
         self._stopping.set()
-        self._work_ready.set()
-        self._delivery_ready.set()
+        for ready in self._ready.values():
+            ready.set()
         running = [*self._tasks, *self._handlers]
         _done, pending = await asyncio.wait(running, timeout=grace_seconds) if running else (set(), set())
         # Handlers started while the claimers wound down are waited for too.

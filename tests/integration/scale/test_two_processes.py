@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.conversations.models import Message
 from app.db import create_engine, create_sessionmaker
-from tests.conftest import fresh_postgres_database, wait_for
+from tests.conftest import wait_for
 from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
 
 pytestmark = NEEDS_POSTGRES
@@ -35,12 +34,6 @@ def two_process_environment(database_url: str) -> dict[str, str]:
     }
     env.pop("RASA_URL", None)
     return env
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    async with fresh_postgres_database(migrated=False) as url:  # the hubs migrate it themselves
-        yield url
 
 
 @pytest.fixture

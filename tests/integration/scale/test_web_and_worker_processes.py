@@ -17,9 +17,8 @@ from pydantic import ValidationError
 from app.settings import Settings
 from tests.conftest import POSTGRES_AVAILABLE
 from tests.integration.processes import HubProcess, StartHubs
-from tests.integration.scale.test_two_processes import postgres_url, two_process_environment
+from tests.integration.scale.test_two_processes import two_process_environment
 
-__all__ = ["postgres_url"]
 ANSWER_WITHIN_S = 10.0
 SLOW_POLL = {"GOVCHAT_POLL_INTERVAL": "30"}
 
