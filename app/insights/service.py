@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,17 +40,28 @@ RATED_ACTIONS = {
 }
 
 
-def is_unanswered(nlu: dict[str, Any], low_confidence: float) -> bool:
-    """A fallback, an escalation because the bot was unsure (also after clarifying), a shaky answer."""
+def is_unanswered(nlu: dict[str, Any]) -> bool:
+    """The bot did not answer: a fallback, or an escalation because it was unsure (also after clarifying).
+
+    An answer is never "unanswered", however low its confidence: a correctly answered
+    "จดบริษัทยังงัยอ่ะ" is listed under ``uncertain_answers`` for a curator to check instead.
+    """
     action = nlu.get("action")
     if action == Action.FALLBACK:
         return True
     if action == Action.ESCALATE:
         return nlu.get("reason") in UNANSWERED_ESCALATIONS
-    if action == Action.ANSWER:
-        confidence = nlu.get("confidence")
-        return isinstance(confidence, int | float) and confidence < low_confidence
     return False
+
+
+def is_uncertain_answer(nlu: dict[str, Any], low_confidence: float) -> bool:
+    """Answered, but with a confidence close to the answer threshold: worth a curator's look."""
+    confidence = nlu.get("confidence")
+    return (
+        nlu.get("action") == Action.ANSWER
+        and isinstance(confidence, int | float)
+        and confidence < low_confidence
+    )
 
 
 def best_guess(nlu: dict[str, Any], kb: KnowledgeBase) -> str | None:
@@ -62,10 +74,10 @@ def best_guess(nlu: dict[str, Any], kb: KnowledgeBase) -> str | None:
     return None
 
 
-def unanswered_groups(
-    messages: list[DecidedMessage], kb: KnowledgeBase, low_confidence: float
+def question_groups(
+    messages: list[DecidedMessage], kb: KnowledgeBase, keep: Callable[[dict[str, Any]], bool]
 ) -> list[dict[str, Any]]:
-    questions = [(m.text, best_guess(m.nlu, kb)) for m in messages if is_unanswered(m.nlu, low_confidence)]
+    questions = [(m.text, best_guess(m.nlu, kb)) for m in messages if keep(m.nlu)]
     groups = group_questions(questions)[:MAX_UNANSWERED_GROUPS]
     return [{"example": g.example, "count": g.count, "suggested_faq": g.best_guess} for g in groups]
 
@@ -143,7 +155,10 @@ async def build_insights(
     candidates = await repository.unanswered_candidates(session, since)
     low_confidence = answer_threshold + LOW_CONFIDENCE_MARGIN
     # grouping segments Thai words and clusters: CPU work, kept off the event loop
-    unanswered = await asyncio.to_thread(unanswered_groups, candidates, kb, low_confidence)
+    unanswered = await asyncio.to_thread(question_groups, candidates, kb, is_unanswered)
+    uncertain = await asyncio.to_thread(
+        question_groups, candidates, kb, lambda nlu: is_uncertain_answer(nlu, low_confidence)
+    )
     decided = sum(actions.values())
     body: dict[str, Any] = {
         "days": days,
@@ -158,6 +173,7 @@ async def build_insights(
         "since": since.isoformat(),
         "until": now.isoformat(),
         "decisions": decided,
+        "uncertain_answers": uncertain,
         "rates": {name: _rate(actions[action], decided) for name, action in RATED_ACTIONS.items()},
         "median_first_reply_minutes": round(statistics.median(waits) / 60, 1) if waits else None,
         "first_replies": len(waits),

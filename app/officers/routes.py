@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 
 from app.conversations.models import Conversation
 from app.deps import ServicesDep, SessionDep
-from app.officers import access, auth, service, views
+from app.officers import access, auth, inbox, service, views
 from app.officers.auth import CurrentOfficer
 from app.officers.errors import as_http
 from app.officers.schemas import (
@@ -22,6 +22,7 @@ from app.officers.schemas import (
     TokenResponse,
     TransferRequest,
 )
+from channels.base import Channel
 
 router = APIRouter(prefix="/api/officer", tags=["officer"])
 
@@ -59,18 +60,57 @@ async def departments(officer: CurrentOfficer, services: ServicesDep) -> dict[st
     return {"departments": views.departments(services)}
 
 
+def _inbox_filter(
+    services: ServicesDep,
+    q: Annotated[str | None, Query(max_length=inbox.MAX_QUERY_CHARS)] = None,
+    channel: Channel | None = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    breached: bool | None = None,
+) -> inbox.InboxFilter:
+    """Search and filters of the queue and held lists; none given: everything, as before."""
+    if department is not None and department not in services.kb_store.current.departments:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown department {department!r}")
+    text = (q or "").strip() or None
+    return inbox.InboxFilter(text, channel.value if channel else None, department, breached)
+
+
+InboxFilterDep = Annotated[inbox.InboxFilter, Depends(_inbox_filter)]
+
+
 @router.get("/queue")
-async def queue(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
-    return {"conversations": await views.queue(services, session, officer)}
+async def queue(
+    officer: CurrentOfficer, services: ServicesDep, session: SessionDep, wanted: InboxFilterDep
+) -> dict[str, Any]:
+    rows = await views.queue(services, session, officer)
+    return {"conversations": await inbox.filter_rows(session, rows, wanted)}
 
 
 @router.get("/conversations")
 async def held_conversations(
-    officer: CurrentOfficer, services: ServicesDep, session: SessionDep, everyone: bool = False
+    officer: CurrentOfficer,
+    services: ServicesDep,
+    session: SessionDep,
+    wanted: InboxFilterDep,
+    everyone: bool = False,
 ) -> dict[str, Any]:
     """Conversations with an officer: mine, or (supervisors, admins) everyone's in my departments."""
     everyone = everyone and access.can_overrule(officer)
-    return {"conversations": await views.held(services, session, officer, everyone)}
+    rows = await views.held(services, session, officer, everyone)
+    return {"conversations": await inbox.filter_rows(session, rows, wanted)}
+
+
+@router.get("/counts")
+async def counts(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+    """Waiting, with-officer and breached-target counts of each of my departments."""
+    return {"departments": await inbox.department_counts(services, session, officer)}
+
+
+@router.get("/officers")
+async def officers(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+    """Supervisors and admins: the officers they may assign a conversation to."""
+    if not access.can_overrule(officer):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only supervisors and administrators reassign")
+    return {"officers": await inbox.colleagues(services, session, officer)}
 
 
 @router.get("/conversations/{conversation_id}")
@@ -79,6 +119,15 @@ async def conversation(
 ) -> dict[str, Any]:
     with as_http():
         return await views.conversation_detail(services, session, officer, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/citizen")
+async def citizen_history(
+    conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    """The citizen panel: this channel identity's earlier hand-overs and complaint cases."""
+    with as_http():
+        return await inbox.citizen_history(services, session, officer, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/claim")

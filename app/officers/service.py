@@ -144,9 +144,13 @@ async def reply(services: Services, officer: Officer, conversation_id: str, text
         _check_holder(officer, conversation)
         _check_deliverable(services, conversation, now)
         if conversation.state == ConversationState.WAITING:
+            # replying claims it, as visibly as the claim button: the citizen is told who took it
             await _take(session, conversation, officer.id, now)
             repository.add_audit(
                 session, officer.id, "claim", conversation.id, {"department": conversation.department}
+            )
+            changes.messages.append(
+                conversations.add_outbound(session, conversation, services.responses.officer_joined)
             )
             changes.queues.add(conversation.department)
             changes.conversation = conversation

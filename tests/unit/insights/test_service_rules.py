@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.insights.service import best_guess, is_unanswered, mask_tree, stale_entries
+from app.insights.service import best_guess, is_unanswered, is_uncertain_answer, mask_tree, stale_entries
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
 
 LOW = 0.7
@@ -26,14 +26,28 @@ class TestIsUnanswered:
             ({"action": "escalate", "reason": "repeated_fallback"}, True),
             ({"action": "escalate", "reason": "requested"}, False),
             ({"action": "escalate", "reason": "expired_answer"}, False),
-            ({"action": "answer", "confidence": 0.6}, True),
+            ({"action": "answer", "confidence": 0.6}, False),
             ({"action": "answer", "confidence": 0.95}, False),
             ({"action": "clarify", "confidence": 0.3}, False),
             ({"action": "smalltalk"}, False),
         ],
     )
     def test_decisions(self, nlu: dict[str, object], expected: bool) -> None:
-        assert is_unanswered(nlu, LOW) is expected
+        assert is_unanswered(nlu) is expected
+
+
+class TestIsUncertainAnswer:
+    @pytest.mark.parametrize(
+        ("nlu", "expected"),
+        [
+            ({"action": "answer", "confidence": 0.6}, True),
+            ({"action": "answer", "confidence": 0.95}, False),
+            ({"action": "fallback", "confidence": 0.1}, False),
+            ({"action": "answer"}, False),
+        ],
+    )
+    def test_decisions(self, nlu: dict[str, object], expected: bool) -> None:
+        assert is_uncertain_answer(nlu, LOW) is expected
 
 
 class TestBestGuess:

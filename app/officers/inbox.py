@@ -1,0 +1,220 @@
+"""The inbox around the queue: search and filters, the citizen panel, live department counts.
+
+Filtering works on the rows ``views.queue`` and ``views.held`` already built (the queue of a
+department is short), so how a row is built stays in one place and a filter never changes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.complaints.models import ComplaintCase
+from app.complaints.service import find_number
+from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
+from app.db import utcnow
+from app.officers import access, repository
+from app.officers.errors import NotFound
+from app.officers.models import Officer
+from app.services import Services
+
+MAX_QUERY_CHARS = 200
+MAX_HISTORY = 20
+DEFAULT_TARGET_WAIT_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the officer typed and picked; ``None`` is "any"."""
+
+    q: str | None = None
+    channel: str | None = None
+    department: str | None = None
+    breached: bool | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search_conditions(q: str) -> list[ColumnElement[bool]]:
+    """A conversation matches a case number, a citizen's words, the channel user id or its id."""
+    pattern = _like(q)
+    citizen_said = exists().where(
+        Message.conversation_id == Conversation.id,
+        Message.sender == Sender.CITIZEN,
+        Message.text.ilike(pattern, escape="\\"),
+    )
+    user_id = exists().where(
+        Citizen.id == Conversation.citizen_id, Citizen.external_id.ilike(pattern, escape="\\")
+    )
+    number = find_number(q)
+    case = exists().where(
+        ComplaintCase.citizen_id == Conversation.citizen_id,
+        ComplaintCase.number == number if number else ComplaintCase.number.ilike(pattern, escape="\\"),
+    )
+    return [citizen_said, user_id, case, Conversation.id == q]
+
+
+async def matching_ids(session: AsyncSession, ids: Collection[str], q: str) -> set[str]:
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(Conversation.id).where(Conversation.id.in_(ids), or_(*_search_conditions(q)))
+    )
+    return set(rows.all())
+
+
+async def filter_rows(
+    session: AsyncSession, rows: list[dict[str, Any]], wanted: InboxFilter
+) -> list[dict[str, Any]]:
+    """The rows that pass every filter given, in their order."""
+    kept = [
+        row
+        for row in rows
+        if (wanted.channel is None or row.get("channel") == wanted.channel)
+        and (wanted.department is None or row.get("department") == wanted.department)
+        and (wanted.breached is None or bool(row.get("over_target")) == wanted.breached)
+    ]
+    if wanted.q:
+        found = await matching_ids(session, [row["id"] for row in kept], wanted.q)
+        kept = [row for row in kept if row["id"] in found]
+    return kept
+
+
+# ---- the citizen panel ------------------------------------------------------------------------
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def _question_before(session: AsyncSession, conversation_id: str, at: dt.datetime) -> str | None:
+    """What the citizen last wrote before an escalation: what that hand-over was about."""
+    text: str | None = await session.scalar(
+        select(Message.text)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender == Sender.CITIZEN,
+            Message.created_at <= at,
+            Message.text.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return text
+
+
+async def citizen_history(
+    services: Services, session: AsyncSession, officer: Officer, conversation_id: str
+) -> dict[str, Any]:
+    """This channel identity's earlier hand-overs to officers and its complaint cases.
+
+    Only for a conversation of the officer's departments; a case of another department is
+    listed by number and status only (its description is that department's business).
+    """
+    conversation = await repository.get_conversation(session, conversation_id)
+    if conversation is None or not access.can_see(officer, conversation):
+        raise NotFound("no such conversation in your departments")
+    citizen = await repository.get_citizen(session, conversation.citizen_id)
+    escalations = (
+        await session.scalars(
+            select(Escalation)
+            .where(Escalation.conversation_id == conversation.id)
+            .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+            .limit(MAX_HISTORY)
+        )
+    ).all()
+    names = await repository.usernames(session, {e.claimed_by for e in escalations if e.claimed_by})
+    cases = (
+        await session.scalars(
+            select(ComplaintCase)
+            .where(ComplaintCase.citizen_id == conversation.citizen_id)
+            .order_by(ComplaintCase.created_at.desc())
+            .limit(MAX_HISTORY)
+        )
+    ).all()
+    scope = access.department_scope(officer)
+    return {
+        "citizen": {
+            "channel": conversation.channel,
+            "channel_user_id": citizen.external_id if citizen else None,
+            "display_name": citizen.display_name if citizen else None,
+            "first_seen": _iso(citizen.created_at) if citizen else None,
+        },
+        "escalations": [
+            {
+                "id": e.id,
+                "department": e.department,
+                "reason": e.reason,
+                "question": await _question_before(session, conversation.id, e.created_at),
+                "created_at": _iso(e.created_at),
+                "claimed_by": names.get(e.claimed_by or ""),
+                "resolved_at": _iso(e.resolved_at),
+                "rating": e.rating,
+                "current": e.resolved_at is None,
+            }
+            for e in escalations
+        ],
+        "cases": [
+            {
+                "number": case.number,
+                "status": case.status,
+                "department": case.department,
+                "created_at": _iso(case.created_at),
+                "description": case.description if scope is None or case.department in scope else None,
+            }
+            for case in cases
+        ],
+    }
+
+
+# ---- department counts ------------------------------------------------------------------------
+def _target_minutes(services: Services, department: str) -> int:
+    found = services.kb_store.current.departments.get(department)
+    return found.target_wait_minutes if found else DEFAULT_TARGET_WAIT_MINUTES
+
+
+async def department_counts(
+    services: Services, session: AsyncSession, officer: Officer
+) -> list[dict[str, Any]]:
+    """Per department of the officer: waiting, with an officer, and waiting beyond its target."""
+    departments = access.visible_departments(officer, services.kb_store.current.departments)
+    counts: dict[str, dict[str, int]] = {
+        d: {"waiting": 0, "with_officer": 0, "breached": 0} for d in departments
+    }
+    rows = await session.execute(
+        select(Conversation.department, Conversation.state, Conversation.waiting_since).where(
+            Conversation.state.in_((ConversationState.WAITING, ConversationState.WITH_OFFICER)),
+            Conversation.department.in_(departments),
+        )
+    )
+    now = utcnow()
+    for department, state, waiting_since in rows.all():
+        row = counts[str(department)]
+        if state == ConversationState.WITH_OFFICER:
+            row["with_officer"] += 1
+            continue
+        row["waiting"] += 1
+        target = dt.timedelta(minutes=_target_minutes(services, str(department)))
+        if waiting_since is not None and now - waiting_since > target:
+            row["breached"] += 1
+    return [{"department": d, **row} for d, row in counts.items()]
+
+
+async def colleagues(services: Services, session: AsyncSession, officer: Officer) -> list[dict[str, Any]]:
+    """Active officers who share a department with ``officer``: whom a supervisor may assign to."""
+    all_departments = list(services.kb_store.current.departments)
+    mine = set(access.visible_departments(officer, all_departments))
+    found = []
+    for other in await repository.list_officers(session):
+        theirs = access.visible_departments(other, all_departments)
+        if other.active and mine & set(theirs):
+            found.append(
+                {"id": other.id, "username": other.username, "role": other.role, "departments": theirs}
+            )
+    return found
