@@ -31,6 +31,10 @@ async def console_page(request: Request, services: ServicesDep) -> HTMLResponse:
         {"id": d.id, "name_th": d.name_th, "target_wait_minutes": d.target_wait_minutes}
         for d in services.kb_store.current.departments.values()
     ]
-    response = templates.TemplateResponse(request, "console/index.html", {"departments": departments})
+    # the console names what the bot understood by the entry's Thai title, not its id
+    faq_titles = {entry.id: entry.title for entry in services.kb_store.current.entries.values()}
+    response = templates.TemplateResponse(
+        request, "console/index.html", {"departments": departments, "faq_titles": faq_titles}
+    )
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -25,7 +25,15 @@ export const state = {
   reconnectDelay: 500,
   refreshTimer: null,
   reloadWhenWatching: false,
+  queueAll: [], // the whole queue of my departments, whatever the search shows
+  knownQueue: null, // ids seen in the queue so far (null until the first load): what is new
+  filters: {}, // the search form's values, as query parameters
+  moved: null, // {id, department|null}: the open conversation left me (transferred, reassigned)
+  officers: null, // whom a supervisor may assign to
+  counts: [],
 };
+
+export const FAQ_TITLES = CONFIG.faq_titles || {};
 
 // Actions the modules call on each other, filled in by console.js (no import cycles).
 export const hooks = {};
@@ -52,6 +60,10 @@ export function el(tag, attrs, children) {
     if (child !== null && child !== undefined) node.append(child);
   });
   return node;
+}
+
+export function faqTitle(id) {
+  return (id && FAQ_TITLES[id]) || id || T.unknown;
 }
 
 export function departmentName(id) {

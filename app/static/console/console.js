@@ -7,8 +7,10 @@
  * page watches. After any reconnect the page reloads from the API: the database is the truth,
  * events only say "look".
  */
-import { $, T, announce, api, conversationPath, departmentName, el, explain, format, hooks, state, waited } from "./common.js";
-import { merged, renderConversation, renderHeld, renderQueue, upsertMessage } from "./views.js";
+import { $, T, announce, api, conversationPath, departmentName, el, explain, format, hooks, label, state, waited } from "./common.js";
+import { alertOfficer, askOnce, enableClicked, showEnableButton, updateTitle } from "./alerts.js";
+import { assign, filtering, loadCitizen, noteMoved, readFilters, refreshCounts, renderFilterSummary, renderMoved, withFilters } from "./panels.js";
+import { merged, renderConversation, renderHeld, renderQueue, subjectOf, upsertMessage } from "./views.js";
 
 const TOKEN_KEY = "govchat.console.token";
 
@@ -23,6 +25,7 @@ function showLogin(message) {
 
 function login(event) {
   event.preventDefault();
+  askOnce(); // a user gesture: the one moment a page may ask for notifications and sound
   var username = $("username").value.trim();
   var password = $("password").value;
   if (!username || !password) {
@@ -63,6 +66,10 @@ function logout(message) {
     state.socket = null;
   }
   state.current = null;
+  state.knownQueue = null;
+  state.queueAll = [];
+  state.unread.clear();
+  updateTitle();
   showLogin(message);
 }
 
@@ -73,8 +80,11 @@ function start() {
     $("app-view").hidden = false;
     $("whoami").hidden = false;
     $("whoami-name").textContent = me.username;
-    $("whoami-role").textContent = "(" + me.role + ")";
+    $("whoami-role").textContent = "(" + label("roles", me.role) + ")";
     $("everyone-section").hidden = !me.can_overrule;
+    $("counts-section").hidden = !me.can_overrule;
+    showEnableButton();
+    refreshCounts();
     $("main").focus();
     loadCanned();
     connect();
@@ -142,7 +152,11 @@ function handleEvent(event) {
   } else if (event.type === "message" || event.type === "delivery") {
     onMessageEvent(event);
   } else if (event.type === "note" || event.type === "conversation_changed") {
-    if (state.current && state.current.id === event.conversation_id) reloadCurrent();
+    var open = state.current && state.current.id === event.conversation_id;
+    if (open && event.type === "conversation_changed" && event.department !== state.current.department) {
+      noteMoved(event.conversation_id, event.department); // someone transferred what I had open
+    }
+    if (open) reloadCurrent();
     if (event.type === "conversation_changed") scheduleRefresh();
   }
 }
@@ -152,10 +166,16 @@ function onMessageEvent(event) {
   if (message.delivery_status === "sent" || message.delivery_status === "failed") {
     state.delivered[message.id] = message.delivery_status;
   }
-  if (event.type === "message" && message.sender === "citizen") {
+  var fromCitizen = event.type === "message" && message.sender === "citizen";
+  if (fromCitizen) {
     state.mine.concat(state.everyone).forEach(function (c) {
       if (c.id === event.conversation_id) c.last_message = message.text;
     });
+    var isMine = state.mine.some(function (c) {
+      return c.id === event.conversation_id;
+    });
+    var inView = state.current && state.current.id === event.conversation_id && !document.hidden;
+    if (isMine && !inView) alertOfficer(T.alertMessageTitle, message.text || "", event.conversation_id);
   }
   if (state.current && state.current.id === event.conversation_id) {
     upsertMessage(message);
@@ -165,38 +185,70 @@ function onMessageEvent(event) {
   } else if (event.type === "message" && message.sender === "citizen") {
     state.unread.add(event.conversation_id);
     renderHeld();
+    updateTitle();
     announce(format(T.newMessageFrom, { text: message.text }));
   }
 }
 
 function scheduleRefresh() {
   window.clearTimeout(state.refreshTimer);
-  state.refreshTimer = window.setTimeout(refreshLists, 100);
+  state.refreshTimer = window.setTimeout(function () {
+    refreshLists();
+    refreshCounts();
+  }, 100);
+}
+
+// Escalations not seen before in my departments' queue (none on the first load).
+function alertNewEscalations(queue) {
+  var known = state.knownQueue;
+  state.knownQueue = new Set(queue.map(function (c) {
+    return c.id;
+  }));
+  if (!known) return;
+  var fresh = queue.filter(function (c) {
+    return !known.has(c.id);
+  });
+  fresh.forEach(function (c) {
+    var subject = subjectOf(c);
+    var body = [departmentName(c.department), subject.topic, subject.question].filter(Boolean).join(" · ");
+    alertOfficer(T.alertNewTitle, body, c.id);
+  });
 }
 
 // ---- lists and the open conversation ----------------------------------------------------
 function refreshLists() {
-  var before = state.queue.length;
-  var requests = [api("GET", "/api/officer/queue"), api("GET", "/api/officer/conversations")];
-  if (state.me && state.me.can_overrule) requests.push(api("GET", "/api/officer/conversations?everyone=true"));
+  var before = state.queueAll.length;
+  var requests = [
+    api("GET", "/api/officer/queue"),
+    api("GET", withFilters("/api/officer/conversations")),
+    state.me && state.me.can_overrule ? api("GET", withFilters("/api/officer/conversations?everyone=true")) : null,
+    filtering() ? api("GET", withFilters("/api/officer/queue")) : null,
+  ];
   return Promise.all(requests).then(function (results) {
-    state.queue = results[0].conversations;
+    state.queueAll = results[0].conversations;
+    state.queue = results[3] ? results[3].conversations : state.queueAll;
     state.mine = results[1].conversations;
     state.everyone = results[2] ? results[2].conversations : [];
     renderQueue();
     renderHeld();
+    renderFilterSummary();
     watch();
-    if (state.queue.length > before) announce(format(T.newInQueue, { n: state.queue.length }));
+    alertNewEscalations(state.queueAll);
+    updateTitle();
+    if (state.queueAll.length > before) announce(format(T.newInQueue, { n: state.queueAll.length }));
   }, function () {});
 }
 
 function openConversation(id) {
   return api("GET", "/api/officer/conversations/" + encodeURIComponent(id)).then(function (detail) {
     state.current = state.current && state.current.id === id ? merged(detail, state.current) : detail;
+    if (state.moved && state.moved.id !== id) state.moved = null;
     state.unread.delete(id);
     renderConversation();
     renderHeld();
+    updateTitle();
     watch();
+    loadCitizen(id);
     $("conversation-title").focus();
   }, function (error) {
     announce(explain(error));
@@ -213,8 +265,11 @@ function reloadCurrent() {
     }
   }, function (error) {
     if (error.status === 404) {
-      state.current = null; // transferred out of my departments
+      // transferred out of my departments: say where it went, if known
+      noteMoved(id, state.moved && state.moved.id === id ? state.moved.department : null);
+      state.current = null;
       $("conversation").hidden = true;
+      renderMoved();
     }
   });
 }
@@ -246,11 +301,12 @@ function sendReply(event) {
   var text = $("reply-text").value;
   if (!text.trim() || !state.current) return;
   var id = state.current.id;
+  var claiming = state.current.state === "waiting";
   $("reply-send").disabled = true;
   act(api("POST", conversationPath(id, "messages"), { text: text }), function () {
     $("reply-text").value = "";
     $("canned").value = "";
-    announce(T.sent);
+    announce(claiming ? T.claimedBySending : T.sent);
     return reloadCurrent().then(refreshLists);
   }).then(function () {
     $("reply-send").disabled = false;
@@ -277,9 +333,11 @@ function transfer(event) {
   event.preventDefault();
   var department = $("transfer-department").value;
   var note = $("transfer-note").value.trim();
-  act(api("POST", conversationPath(state.current.id, "transfer"), { department: department, note: note || null }), function () {
+  var id = state.current.id;
+  act(api("POST", conversationPath(id, "transfer"), { department: department, note: note || null }), function () {
     $("transfer-note").value = "";
     $("transfer").open = false;
+    noteMoved(id, department);
     announce(format(T.transferred, { department: departmentName(department) }));
     return reloadCurrent().then(refreshLists);
   });
@@ -339,10 +397,29 @@ $("reply-text").addEventListener("keydown", function (event) {
 $("canned").addEventListener("change", useCanned);
 $("transfer-form").addEventListener("submit", transfer);
 $("note-form").addEventListener("submit", addNote);
+$("notify-enable").addEventListener("click", enableClicked);
+$("assign-form").addEventListener("submit", function (event) {
+  assign(event, function () {
+    reloadCurrent().then(refreshLists);
+  });
+});
+$("filters").addEventListener("submit", function (event) {
+  event.preventDefault();
+  readFilters();
+  refreshLists();
+});
+$("filters").addEventListener("reset", function () {
+  // after the browser has cleared the fields
+  window.setTimeout(function () {
+    readFilters();
+    refreshLists();
+  }, 0);
+});
 // waiting times move on even when nothing else happens
 window.setInterval(function () {
   if (!state.token) return;
   renderQueue();
+  refreshCounts();
   if (state.current && state.current.state === "waiting") $("fact-waited").textContent = waited(state.current.waiting_since).text;
 }, 30000);
 

@@ -2,7 +2,15 @@
  * Drawing the console: the queue, the held conversations and the open conversation.
  * Text is always set as text (never as HTML); only web addresses become links.
  */
-import { $, T, ApiError, clock, departmentName, el, explain, format, hooks, label, state, waited } from "./common.js";
+import { $, L, T, ApiError, clock, departmentName, el, explain, faqTitle, format, hooks, label, state, waited } from "./common.js";
+import { renderAssign, renderMoved } from "./panels.js";
+
+// The topic and question come with newer hubs; older rows fall back to the reason and last message.
+export function subjectOf(c) {
+  var topic = c.topic && c.topic.title ? c.topic.title : null;
+  var question = c.question || c.last_message || null;
+  return { topic: topic, question: question, last: c.last_message && c.last_message !== question ? c.last_message : null };
+}
 
 export function renderQueue() {
   var body = $("queue-body");
@@ -11,10 +19,16 @@ export function renderQueue() {
     var wait = waited(c.waiting_since);
     var over = wait.seconds > c.target_wait_minutes * 60;
     var names = { channel: label("channels", c.channel), department: departmentName(c.department) };
+    var subject = subjectOf(c);
     var row = el("tr", { className: over ? "over-target" : "", "data-conversation": c.id }, [
-      el("td", {}, [el("span", { className: "channel", text: names.channel }), el("br"), el("span", { text: names.department })]),
-      el("td", { text: label("reasons", c.reason) }),
-      el("td", {}, [
+      el("td", { "data-label": T.colChannel }, [el("span", { className: "channel", text: names.channel }), el("br"), el("span", { text: names.department })]),
+      el("td", { className: "subject", "data-label": T.colSubject }, [
+        el("strong", { className: "topic", text: subject.topic || T.noTopic }),
+        subject.question ? el("span", { className: "question", text: format(T.question, { text: subject.question }) }) : null,
+        subject.last ? el("span", { className: "last", text: format(T.lastMessage, { text: subject.last }) }) : null,
+        el("span", { className: "badge reason", text: label("reasons", c.reason) }),
+      ]),
+      el("td", { "data-label": T.colWaited }, [
         el("span", { className: "waited", text: wait.text }),
         el("br"),
         el("span", {
@@ -22,7 +36,6 @@ export function renderQueue() {
           text: format(over ? T.overTarget : T.withinTarget, { target: c.target_wait_minutes }),
         }),
       ]),
-      el("td", { className: "last", text: c.last_message || "" }),
       el("td", { className: "row-actions" }, [
         el("button", { type: "button", className: "secondary", "aria-label": format(T.openLabel, names), text: T.open, onclick: function () { hooks.openConversation(c.id); } }),
         el("button", { type: "button", "aria-label": format(T.claimLabel, names), text: T.claim, onclick: function () { hooks.claim(c.id); } }),
@@ -37,10 +50,12 @@ export function renderQueue() {
 
 export function heldItem(c, showHolder) {
   var unread = state.unread.has(c.id);
+  var subject = subjectOf(c);
   var text = label("channels", c.channel) + " · " + departmentName(c.department) + (showHolder ? " · " + format(T.heldBy, { name: c.assigned_username || T.unknown }) : "");
   var button = el("button", { type: "button", className: "link", "aria-current": state.current && state.current.id === c.id ? "true" : null, onclick: function () { hooks.openConversation(c.id); } }, [
     el("span", { text: text }),
     unread ? el("span", { className: "badge unread", text: T.unread }) : null,
+    subject.topic ? el("strong", { className: "topic", text: subject.topic }) : null,
     c.last_message ? el("span", { className: "last", text: c.last_message }) : null,
   ]);
   return el("li", { "data-conversation": c.id }, [button]);
@@ -94,6 +109,10 @@ export function renderConversation() {
   $("resolve").hidden = c.state === "bot" || (heldByOther && !state.me.can_overrule);
   $("transfer").hidden = c.state === "bot" || (heldByOther && !state.me.can_overrule);
   var canReply = (c.state === "waiting" || mine) && !c.reply_refusal;
+  // replying to a waiting conversation claims it: the button and a hint say so beforehand
+  var claims = c.state === "waiting" && canReply;
+  $("reply-claims").hidden = !claims;
+  $("reply-send").textContent = claims ? T.sendAndClaim : T.send;
   $("reply-form").hidden = c.state === "bot" || heldByOther;
   $("reply-text").disabled = !canReply;
   $("reply-send").disabled = !canReply;
@@ -110,6 +129,8 @@ export function renderConversation() {
   renderAttachments(c.attachments);
   renderComplaints(c.complaints);
   renderNotes(c.notes);
+  renderAssign(c);
+  renderMoved();
 }
 
 export function messageItem(m) {
@@ -123,14 +144,26 @@ export function messageItem(m) {
     el("p", { className: "text", text: m.text || "" }),
   ]);
   if (m.nlu && m.nlu.intent) {
-    // what the bot understood: helps the officer see why the conversation came to them
-    var topic = m.nlu.faq_id ? " · " + m.nlu.faq_id : "";
-    item.append(el("p", { className: "meta nlu", text: format(T.understood, { intent: m.nlu.intent + topic, confidence: Math.round((m.nlu.confidence || 0) * 100), action: m.nlu.action }) }));
+    // what the bot understood, in words: helps the officer see why the conversation came to them
+    item.append(understood(m.nlu));
   }
   if (m.direction === "out" && m.delivery_status === "failed") {
     item.append(el("button", { type: "button", className: "secondary", "aria-label": T.resendLabel, text: T.resend, onclick: function () { hooks.resend(m.id); } }));
   }
   return item;
+}
+
+export function confidenceWord(confidence) {
+  if (confidence >= 0.8) return L.confidence.high;
+  if (confidence >= 0.5) return L.confidence.medium;
+  return L.confidence.low;
+}
+
+export function understood(nlu) {
+  var confidence = typeof nlu.confidence === "number" ? nlu.confidence : 0;
+  var topic = nlu.intent === "faq" && nlu.faq_id ? faqTitle(nlu.faq_id) : label("intents", nlu.intent);
+  var text = format(T.understood, { topic: topic, confidence: confidenceWord(confidence), action: label("actions", nlu.action) });
+  return el("p", { className: "meta nlu", title: format(T.confidenceTitle, { percent: Math.round(confidence * 100) }), text: text });
 }
 
 export function upsertMessage(message) {

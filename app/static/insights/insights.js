@@ -65,9 +65,14 @@
   function draw(id, type, labels, datasets, options) {
     if (charts[id]) { charts[id].destroy(); }
     var horizontal = options && options.horizontal;
+    if (horizontal) {
+      // room for every bar and its (wrapped) label: no label is skipped for lack of space
+      var lines = labels.reduce(function (n, l) { return n + (Array.isArray(wrapLabel(l)) ? wrapLabel(l).length : 1); }, 0);
+      $(id + "-chart").parentElement.style.height = Math.max(16, lines * 1.6 + 4) + "em";
+    }
     charts[id] = new window.Chart($(id + "-chart"), {
       type: type,
-      data: { labels: labels, datasets: datasets },
+      data: { labels: labels.map(wrapLabel), datasets: datasets },
       options: {
         animation: false,
         responsive: true,
@@ -75,8 +80,8 @@
         indexAxis: horizontal ? "y" : "x",
         plugins: { legend: { display: type === "doughnut" || datasets.length > 1, position: "bottom" } },
         scales: type === "doughnut" ? {} : {
-          x: { beginAtZero: true, ticks: { precision: 0 } },
-          y: { beginAtZero: true, ticks: { precision: 0 } },
+          x: { beginAtZero: true, ticks: { precision: 0, autoSkip: horizontal } },
+          y: { beginAtZero: true, ticks: { precision: 0, autoSkip: !horizontal } },
         },
       },
     });
@@ -89,12 +94,14 @@
   function renderSummary(data) {
     var total = Object.values(data.messages_in).reduce(function (a, b) { return a + b; }, 0);
     var rates = data.rates || {};
+    var base = data.decisions || 0;
+    var actions = data.actions || {};
     var items = [
       [L.summary.messages_in, total.toLocaleString("th-TH")],
-      [L.summary.answered, percent(rates.answered)],
-      [L.summary.clarified, percent(rates.clarified)],
-      [L.summary.escalated, percent(rates.escalated)],
-      [L.summary.fallback, percent(rates.fallback)],
+      [L.summary.answered, percent(rates.answered, actions.answer, base)],
+      [L.summary.clarified, percent(rates.clarified, actions.clarify, base)],
+      [L.summary.escalated, percent(rates.escalated, actions.escalate, base)],
+      [L.summary.fallback, percent(rates.fallback, actions.fallback, base)],
       [L.summary.median_first_reply, data.median_first_reply_minutes == null
         ? L.summary.none : data.median_first_reply_minutes + " " + L.summary.minutes],
     ];
@@ -111,8 +118,32 @@
     });
   }
 
-  function percent(rate) {
-    return rate == null ? L.summary.none : (rate * 100).toFixed(1) + "%";
+  // Every percentage says what it is a share of: "40.0% (20 จาก 50 ข้อความที่แชตบอตตัดสินใจ)".
+  function percent(rate, part, base) {
+    if (rate == null || !base) { return L.summary.none; }
+    return (rate * 100).toFixed(1) + "% " + format(L.summary.base, {
+      part: (part || 0).toLocaleString("th-TH"), base: base.toLocaleString("th-TH"),
+    });
+  }
+
+  // Chart.js draws a label on one line and skips those that do not fit; long Thai titles are
+  // broken into lines (at spaces when there are any) so each is shown whole.
+  var LABEL_LINE = 22;
+  function wrapLabel(text) {
+    var words = String(text).split(" ");
+    var lines = [];
+    var line = "";
+    words.forEach(function (word) {
+      while (word.length > LABEL_LINE) {
+        if (line) { lines.push(line); line = ""; }
+        lines.push(word.slice(0, LABEL_LINE));
+        word = word.slice(LABEL_LINE);
+      }
+      if (line && (line + " " + word).length > LABEL_LINE) { lines.push(line); line = word; }
+      else { line = line ? line + " " + word : word; }
+    });
+    if (line) { lines.push(line); }
+    return lines.length > 1 ? lines : lines[0] || "";
   }
 
   function renderCharts(data) {
@@ -187,6 +218,24 @@
     });
   }
 
+  function renderUncertain(groups) {
+    var body = $("uncertain-table").querySelector("tbody");
+    body.replaceChildren();
+    if (!groups.length) {
+      var empty = document.createElement("tr");
+      cell(empty, L.messages.no_uncertain).colSpan = 3;
+      body.appendChild(empty);
+      return;
+    }
+    groups.forEach(function (group) {
+      var tr = document.createElement("tr");
+      cell(tr, group.example);
+      cell(tr, String(group.count), "num");
+      cell(tr, group.suggested_faq ? faqTitle(group.suggested_faq) : L.messages.no_suggestion);
+      body.appendChild(tr);
+    });
+  }
+
   function renderStale(stale) {
     var body = $("stale-table").querySelector("tbody");
     body.replaceChildren();
@@ -229,6 +278,7 @@
       renderSummary(data);
       renderCharts(data);
       renderUnanswered(data.unanswered);
+      renderUncertain(data.uncertain_answers || []);
       renderStale(data.stale_entries || []);
       say(format(L.messages.loaded, { days: data.days }));
       document.body.dataset.state = "ready";
