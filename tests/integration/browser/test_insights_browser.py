@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from app.conversations.models import Citizen, Conversation, Escalation, Message
 from app.db import create_engine, create_sessionmaker, utcnow
 from tests.conftest import ADMIN_PASSWORD, LiveServer, make_settings
+from tests.integration.browser.axe import serious_violations
 from tests.integration.browser.conftest import ARTIFACTS, CHROMIUM, OutsideRequests
 from tests.integration.insights.conftest import copy_knowledge_base, decision
 
@@ -27,6 +28,8 @@ pytestmark = [
 
 PARAPHRASES = ("ค่าปรับส่งงบการเงินช้าเท่าไหร่", "ส่งงบการเงินช้า ค่าปรับเท่าไหร่คะ", "ส่งงบการเงินช้าาา ค่าปรับเท่าไหร่ครับ")
 CHART_IDS = ("channels", "actions", "intents", "faq", "satisfaction")
+# answered right, if not surely: never an "unanswered" question
+SHAKY_BUT_RIGHT = "จดบริษัทยังงัยอ่ะ"
 
 
 def message(
@@ -62,6 +65,9 @@ async def seed(url: str) -> None:
                 session.add(message(conversation, text, decision("answer", faq_id=faq_id), hour + 1))
                 session.add(message(conversation, "คำตอบ", None, hour + 1, out=True))
             session.add(message(conversation, "สวัสดีค่ะ", decision("smalltalk", intent="greet"), 5))
+            if index == 0:
+                shaky = decision("answer", faq_id="company_registration_online", confidence=0.7)
+                session.add(message(conversation, SHAKY_BUT_RIGHT, shaky, 4))
             fallback = decision("fallback", intent="nlu_fallback")
             session.add(message(conversation, f"โทร 08123456{index}8 ได้ไหม", fallback, 6))
             if index < len(PARAPHRASES):
@@ -165,3 +171,54 @@ def test_one_click_drafts_an_unanswered_question(page: Page, insights_hub: LiveS
     kb_root = insights_hub.services.kb_store.root
     drafts = list(Path(kb_root, "drafts").glob("financial_statement_deadline-*.yml"))
     assert len(drafts) == 1
+
+
+def test_a_shaky_but_given_answer_is_not_listed_as_unanswered(page: Page) -> None:
+    log_in_as_admin(page)
+
+    expect(page.locator("#unanswered-table")).not_to_contain_text(SHAKY_BUT_RIGHT)
+    uncertain = page.locator("#uncertain-table tbody tr").filter(has_text=SHAKY_BUT_RIGHT)
+    expect(uncertain).to_contain_text("จดทะเบียน")  # the Thai title of the entry it answered with
+
+
+def test_every_percentage_states_its_base(page: Page) -> None:
+    log_in_as_admin(page)
+
+    decisions = page.evaluate(
+        """() => fetch("/api/admin/insights?days=7", {headers: {Authorization: "Bearer " +
+            sessionStorage.getItem("govchat.console.token")}}).then(r => r.json())"""
+    )
+    answered = page.locator("#summary div").filter(has_text="ตอบได้")
+    expected = f"({decisions['actions']['answer']} จาก {decisions['decisions']} ข้อความที่แชตบอตตัดสินใจ)"
+    expect(answered.locator("dd")).to_contain_text(expected)
+
+
+def test_chart_labels_are_shown_whole(page: Page) -> None:
+    log_in_as_admin(page)
+
+    shown = page.evaluate(
+        """() => ["faq", "intents"].map((id) => {
+            const chart = Chart.getChart(document.getElementById(id + "-chart"));
+            // a wrapped label is its lines; spaces may become line breaks
+            const joined = (label) => [].concat(label).join("").replaceAll(" ", "");
+            return {
+                labels: chart.data.labels.map(joined),
+                ticks: chart.scales.y.ticks.map((t) => joined(t.label)),
+                left: chart.scales.y.left,
+            };
+        })"""
+    )
+    titles = page.evaluate(
+        "() => JSON.parse(document.getElementById('insights-config').textContent).faq_titles"
+    )
+    for chart in shown:
+        assert chart["ticks"] == chart["labels"], "a label was skipped"
+        assert chart["left"] >= 0, "labels run off the canvas"
+    whole_titles = {title.replace(" ", "") for title in titles.values()}
+    assert set(shown[0]["labels"]) <= whole_titles, "a FAQ label was cut"
+
+
+def test_no_serious_accessibility_violations_with_data(page: Page) -> None:
+    log_in_as_admin(page)
+
+    assert serious_violations(page) == []
