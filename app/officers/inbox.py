@@ -25,6 +25,8 @@ from app.services import Services
 
 MAX_QUERY_CHARS = 200
 MAX_HISTORY = 20
+QUESTION_LOOKBACK = 5  # citizen messages looked at before an escalation for what it was about
+REQUEST_HUMAN_INTENT = "request_human"
 DEFAULT_TARGET_WAIT_MINUTES = 30
 
 
@@ -94,9 +96,9 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 async def _question_before(session: AsyncSession, conversation_id: str, at: dt.datetime) -> str | None:
-    """What the citizen last wrote before an escalation: what that hand-over was about."""
-    text: str | None = await session.scalar(
-        select(Message.text)
+    """What an escalation was about: the citizen's last words before it that asked more than for a person."""
+    rows = await session.execute(
+        select(Message.text, Message.nlu)
         .where(
             Message.conversation_id == conversation_id,
             Message.sender == Sender.CITIZEN,
@@ -104,9 +106,13 @@ async def _question_before(session: AsyncSession, conversation_id: str, at: dt.d
             Message.text.is_not(None),
         )
         .order_by(Message.id.desc())
-        .limit(1)
+        .limit(QUESTION_LOOKBACK)
     )
-    return text
+    said = [(text, nlu or {}) for text, nlu in rows.all()]
+    for text, nlu in said:
+        if nlu.get("intent") != REQUEST_HUMAN_INTENT:
+            return str(text)
+    return str(said[0][0]) if said else None
 
 
 async def citizen_history(

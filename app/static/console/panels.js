@@ -64,8 +64,13 @@ export function renderAssign(c) {
   var form = $("assign-form");
   if (!state.me.can_overrule || c.state === "bot") {
     form.hidden = true;
+    form.dataset.key = "";
     return;
   }
+  // rebuilt only when what it offers changes: a reload must not undo the officer's pick
+  var key = [c.id, c.department, c.assigned_to || ""].join("|");
+  if (form.dataset.key === key && !form.hidden) return;
+  form.dataset.key = key;
   var loaded = state.officers ? Promise.resolve(state.officers) : api("GET", "/api/officer/officers").then(function (data) {
     state.officers = data.officers;
     return data.officers;
@@ -82,6 +87,7 @@ export function renderAssign(c) {
     form.hidden = false;
   }, function () {
     form.hidden = true;
+    form.dataset.key = "";
   });
 }
 

@@ -23,10 +23,11 @@ export function renderQueue() {
     var row = el("tr", { className: over ? "over-target" : "", "data-conversation": c.id }, [
       el("td", { "data-label": T.colChannel }, [el("span", { className: "channel", text: names.channel }), el("br"), el("span", { text: names.department })]),
       el("td", { className: "subject", "data-label": T.colSubject }, [
-        el("strong", { className: "topic", text: subject.topic || T.noTopic }),
+        // without a topic (an older hub, or none known) the reason heads the cell, as it used to
+        el("strong", { className: "topic", text: subject.topic || label("reasons", c.reason) }),
         subject.question ? el("span", { className: "question", text: format(T.question, { text: subject.question }) }) : null,
         subject.last ? el("span", { className: "last", text: format(T.lastMessage, { text: subject.last }) }) : null,
-        el("span", { className: "badge reason", text: label("reasons", c.reason) }),
+        subject.topic ? el("span", { className: "badge reason", text: label("reasons", c.reason) }) : null,
       ]),
       el("td", { "data-label": T.colWaited }, [
         el("span", { className: "waited", text: wait.text }),

@@ -292,7 +292,8 @@ def test_the_citizen_panel_and_what_the_bot_understood_are_in_thai(console: Cons
     expect(page.locator("#transcript")).not_to_contain_text("faq ·")
     panel = page.get_by_role("region", name="ประวัติของประชาชนรายนี้")
     expect(panel).to_contain_text(f"เว็บแชต · รหัสผู้ใช้ {citizen.session_id}")
-    expect(panel).to_contain_text("ขอคุยกับเจ้าหน้าที่ค่ะ")  # what this hand-over was about
+    # what this hand-over was about: the question, not the request for a person
+    expect(panel).to_contain_text("“จดทะเบียนบริษัทออนไลน์ได้ไหม”")
     expect(panel).to_contain_text("กำลังดำเนินการ")
     console.shoot("conversation")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.complaints import service as complaints
 from app.conversations.models import Citizen as CitizenRow
-from app.conversations.models import Conversation
+from app.conversations.models import Conversation, ConversationState
 from app.db import utcnow
 from app.officers.models import Role
 from app.services import Services
@@ -17,7 +17,9 @@ from tests.integration.officers.conftest import (
     conversation_url,
     hours_ago,
     make_officer,
+    new_citizen,
     queue_citizen,
+    wait_until_state,
 )
 
 
@@ -151,6 +153,23 @@ class TestCitizenPanel:
         assert earlier["resolved_at"] is not None and earlier["current"] is False
         assert [case["number"] for case in body["cases"]] == [number]
         assert body["cases"][0]["description"] == "เจ้าหน้าที่ไม่รับสาย"
+
+    async def test_a_hand_over_is_described_by_the_question_before_the_request_for_a_person(
+        self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
+    ) -> None:
+        citizen = await new_citizen(client, services)
+        await citizen.say("ส่งงบการเงินออนไลน์ทำยังไง")
+        await citizen.wait_for_reply(1)
+        await citizen.say("ขอคุยกับเจ้าหน้าที่ค่ะ")
+        await wait_until_state(services, citizen.conversation_id, ConversationState.WAITING)
+
+        response = await client.get(
+            conversation_url(citizen.conversation_id, "citizen"), headers=admin_headers
+        )
+
+        [current] = response.json()["escalations"]
+        assert current["question"] == "ส่งงบการเงินออนไลน์ทำยังไง"
+        assert current["current"] is True
 
     async def test_another_departments_case_shows_no_description(
         self, client: httpx.AsyncClient, services: Services
