@@ -42,7 +42,7 @@ if (window.Notification) {
       window.__alerts.notifications.push({ title: title, body: (options || {}).body || "" });
     }
   }
-  Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+  Object.defineProperty(Recorded, "permission", { get: () => Real.permission, configurable: true });
   Recorded.requestPermission = (...args) => Real.requestPermission(...args);
   window.Notification = Recorded;
 }
@@ -141,15 +141,17 @@ def scene(hub: LiveServer) -> Iterator[Hub]:
 
 # ---- the browser ------------------------------------------------------------------------------
 class Console:
-    def __init__(self, browser: Browser, server: LiveServer, width: int = 1366) -> None:
+    def __init__(
+        self, browser: Browser, server: LiveServer, width: int = 1366, granted: bool = True, script: str = ""
+    ) -> None:
         self.outside = OutsideRequests(server.url)
         self.context: BrowserContext = browser.new_context(
             base_url=server.url,
             locale="th-TH",
             viewport={"width": width, "height": 900},
-            permissions=["notifications"],
+            permissions=["notifications"] if granted else [],
         )
-        self.context.add_init_script(RECORD_ALERTS)
+        self.context.add_init_script(RECORD_ALERTS + script)
         self.context.route(self.outside.is_outside, self.outside.refuse)
         self.errors: list[str] = []
         self.page: Page = self.context.new_page()
@@ -195,6 +197,14 @@ def phone(browser: Browser, hub: LiveServer) -> Iterator[Console]:
     opened = Console(browser, hub, width=375)
     yield opened
     opened.close()
+
+
+# The officer closes the browser's question without answering: permission stays "default".
+DISMISS_PERMISSION_QUESTION = """
+window.__asked = 0;
+Object.defineProperty(Notification, "permission", { get: () => "default" });
+Notification.requestPermission = () => { window.__asked += 1; return Promise.resolve("default"); };
+"""
 
 
 def row_of(page: Page, conversation_id: str) -> Any:
@@ -244,6 +254,29 @@ def test_a_citizen_message_in_a_claimed_conversation_notifies(console: Console, 
     counted = re.match(r"^\((\d+)\)", title_before)
     count_before = int(counted.group(1)) if counted else 0
     expect(page).to_have_title(re.compile(rf"^\({count_before + 1}\) "))
+
+
+def test_notifications_are_asked_for_once_then_only_on_the_officers_click(
+    browser: Browser, hub: LiveServer
+) -> None:
+    console = Console(browser, hub, granted=False, script=DISMISS_PERMISSION_QUESTION)
+    try:
+        page = console.log_in()
+        assert page.evaluate("() => window.__asked") == 1  # asked on the login click
+        enable = page.get_by_role("button", name="เปิดการแจ้งเตือน")
+        expect(enable).to_be_visible()
+
+        page.get_by_role("button", name="ออกจากระบบ").click()
+        page.get_by_label("ชื่อผู้ใช้").fill("admin")
+        page.get_by_label("รหัสผ่าน").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        expect(enable).to_be_visible()
+        assert page.evaluate("() => window.__asked") == 1  # not again at the next login
+
+        enable.click()
+        page.wait_for_function("() => window.__asked === 2")
+    finally:
+        console.close()
 
 
 # ---- search and filters -----------------------------------------------------------------------
