@@ -235,6 +235,12 @@ function refreshLists() {
     watch();
     alertNewEscalations(state.queueAll);
     updateTitle();
+    // the open conversation was mine and is no longer: someone transferred or reassigned it
+    var c = state.current;
+    var stillMine = state.mine.some(function (m) {
+      return c && m.id === c.id;
+    });
+    if (c && c.state === "with_officer" && c.assigned_to === state.me.id && !stillMine && !filtering()) reloadCurrent();
     if (state.queueAll.length > before) announce(format(T.newInQueue, { n: state.queueAll.length }));
   }, function () {});
 }

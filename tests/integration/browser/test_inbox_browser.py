@@ -387,6 +387,26 @@ def test_after_a_transfer_the_previous_officers_panel_says_where_it_went(
     console.shoot("transferred")
 
 
+def test_when_a_supervisor_transfers_an_officers_conversation_the_officers_panel_says_so(
+    console: Console, scene: Hub
+) -> None:
+    somsri = scene.officer("somsri", ["general"])
+    citizen = scene.escalated_citizen("เรื่องบัญชีค่ะ")
+    scene.act(citizen.conversation_id, "claim", somsri)
+    page = console.log_in("somsri", OFFICER_PASSWORD)
+    page.locator(f'#mine-list li[data-conversation="{citizen.conversation_id}"] button').click()
+    expect(page.locator("#fact-holder")).to_have_text("ฉัน")
+
+    scene.act(citizen.conversation_id, "transfer", scene.admin, department="accounts")
+
+    # where it went when the console heard the change; "out of your departments" at the least
+    expect(page.locator("#moved-notice")).to_have_text(
+        re.compile(f"ถูกส่งต่อ(ไปยังแผนก{ACCOUNTS}|ออกจากแผนกของท่าน)แล้ว"), timeout=LIVE_MS
+    )
+    expect(page.locator("#conversation")).to_be_hidden()
+    expect(page.locator(f'#mine-list li[data-conversation="{citizen.conversation_id}"]')).to_have_count(0)
+
+
 # ---- a supervisor -----------------------------------------------------------------------------
 def test_a_supervisor_sees_live_counts_and_reassigns(console: Console, scene: Hub) -> None:
     scene.officer("somchai", ["general"])
