@@ -7,11 +7,21 @@ import datetime as dt
 import httpx
 import pytest
 
+from app.complaints import service as complaints
 from app.complaints.models import ComplaintCase
+from app.conversations import service as conversations
+from app.conversations.models import Conversation, ConversationState
 from app.db import utcnow
 from app.services import Services
+from tests.conftest import ADMIN_PASSWORD
 from tests.integration.complaints.helpers import audit_of, file_case, status_url, updates_of
-from tests.integration.officers.conftest import OfficerSession, make_officer, new_citizen
+from tests.integration.officers.conftest import (
+    OfficerSession,
+    conversation_url,
+    login,
+    make_officer,
+    new_citizen,
+)
 
 DESCRIPTION = "ยื่นจดทะเบียนออนไลน์ไปสองสัปดาห์แล้ว ยังไม่มีใครติดต่อกลับเลยค่ะ"
 
@@ -190,3 +200,56 @@ class TestListing:
     ) -> None:
         response = await client.get("/api/officer/complaints?status=lost", headers=complaints_officer.headers)
         assert response.status_code == 422
+
+
+class TestCaseOutlivesItsConversation:
+    async def test_transferred_cancelled_and_resolved_conversations_keep_their_case_listed(
+        self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
+    ) -> None:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        citizen = await new_citizen(client, services)
+        await citizen.say("ขอร้องเรียนค่ะ")
+        await citizen.wait_for_reply(1)
+        await citizen.say(DESCRIPTION)
+        number = complaints.find_number((await citizen.wait_for_reply(2))[-1]["text"])
+        assert number is not None
+
+        async def listed() -> list[tuple[str, str]]:
+            response = await client.get("/api/officer/complaints", headers=complaints_officer.headers)
+            return [(c["number"], c["status"]) for c in response.json()["complaints"]]
+
+        transfer = await client.post(
+            conversation_url(citizen.conversation_id, "transfer"),
+            json={"department": "general"},
+            headers=admin,
+        )
+        assert transfer.status_code == 200
+        assert await listed() == [(number, "received")]
+
+        await citizen.say("ยกเลิก")
+        await citizen.wait_for_reply(4)  # filed, transferred, then the cancel's answer
+        assert await listed() == [(number, "received")]
+
+        await queue_again(services, citizen.conversation_id)
+        assert (
+            await client.post(conversation_url(citizen.conversation_id, "claim"), headers=admin)
+        ).status_code == 200
+        assert (
+            await client.post(conversation_url(citizen.conversation_id, "resolve"), headers=admin)
+        ).status_code == 200
+        assert await listed() == [(number, "received")]
+
+        changed = await client.post(
+            status_url(number), json={"status": "in_progress"}, headers=complaints_officer.headers
+        )
+        assert changed.status_code == 200
+        assert await listed() == [(number, "in_progress")]
+
+
+async def queue_again(services: Services, conversation_id: str) -> None:
+    """Back in a queue (the cancel may have handed the conversation back to the bot)."""
+    async with services.sessionmaker() as session, session.begin():
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        if conversation.state == ConversationState.BOT:
+            await session.run_sync(conversations.escalate, conversation, "general", "requested")
