@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.complaints import lifecycle
@@ -13,6 +15,8 @@ from app.officers.auth import CurrentOfficer
 from app.officers.console import SECURITY_HEADERS, templates
 from app.officers.errors import as_http
 
+MAX_QUERY_CODE_POINTS = 200
+
 router = APIRouter(prefix="/api/officer/complaints", tags=["complaints"])
 page_router = APIRouter(include_in_schema=False)
 
@@ -22,7 +26,7 @@ async def list_complaints(
     officer: CurrentOfficer,
     session: SessionDep,
     status: CaseStatus | None = None,
-    q: str | None = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CODE_POINTS)] = None,
 ) -> ComplaintList:
     return ComplaintList(complaints=await lifecycle.list_cases(session, officer, status, q))
 

@@ -200,6 +200,11 @@ class TestListing:
     ) -> None:
         response = await client.get("/api/officer/complaints?status=lost", headers=complaints_officer.headers)
         assert response.status_code == 422
+        too_long = {"q": "ก" * 201}
+        response = await client.get(
+            "/api/officer/complaints", params=too_long, headers=complaints_officer.headers
+        )
+        assert response.status_code == 422
 
 
 class TestCaseOutlivesItsConversation:
