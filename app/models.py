@@ -1,7 +1,8 @@
 """Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from app.complaints import history as complaint_history
 from app.complaints import models as complaints
 from app.conversations import models as conversations
 from app.officers import models as officers
 
-__all__ = ["complaints", "conversations", "officers"]
+__all__ = ["complaint_history", "complaints", "conversations", "officers"]

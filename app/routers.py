@@ -15,6 +15,11 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.officers.routes import include_officer_routers
 
     include_officer_routers(app)
+    from app.complaints.routes import page_router as complaints_page_router
+    from app.complaints.routes import router as complaints_router
+
+    app.include_router(complaints_router)
+    app.include_router(complaints_page_router)
     from app.insights.routes import include_insights_routers
 
     include_insights_routers(app)

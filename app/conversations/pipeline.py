@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.complaints.notifications import release_held
 from app.conversations import repository, service
 from app.conversations.delivery import Leased
 from app.conversations.flows import Flows
@@ -191,6 +192,8 @@ class Pipeline:
         """Apply each item's turn in the batch's transaction; fills in what each one published."""
         conversation_ids = sorted({b.conversation_id for b in batch})
         current = repository.lock_conversations(session, conversation_ids)
+        # Complaint updates Messenger did not allow before the citizen wrote again go first.
+        release_held(session, [current[b.conversation_id] for b in batch if b.item.message_id])
         older_reply_pending = repository.with_pending_outbound(session, conversation_ids)
         said = repository.messages_by_id(session, [b.item.message_id for b in batch if b.item.message_id])
         for b in batch:

@@ -14,7 +14,6 @@ from app.officers.auth import CurrentOfficer
 from app.officers.errors import as_http
 from app.officers.schemas import (
     AssignRequest,
-    CaseStatusRequest,
     LoginRequest,
     MessageAccepted,
     NoteRequest,
@@ -214,15 +213,6 @@ async def attachment(
 @router.get("/canned")
 async def canned(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
     return {"replies": views.canned_replies(services, officer)}
-
-
-@router.post("/complaints/{number}/status")
-async def complaint_status(
-    number: str, body: CaseStatusRequest, officer: CurrentOfficer, services: ServicesDep
-) -> dict[str, str]:
-    with as_http():
-        normalised = await service.set_case_status(services, officer, number, body.status)
-    return {"number": normalised, "status": body.status.value}
 
 
 def include_officer_routers(app: FastAPI) -> None:

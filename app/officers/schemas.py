@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.complaints.models import CaseStatus
 from app.officers.models import Role
 
 MAX_TEXT_CODE_POINTS = 2000
@@ -50,10 +49,6 @@ class TransferRequest(BaseModel):
 
 class AssignRequest(BaseModel):
     officer_id: str | None
-
-
-class CaseStatusRequest(BaseModel):
-    status: CaseStatus
 
 
 class OfficerCreate(BaseModel):

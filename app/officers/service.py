@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.complaints import service as complaints
-from app.complaints.models import CaseStatus
 from app.conversations import service as conversations
 from app.conversations.flows import AWAITING_RATING
 from app.conversations.models import Conversation, ConversationState, DeliveryStatus, Message, Sender
@@ -318,16 +316,3 @@ async def record_access(
 ) -> None:
     async with services.sessionmaker() as session, session.begin():
         repository.add_audit(session, officer.id, "attachment_read", conversation_id, detail)
-
-
-async def set_case_status(services: Services, officer: Officer, number: str, status: CaseStatus) -> str:
-    """Update a complaint case of the officer's departments; returns its normalised number."""
-    async with services.sessionmaker() as session, session.begin():
-        case = await complaints.find_case(session, number)
-        if case is None or (
-            (scope := access.department_scope(officer)) is not None and case.department not in scope
-        ):
-            raise NotFound("no such complaint case in your departments")
-        complaints.set_status(case, status, utcnow())
-        repository.add_audit(session, officer.id, "case_status", case.number, {"status": status.value})
-        return case.number

@@ -136,10 +136,11 @@ class TestStatus:
             f"/api/officer/complaints/{number}/status", json={"status": "in_progress"}, headers=admin_headers
         )
         assert status.status_code == 200
+        await citizen.wait_for_reply(4)  # the status change, told to the citizen
 
         await citizen.say(f"เรื่อง {number.lower()} ถึงไหนแล้วคะ")
 
-        answer = (await citizen.wait_for_reply(4))[-1]["text"]
+        answer = (await citizen.wait_for_reply(5))[-1]["text"]
         assert number in answer
         assert services.responses.complaint_statuses["in_progress"] in answer
         assert services.kb_store.current.departments["complaints"].name_th in answer
