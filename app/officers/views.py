@@ -47,7 +47,15 @@ def _summary(
         "waited_seconds": int(waited),
         "target_wait_minutes": target,
         "over_target": waited > target * 60,
+        "topic": _topic(services, conversation.topic_faq_id),
+        "question": conversation.question,
     }
+
+
+def _topic(services: Services, faq_id: str | None) -> dict[str, str] | None:
+    """The entry the escalation was routed by, with the Thai title officers read."""
+    entry = services.kb_store.current.entry(faq_id) if faq_id else None
+    return {"faq_id": entry.id, "title": entry.title} if entry is not None else None
 
 
 async def queue(services: Services, session: AsyncSession, officer: Officer) -> list[dict[str, Any]]:
