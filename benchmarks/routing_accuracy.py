@@ -39,6 +39,7 @@ if str(REPO_ROOT) not in sys.path:
 from sqlalchemy import update  # noqa: E402
 
 from app.conversations.models import Conversation  # noqa: E402
+from app.conversations.service import message_texts  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.services import Services  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -70,7 +71,7 @@ class Outcome:
     state: str
     department: str | None
     topic: str | None
-    question: str | None
+    question: str | None  # the text of the message the queue row shows
 
     @property
     def routed_right(self) -> bool:
@@ -138,9 +139,10 @@ async def run_case(client: httpx.AsyncClient, services: Services, case: RoutingC
         await _wait_for_replies(client, session_id, headers, n)
     async with services.sessionmaker() as session:
         row = await session.get(Conversation, conversation_id)
-    assert row is not None
+        assert row is not None
+        question = (await message_texts(session, [row.question_message_id])).get(row.question_message_id or 0)
     return Outcome(
-        case, row.state, row.department if row.state != "bot" else None, row.topic_faq_id, row.question
+        case, row.state, row.department if row.state != "bot" else None, row.topic_faq_id, question
     )
 
 

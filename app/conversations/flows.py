@@ -146,7 +146,7 @@ class Flows:
             if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
                 if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
                     return [Reply(self.responses.complaint_cancelled)]
-                return [self._file_complaint(session, conversation, text)]
+                return [self._file_complaint(session, conversation, item, text)]
             if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
                 return [self._rate(session, conversation, rating)]
         found = complaints.find_number_and_pin(text)
@@ -161,12 +161,14 @@ class Flows:
         conversation.awaiting = AWAITING_COMPLAINT_NUMBER
         return [Reply(self.responses.complaint_ask_number)]
 
-    def _file_complaint(self, session: Session, conversation: Conversation, text: str) -> Reply:
+    def _file_complaint(
+        self, session: Session, conversation: Conversation, item: WorkItem, text: str
+    ) -> Reply:
         routing = self.policy.routing
         department = routing.intent_departments.get("complaint_file", routing.default_department)
         case = complaints.file_complaint(session, conversation, text, department, self.clock())
         pin = complaints.issue_pin(case, self.pin_key)
-        conversation.question = text
+        conversation.question_message_id = item.message_id
         reason = EscalationReason.COMPLAINT
         position = service.escalate(session, conversation, department, reason)
         filed = self.responses.complaint_filed.format(number=case.number, pin=pin, position=position)

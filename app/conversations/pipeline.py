@@ -386,7 +386,7 @@ class Pipeline:
         requested = decision is None or decision.reason == EscalationReason.REQUESTED
         if requested and self.policy.wants_human(text) and not self.policy.request_remainder(text):
             return
-        conversation.question = text
+        conversation.question_message_id = item.message_id
 
     def _bot_turn(self, session: Session, conversation: Conversation, decision: Decision, send: Any) -> None:
         kb = self.kb_store.current

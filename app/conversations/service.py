@@ -8,6 +8,7 @@ pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
@@ -71,6 +72,15 @@ def new_outbound(conversation: Conversation, text: str, **options: Unpack[Outbou
         reply_token=options.get("reply_token"),
         reply_token_expires_at=options.get("reply_token_expires_at"),
     )
+
+
+async def message_texts(session: AsyncSession, message_ids: Collection[int | None]) -> dict[int, str | None]:
+    """The texts of these messages, by id, in one query (e.g. the questions of a queue page)."""
+    wanted = {i for i in message_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Message.id, Message.text).where(Message.id.in_(wanted)))
+    return {message_id: text for message_id, text in rows.all()}
 
 
 def open_escalation(session: Session, conversation: Conversation) -> Escalation | None:

@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("recent_faq_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("recent_faq_at", app.db.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("topic_faq_id", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("question", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("question_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(
             sa.Column("pin_failures", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
@@ -47,7 +47,7 @@ def downgrade() -> None:
         for column in (
             "pin_failed_at",
             "pin_failures",
-            "question",
+            "question_message_id",
             "topic_faq_id",
             "recent_faq_at",
             "recent_faq_id",

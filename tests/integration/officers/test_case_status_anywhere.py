@@ -109,10 +109,11 @@ class TestWhileWaitingOrWithAnOfficer:
         await file_complaint(citizen)
         detail = "เพิ่มเติมค่ะ เจ้าหน้าที่ที่สำนักงานชื่อคุณสมชาย"
 
-        await citizen.say(detail)
+        said = await citizen.say(detail)
 
         async def noted() -> bool:
-            return (await conversation_row(services, citizen.conversation_id)).question == detail
+            row = await conversation_row(services, citizen.conversation_id)
+            return row.question_message_id == int(said)
 
         await wait_for(noted)
         assert len(await citizen.replies()) == 2  # the officer answers this, not the bot

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.conversations.models import Message
 from app.services import Services
 from app.settings import Settings
 from tests.conftest import make_settings, wait_for
@@ -116,3 +117,19 @@ class TestQueueRows:
             return (await queue_row(client, admin_headers, citizen.conversation_id))["question"] == detail
 
         await wait_for(shown)
+
+    async def test_the_row_shows_the_message_itself_so_redacting_it_empties_the_row(
+        self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
+    ) -> None:
+        citizen = await new_citizen(client, services)
+        message_id = await citizen.say("ขอคุยกับเจ้าหน้าที่เรื่องจองชื่อบริษัทค่ะ")
+        await citizen.wait_for_reply(1)
+        assert (await queue_row(client, admin_headers, citizen.conversation_id))["question"]
+
+        async with services.sessionmaker() as session, session.begin():  # as retention or an unsend does
+            message = await session.get(Message, int(message_id))
+            assert message is not None
+            message.text = None
+
+        row = await queue_row(client, admin_headers, citizen.conversation_id)
+        assert row["question"] is None and row["department"] == "registration"
