@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import update  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
-from app.conversations.models import Conversation  # noqa: E402
+from app.conversations.models import Conversation, Message  # noqa: E402
 from app.conversations.service import message_texts  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.services import Services  # noqa: E402
@@ -175,6 +176,13 @@ def topic_agreement(outcomes: Sequence[Outcome]) -> tuple[int, int]:
     return sum(o.topic == o.case.topic for o in named), len(named)
 
 
+async def engines_used(services: Services) -> dict[str, int]:
+    """How many citizen messages each NLU engine understood (Rasa falls back to embedded)."""
+    async with services.sessionmaker() as session:
+        records = (await session.scalars(select(Message.nlu).where(Message.direction == "in"))).all()
+    return dict(Counter(str(r.get("engine")) for r in records if r and r.get("engine")))
+
+
 @contextlib.asynccontextmanager
 async def hub(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     app = create_app(settings)
@@ -216,8 +224,9 @@ async def measure(rasa_url: str | None, show_misses: bool) -> None:
     with tempfile.TemporaryDirectory() as var_dir:
         async with hub(hub_settings(Path(var_dir), rasa_url)) as (client, services):
             outcomes = await run_routing_set(client, services, cases)
-            engine = services.nlu.name
-    print(f"routing set: {len(cases)} conversations, {sum(len(c.turns) for c in cases)} turns; NLU {engine}")
+            engines = await engines_used(services)
+    turns = sum(len(c.turns) for c in cases)
+    print(f"routing set: {len(cases)} conversations, {turns} turns; NLU decisions by engine: {engines}")
     for department, right, total in accuracy_table(outcomes):
         print(f"  {department:<13} {right:>3}/{total:<3} {right / total:7.1%}")
     agreed, named = topic_agreement(outcomes)
