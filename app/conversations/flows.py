@@ -208,6 +208,11 @@ class Flows:
         )
         return Reply(text)
 
+    def forget_pin_request(self, conversation: Conversation) -> None:
+        """Another message came instead of the PIN the bot asked for (the bot path does this itself)."""
+        if (conversation.awaiting or "").startswith(AWAITING_PIN_PREFIX):
+            conversation.awaiting = None
+
     def _pin_locked(self, conversation: Conversation) -> bool:
         recent = conversation.pin_failed_at is not None and (
             self.clock() - conversation.pin_failed_at < PIN_FAILURE_WINDOW

@@ -367,6 +367,7 @@ class Pipeline:
             for reply in flow_replies:
                 send(reply)
         elif conversation.state != ConversationState.BOT:
+            self.flows.forget_pin_request(conversation)  # the PIN asked for must come next
             self._while_queued(session, conversation, item, send)
         elif turn.decision is not None:
             self._bot_turn(session, conversation, turn.decision, send)

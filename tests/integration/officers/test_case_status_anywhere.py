@@ -135,6 +135,26 @@ class TestAnotherIdentity:
         assert asked == services.responses.complaint_ask_pin and DESCRIPTION not in asked
         assert number in answer and received(services) in answer
 
+    async def test_while_waiting_the_pin_must_come_right_after_it_was_asked_for(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
+        filer = await new_citizen(client, services)
+        number, pin = await file_complaint(filer)
+        other = await new_citizen(client, services)
+        await file_complaint(other)  # waiting for an officer now
+        await other.say(number)
+        assert (await other.wait_for_reply(3))[-1]["text"] == services.responses.complaint_ask_pin
+        await other.say("รอเจ้าหน้าที่อยู่นะคะ")  # something else first: the request lapses
+
+        said = await other.say(pin)
+
+        async def handled() -> bool:  # a message for the officer becomes the row's question
+            row = await conversation_row(services, other.conversation_id)
+            return row.question_message_id == int(said)
+
+        await wait_for(handled)
+        assert len(await other.replies()) == 3
+
     async def test_number_and_pin_in_one_message(self, client: httpx.AsyncClient, services: Services) -> None:
         filer = await new_citizen(client, services)
         number, pin = await file_complaint(filer)
