@@ -187,17 +187,16 @@ class Flows:
         self, session: Session, conversation: Conversation, number: str, pin: str | None
     ) -> Reply:
         case = complaints.case_for_citizen(session, number, conversation.citizen_id)
-        if case is None and pin is None:  # nothing said of the case, not even whether it exists
-            conversation.awaiting = AWAITING_PIN_PREFIX + number
-            return Reply(self.responses.complaint_ask_pin)
-        if case is None and pin is not None:
+        if case is None:  # not the identity that filed it: the PIN decides
+            if pin is None:  # nothing said of the case, not even whether it exists
+                conversation.awaiting = AWAITING_PIN_PREFIX + number
+                return Reply(self.responses.complaint_ask_pin)
             if self._pin_locked(conversation):
                 return Reply(self.responses.complaint_pin_locked)
             case = complaints.case_with_pin(session, number, pin, self.pin_key)
             if case is None:
                 self._count_pin_failure(conversation)
                 return Reply(self.responses.complaint_pin_refused)
-        assert case is not None
         department = self._kb().departments.get(case.department)
         filed_on = complaints.filed_on(case)
         text = self.responses.complaint_status.format(
