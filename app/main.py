@@ -157,6 +157,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics = Metrics()
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors)
+    secret = settings.resolved_secret_key()
     pipeline = Pipeline(
         work_transactions,
         policy,
@@ -166,6 +167,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus,
         metrics,
         adapters=adapters,
+        case_pin_key=secret,
         processing_hint_seconds=settings.processing_hint_seconds,
         lease_seconds=settings.lease_seconds,
     )
@@ -188,7 +190,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
     )
-    secret = settings.resolved_secret_key()
     services = Services(
         settings=settings,
         engine=engine,

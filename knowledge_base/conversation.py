@@ -42,7 +42,10 @@ class Responses(BaseModel):
     complaint_cancelled: str
     complaint_ask_number: str
     complaint_status: str
-    complaint_not_found: str
+    complaint_ask_pin: str
+    complaint_pin_refused: str
+    complaint_pin_locked: str
+    complaint_wait_cancelled: str
     complaint_statuses: dict[str, str]
 
 
@@ -50,8 +53,11 @@ class RoutingRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     human_request_phrases: list[str]
+    request_fillers: list[str] = []
     cancel_words: list[str]
     min_routing_confidence: float
+    request_topic_min_confidence: float = 0.5
+    topic_memory_minutes: float = 30.0
     intent_departments: dict[str, str]
     default_department: str
 

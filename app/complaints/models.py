@@ -35,6 +35,9 @@ class ComplaintCase(Base):
     department: Mapped[str] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.RECEIVED)
+    # HMAC-SHA256 of the number and the citizen's 4-digit PIN under the hub's secret key: a copy of
+    # the database alone cannot try the 10,000 PINs.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.complaints.models import ComplaintCase, ComplaintCounter
+from app.complaints.models import CaseStatus, ComplaintCase, ComplaintCounter
 
 
 def next_sequence(session: Session, year: int) -> int:
@@ -34,6 +34,15 @@ def next_sequence(session: Session, year: int) -> int:
 
 def find_by_number(session: Session, number: str) -> ComplaintCase | None:
     return session.scalar(select(ComplaintCase).where(ComplaintCase.number == number))
+
+
+def open_cases_of_conversation(session: Session, conversation_id: str) -> Sequence[ComplaintCase]:
+    """The conversation's cases not yet closed, newest first."""
+    return session.scalars(
+        select(ComplaintCase)
+        .where(ComplaintCase.conversation_id == conversation_id, ComplaintCase.status != CaseStatus.CLOSED)
+        .order_by(ComplaintCase.created_at.desc())
+    ).all()
 
 
 async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:

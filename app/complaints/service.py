@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -20,6 +23,9 @@ BUDDHIST_ERA_OFFSET = 543
 MAX_DESCRIPTION_CHARS = 2000
 # Lenient on what citizens type: "cmp 2569 123", "CMP–2569–000123", Thai digits.
 _NUMBER = re.compile(r"CMP\s*[-–—_/ ]?\s*(\d{4})\s*[-–—_/ ]?\s*(\d{1,7})(?!\d)", re.IGNORECASE)
+# A PIN right after the number ("CMP-2569-000123 1234", "... PIN: 1234", "... รหัส 1234"), or alone.
+_PIN_AFTER_NUMBER = re.compile(r"^\s*[,;:]?\s*(?:pin|รหัส)?\s*[:#]?\s*(\d{4})(?!\d)")
+_PIN_ALONE = re.compile(r"^\s*(?:pin|รหัส)?\s*[:#]?\s*(\d{4})\s*$")
 
 
 def buddhist_year(at: dt.datetime) -> int:
@@ -32,12 +38,37 @@ def format_number(year: int, sequence: int) -> str:
 
 def find_number(text: str | None) -> str | None:
     """The case number a citizen's message mentions, normalised, or ``None``."""
+    found = find_number_and_pin(text)
+    return found[0] if found else None
+
+
+def find_number_and_pin(text: str | None) -> tuple[str, str | None] | None:
+    """The case number a message mentions and the PIN written right after it, if any."""
     if not text:
         return None
-    match = _NUMBER.search(normalize(text))  # Thai digits too
+    normalised = normalize(text)  # Thai digits too
+    match = _NUMBER.search(normalised)
     if match is None:
         return None
-    return format_number(int(match.group(1)), int(match.group(2)))
+    pin = _PIN_AFTER_NUMBER.match(normalised[match.end() :])
+    return format_number(int(match.group(1)), int(match.group(2))), pin.group(1) if pin else None
+
+
+def parse_pin(text: str | None) -> str | None:
+    """A message that is only a PIN ("1234", "PIN ๑๒๓๔")."""
+    match = _PIN_ALONE.match(normalize(text or ""))
+    return match.group(1) if match else None
+
+
+def _pin_digest(key: str, number: str, pin: str) -> str:
+    return hmac.new(key.encode(), f"case-pin:{number}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_pin(case: ComplaintCase, key: str) -> str:
+    """A new 4-digit PIN for the case; only its keyed hash is kept. Shown once, to the filer."""
+    pin = f"{secrets.randbelow(10_000):04d}"
+    case.pin_hash = _pin_digest(key, case.number, pin)
+    return pin
 
 
 def file_complaint(
@@ -69,6 +100,18 @@ def case_for_citizen(session: Session, number: str, citizen_id: str) -> Complain
     if case is None or case.citizen_id != citizen_id:
         return None
     return case
+
+
+def case_with_pin(session: Session, number: str, pin: str, key: str) -> ComplaintCase | None:
+    """The case, for anyone who has its PIN; ``None`` for an unknown number or a wrong PIN alike."""
+    case = repository.find_by_number(session, number)
+    if case is None or case.pin_hash is None:
+        return None
+    return case if hmac.compare_digest(case.pin_hash, _pin_digest(key, case.number, pin)) else None
+
+
+def open_cases_of_conversation(session: Session, conversation_id: str) -> Sequence[ComplaintCase]:
+    return repository.open_cases_of_conversation(session, conversation_id)
 
 
 async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:

@@ -3,8 +3,12 @@
 - Escalation notices: "an officer will answer, you are number N", and outside office hours
   (``knowledge_base/office_hours.yml``) when an answer can be expected.
 - Complaints: ask for a short description (``awaiting = "complaint_description"``), file a
-  case with a tracking number and queue it for the complaints department; a message that
-  names a case number gets its status, for the citizen who filed it only.
+  case with a tracking number and a 4-digit PIN and queue it for the complaints department.
+- Case status, in every conversation state (also while waiting for or talking with an
+  officer, who sees the exchange in the transcript): a message naming a case number gets its
+  status at once -- from the channel identity that filed it with the number alone, from any
+  other with the number and its PIN. Without the PIN the bot asks for it and says nothing of
+  the case; wrong PINs are limited per conversation.
 - Satisfaction: after an officer resolved the conversation, "1".."5" or ``rate:<n>`` is stored
   on the escalation and thanked.
 """
@@ -42,6 +46,9 @@ from nlu.thai_text import normalize
 AWAITING_COMPLAINT_DESCRIPTION = "complaint_description"
 AWAITING_COMPLAINT_NUMBER = "complaint_number"
 AWAITING_RATING = "rating"
+AWAITING_PIN_PREFIX = "complaint_pin:"  # followed by the case number the PIN is for
+MAX_PIN_FAILURES = 5  # wrong PINs per conversation within PIN_FAILURE_WINDOW
+PIN_FAILURE_WINDOW = dt.timedelta(hours=1)
 COMPLAINT_STATUS_INTENT = "complaint_status"
 _RATING = re.compile(r"^\s*([1-5])\s*(?:คะแนน|ดาว|/\s*5)?\s*[.!]?\s*$")
 
@@ -59,7 +66,10 @@ class Flows:
         knowledge_base: Callable[[], KnowledgeBase],
         office_hours: OfficeHours | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        pin_key: str,
     ) -> None:
+        self.pin_key = pin_key  # the hub's secret key: case PINs are kept as keyed hashes
         self.responses = responses
         self.policy = policy
         self._kb = knowledge_base
@@ -100,12 +110,15 @@ class Flows:
     # ---- messages a flow answers instead of the NLU ----------------------------------------
     def consumes(self, conversation: Conversation, item: WorkItem) -> bool:
         """Whether the bot answers this item through a flow (no NLU needed)."""
-        if conversation.state != ConversationState.BOT or item.kind not in (
-            InboundKind.TEXT,
-            InboundKind.POSTBACK,
-        ):
+        if item.kind not in (InboundKind.TEXT, InboundKind.POSTBACK):
             return False
         postback, text = _postback(item), _text(item)
+        if conversation.state == ConversationState.BOT and self._bot_flow_takes(conversation, postback, text):
+            return True
+        # A case number, or the PIN the bot asked for, is answered in every state.
+        return complaints.find_number(text) is not None or _awaited_pin(conversation, text) is not None
+
+    def _bot_flow_takes(self, conversation: Conversation, postback: str, text: str) -> bool:
         if postback in (POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS) or postback.startswith(
             POSTBACK_RATE_PREFIX
         ):
@@ -114,9 +127,7 @@ class Flows:
             return False
         if conversation.awaiting == AWAITING_COMPLAINT_DESCRIPTION:
             return bool(text.strip()) or postback == POSTBACK_CANCEL
-        if conversation.awaiting == AWAITING_RATING and parse_rating(text) is not None:
-            return True
-        return complaints.find_number(text) is not None
+        return conversation.awaiting == AWAITING_RATING and parse_rating(text) is not None
 
     def handle(self, session: Session, conversation: Conversation, item: WorkItem) -> list[Reply] | None:
         """The flow's replies, or ``None`` when no flow takes this item (the NLU path does)."""
@@ -125,37 +136,67 @@ class Flows:
         postback, text = _postback(item), _text(item)
         awaiting = conversation.awaiting
         conversation.awaiting = None
-        if postback.startswith(POSTBACK_RATE_PREFIX):
-            rating = parse_rating(postback.removeprefix(POSTBACK_RATE_PREFIX))
-            return [self._rate(session, conversation, rating)]
-        if postback == POSTBACK_COMPLAINT:
-            conversation.awaiting = AWAITING_COMPLAINT_DESCRIPTION
-            return [Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])]
-        if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
-            if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
-                return [Reply(self.responses.complaint_cancelled)]
-            return [self._file_complaint(session, conversation, text)]
-        if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
-            return [self._rate(session, conversation, rating)]
-        number = complaints.find_number(text)
-        if number is None:  # the complaint-status button, without a number yet
-            conversation.awaiting = AWAITING_COMPLAINT_NUMBER
-            return [Reply(self.responses.complaint_ask_number)]
-        return [self._complaint_status(session, conversation, number)]
+        if conversation.state == ConversationState.BOT:
+            if postback.startswith(POSTBACK_RATE_PREFIX):
+                rating = parse_rating(postback.removeprefix(POSTBACK_RATE_PREFIX))
+                return [self._rate(session, conversation, rating)]
+            if postback == POSTBACK_COMPLAINT:
+                conversation.awaiting = AWAITING_COMPLAINT_DESCRIPTION
+                return [Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])]
+            if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
+                if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
+                    return [Reply(self.responses.complaint_cancelled)]
+                return [self._file_complaint(session, conversation, item, text)]
+            if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
+                return [self._rate(session, conversation, rating)]
+        found = complaints.find_number_and_pin(text)
+        if found is not None:
+            return [self._complaint_status(session, conversation, *found)]
+        pin = complaints.parse_pin(text)
+        if awaiting and awaiting.startswith(AWAITING_PIN_PREFIX) and pin is not None:
+            return [
+                self._complaint_status(session, conversation, awaiting.removeprefix(AWAITING_PIN_PREFIX), pin)
+            ]
+        # the complaint-status button, without a number yet
+        conversation.awaiting = AWAITING_COMPLAINT_NUMBER
+        return [Reply(self.responses.complaint_ask_number)]
 
-    def _file_complaint(self, session: Session, conversation: Conversation, text: str) -> Reply:
+    def _file_complaint(
+        self, session: Session, conversation: Conversation, item: WorkItem, text: str
+    ) -> Reply:
         routing = self.policy.routing
         department = routing.intent_departments.get("complaint_file", routing.default_department)
         case = complaints.file_complaint(session, conversation, text, department, self.clock())
+        pin = complaints.issue_pin(case, self.pin_key)
+        conversation.question_message_id = item.message_id
         reason = EscalationReason.COMPLAINT
         position = service.escalate(session, conversation, department, reason)
-        filed = self.responses.complaint_filed.format(number=case.number, position=position)
+        filed = self.responses.complaint_filed.format(number=case.number, pin=pin, position=position)
         return Reply(filed + self.after_hours_note(), [self.responses.quick_reply_cancel])
 
-    def _complaint_status(self, session: Session, conversation: Conversation, number: str) -> Reply:
+    def wait_cancelled_reply(self, session: Session, conversation: Conversation) -> Reply:
+        """The citizen stopped waiting for an officer; a case they filed goes on regardless."""
+        cases = complaints.open_cases_of_conversation(session, conversation.id)
+        if not cases:
+            return Reply(self.responses.escalation_cancelled)
+        latest = cases[0]
+        status = self.responses.complaint_statuses.get(latest.status, latest.status)
+        return Reply(self.responses.complaint_wait_cancelled.format(number=latest.number, status=status))
+
+    def _complaint_status(
+        self, session: Session, conversation: Conversation, number: str, pin: str | None
+    ) -> Reply:
         case = complaints.case_for_citizen(session, number, conversation.citizen_id)
-        if case is None:
-            return Reply(self.responses.complaint_not_found.format(number=number))
+        if case is None:  # not the identity that filed it: the PIN decides
+            if pin is None:  # nothing said of the case, not even whether it exists
+                conversation.awaiting = AWAITING_PIN_PREFIX + number
+                return Reply(self.responses.complaint_ask_pin)
+            if self._pin_locked(conversation):
+                return Reply(self.responses.complaint_pin_locked)
+            case = complaints.case_with_pin(session, number, pin, self.pin_key)
+            if case is None:
+                self._count_pin_failure(conversation)
+                return Reply(self.responses.complaint_pin_refused)
         department = self._kb().departments.get(case.department)
         filed_on = complaints.filed_on(case)
         text = self.responses.complaint_status.format(
@@ -166,6 +207,24 @@ class Flows:
         )
         return Reply(text)
 
+    def forget_pin_request(self, conversation: Conversation) -> None:
+        """Another message came instead of the PIN the bot asked for (the bot path does this itself)."""
+        if (conversation.awaiting or "").startswith(AWAITING_PIN_PREFIX):
+            conversation.awaiting = None
+
+    def _pin_locked(self, conversation: Conversation) -> bool:
+        recent = conversation.pin_failed_at is not None and (
+            self.clock() - conversation.pin_failed_at < PIN_FAILURE_WINDOW
+        )
+        return recent and conversation.pin_failures >= MAX_PIN_FAILURES
+
+    def _count_pin_failure(self, conversation: Conversation) -> None:
+        now = self.clock()
+        if conversation.pin_failed_at is None or now - conversation.pin_failed_at >= PIN_FAILURE_WINDOW:
+            conversation.pin_failures = 0
+        conversation.pin_failures = (conversation.pin_failures or 0) + 1
+        conversation.pin_failed_at = now
+
     def _rate(self, session: Session, conversation: Conversation, rating: int | None) -> Reply:
         if rating is None:
             conversation.awaiting = AWAITING_RATING
@@ -174,6 +233,13 @@ class Flows:
         if escalation is not None:
             escalation.rating = rating
         return Reply(self.responses.rating_thanks.format(rating=rating))
+
+
+def _awaited_pin(conversation: Conversation, text: str) -> str | None:
+    """The PIN the bot asked for, when this message is one."""
+    if not (conversation.awaiting or "").startswith(AWAITING_PIN_PREFIX):
+        return None
+    return complaints.parse_pin(text)
 
 
 def _postback(item: WorkItem) -> str:

@@ -70,6 +70,17 @@ class Conversation(Base):
     clarify_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     awaiting: Mapped[str | None] = mapped_column(String(32))  # a multi-step flow's next expected input
     last_inbound_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Routing by topic: the entry last answered or clarified (and when), the entry the current
+    # escalation was routed by, and the citizen's last message that was more than a request for
+    # a person -- kept here so that a queue row needs no transcript. The question is the message's
+    # id, not a copy of its text: redacting or unsending the message empties the row too.
+    recent_faq_id: Mapped[str | None] = mapped_column(String(64))
+    recent_faq_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    topic_faq_id: Mapped[str | None] = mapped_column(String(64))
+    question_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Wrong case PINs typed in this conversation (guesses are limited per conversation).
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_failed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -152,6 +163,7 @@ class Escalation(Base):
     )
     department: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
+    topic_faq_id: Mapped[str | None] = mapped_column(String(64))  # the entry routing used
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     claimed_by: Mapped[str | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))

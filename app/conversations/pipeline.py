@@ -131,6 +131,7 @@ class Pipeline:
         metrics: Metrics,
         *,
         adapters: Mapping[str, ChannelAdapter] | None = None,
+        case_pin_key: str,
         processing_hint_seconds: float = 0.5,
         lease_seconds: float = 60.0,
     ) -> None:
@@ -144,7 +145,7 @@ class Pipeline:
         self.adapters = adapters or {}
         self.processing_hint_seconds = processing_hint_seconds
         self.lease_seconds = lease_seconds
-        self.flows = Flows(responses, policy, lambda: kb_store.current)
+        self.flows = Flows(responses, policy, lambda: kb_store.current, pin_key=case_pin_key)
 
     async def handle(self, item_id: int, worker_id: str) -> Handled | None:
         """Handle a leased item; None when the lease was lost to another worker."""
@@ -306,7 +307,12 @@ class Pipeline:
             return Turn()
         if self.flows.consumes(conversation, item):  # a complaint, a case number, a rating
             return Turn()
-        context = TurnContext(conversation.fallback_streak, conversation.clarify_pending)
+        recent = (
+            conversation.recent_faq_id
+            if self.policy.remembers(conversation.recent_faq_at, utcnow())
+            else None
+        )
+        context = TurnContext(conversation.fallback_streak, conversation.clarify_pending, recent)
         started = time.perf_counter()
         prediction, decision = await self.policy.decide_message(text, self.nlu, context)
         if prediction is not None:
@@ -364,13 +370,27 @@ class Pipeline:
             for reply in flow_replies:
                 send(reply)
         elif conversation.state != ConversationState.BOT:
+            self.flows.forget_pin_request(conversation)  # the PIN asked for must come next
             self._while_queued(session, conversation, item, send)
         elif turn.decision is not None:
             self._bot_turn(session, conversation, turn.decision, send)
             turn.decided = True
             if inbound is not None:
                 inbound.nlu = _nlu_record(turn)
+            self._note_question(conversation, item, turn.decision)
         return ([inbound] if inbound else []) + replies
+
+    def _note_question(self, conversation: Conversation, item: WorkItem, decision: Decision | None) -> None:
+        """Keep the citizen's last message that was more than a request for a person (for queue rows)."""
+        text = _text_of(item)
+        if item.kind != InboundKind.TEXT or not text or self.policy.is_cancel(text):
+            return
+        if decision is not None and decision.action == Action.SMALLTALK:
+            return
+        requested = decision is None or decision.reason == EscalationReason.REQUESTED
+        if requested and self.policy.wants_human(text) and not self.policy.request_remainder(text):
+            return
+        conversation.question_message_id = item.message_id
 
     def _bot_turn(self, session: Session, conversation: Conversation, decision: Decision, send: Any) -> None:
         kb = self.kb_store.current
@@ -379,13 +399,16 @@ class Pipeline:
         )
         conversation.clarify_pending = decision.action == Action.CLARIFY
         conversation.awaiting = None  # a new question ends any flow left half-way
+        if decision.action in (Action.ANSWER, Action.CLARIFY) and decision.faq_id:
+            conversation.recent_faq_id = decision.faq_id  # what a later "a person, please" is about
+            conversation.recent_faq_at = utcnow()
         if decision.action == Action.COMPLAINT:
             send(self.flows.start_complaint(conversation, decision))
             return
         if decision.action == Action.ESCALATE:
             department = decision.department or self.policy.routing.default_department
             reason = decision.reason or EscalationReason.REQUESTED
-            position = service.escalate(session, conversation, department, reason)
+            position = service.escalate(session, conversation, department, reason, decision.topic)
             send(self.flows.escalation_reply(reason, position))
             return
         reply = render_bot_reply(decision, kb, self.responses)
@@ -396,14 +419,19 @@ class Pipeline:
         text = _text_of(item) or ""
         if self.policy.is_cancel(text) or item.payload.get("payload") == POSTBACK_CANCEL:
             if conversation.state == ConversationState.WAITING:
+                # Only the wait for an officer ends; a filed complaint case stays as it is.
                 service.hand_back_to_bot(session, conversation)
-                send(Reply(self.responses.escalation_cancelled))
+                send(self.flows.wait_cancelled_reply(session, conversation))
             return
         if conversation.state == ConversationState.WAITING and (
             self.policy.wants_human(text) or item.payload.get("payload") == POSTBACK_HUMAN
         ):
             position = repository.waiting_position(session, conversation)
             send(self.flows.still_waiting_reply(position))
+            if self.policy.is_bare_request(text):
+                return
+        if item.kind == InboundKind.TEXT and text:
+            self._note_question(conversation, item, None)
 
 
 def _result(outcome: Turn | BaseException) -> Turn:

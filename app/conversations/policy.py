@@ -6,6 +6,7 @@ Thresholds come from settings; words and routing come from ``knowledge_base/rout
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from nlu.thai_text import normalize
 
 SMALLTALK_INTENTS = frozenset({"greet", "goodbye", "thanks"})
 COMPLAINT_INTENTS = frozenset({"complaint_file", "complaint_status"})
+# Intents that, named in a request for a person, choose its department ("ขอคุยกับเจ้าหน้าที่เรื่อง
+# ร้องเรียน"). Not ``complaint_status``: "เรื่องที่ถามเมื่อกี้" reads as one but means the recent topic.
+REQUEST_TOPIC_INTENTS = frozenset({"complaint_file"})
 MAX_SUGGESTIONS = 3
 FALLBACKS_BEFORE_OFFER = 1  # the second fallback in a row offers a person
 FALLBACKS_BEFORE_ESCALATION = 2  # the third escalates
@@ -53,6 +57,7 @@ class TurnContext:
 
     fallback_streak: int = 0
     clarify_pending: bool = False
+    recent_faq_id: str | None = None  # the entry last answered or clarified, within the topic memory
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,13 @@ class Decision:
     reason: EscalationReason | None = None
     department: str | None = None
     offer_human: bool = False
+    topic: str | None = None  # the entry an escalation was routed by
+
+
+@dataclass(frozen=True)
+class Route:
+    department: str
+    topic: str | None = None
 
 
 class DecisionPolicy:
@@ -79,7 +91,11 @@ class DecisionPolicy:
         self.routing = routing
         self._kb = knowledge_base
         self._today = today
-        self._human_phrases = tuple(_squash(p) for p in routing.human_request_phrases)
+        # Longest first, so that taking a request off a message leaves no part of a longer phrase.
+        self._human_phrases = tuple(
+            sorted({_squash(p) for p in routing.human_request_phrases}, key=len, reverse=True)
+        )
+        self._fillers = tuple(sorted({_squash(w) for w in routing.request_fillers}, key=len, reverse=True))
         self._cancel_words = frozenset(_squash(w) for w in routing.cancel_words)
         self._titles: tuple[KnowledgeBase | None, dict[str, str]] = (None, {})  # per loaded KB
 
@@ -100,17 +116,114 @@ class DecisionPolicy:
             self._titles = (kb, titles)
         return self._titles[1].get(_squash(text))
 
+    def request_remainder(self, text: str) -> str:
+        """What a request for a person says besides asking for one: the topic it names, or ``""``.
+
+        "ขอคุยกับเจ้าหน้าที่เรื่องส่งงบการเงินค่ะ" -> "ส่งงบการเงิน"; "คุยกับคนได้ไหมคะ" -> "".
+        """
+        pieces = [_squash(text)]
+        for phrase in self._human_phrases:
+            pieces = [part for piece in pieces for part in piece.split(phrase)]
+        kept = [core for piece in pieces if (core := self._strip_fillers(piece))]
+        return " ".join(kept)
+
+    def _strip_fillers(self, piece: str) -> str:
+        """The piece without polite particles and request words at either end."""
+        piece = piece.lstrip(_THAI_MARKS)  # a mark left where a shorter phrase spelling was cut
+        changed = True
+        while piece and changed:
+            changed = False
+            for filler in self._fillers:
+                rest = piece[len(filler) :]
+                # not when the filler is only the start of a longer syllable ("ที" of "ที่")
+                if piece.startswith(filler) and not rest.startswith(tuple(_THAI_MARKS)):
+                    piece, changed = rest, True
+                if piece.endswith(filler):
+                    piece, changed = piece[: -len(filler)], True
+        return piece
+
+    def is_bare_request(self, text: str) -> bool:
+        """A request for a person and nothing else (not a question for an officer's queue row)."""
+        return self.wants_human(text) and not self.request_remainder(text)
+
     async def decide_message(
         self, text: str, nlu: NluClient, context: TurnContext
     ) -> tuple[Prediction | None, Decision]:
         """Rules that need no NLU first (a request for a person, a tapped suggestion), then the NLU."""
         if self.wants_human(text):
-            return None, self._escalate("request_human", 1.0, EscalationReason.REQUESTED, None)
+            return None, await self._requested(text, 1.0, nlu, context)
         titled = self.faq_by_title(text)
         if titled is not None:
             return None, self.answer_entry(titled, 1.0)
         prediction = await nlu.parse(text)
-        return prediction, self.decide(prediction, context)
+        decision = self.decide(prediction, context)
+        if decision.action == Action.ESCALATE and decision.reason == EscalationReason.REQUESTED:
+            decision = await self._requested(text, decision.confidence, nlu, context)
+        elif decision.action == Action.ESCALATE and decision.topic is None:
+            # Not even a guess at what this message is about: the conversation's recent topic is.
+            recent = self.recent_route(context)
+            if recent is not None and decision.reason != EscalationReason.EXPIRED_ANSWER:
+                decision = dataclasses.replace(decision, department=recent.department, topic=recent.topic)
+        return prediction, decision
+
+    async def _requested(
+        self, text: str, confidence: float, nlu: NluClient, context: TurnContext
+    ) -> Decision:
+        """A request for a person: to the topic it names, else the recent topic, else the default."""
+        route = await self.named_route(text, nlu) or self.recent_route(context)
+        route = route or Route(self.routing.default_department)
+        return Decision(
+            Action.ESCALATE,
+            "request_human",
+            confidence,
+            route.topic,
+            (),
+            EscalationReason.REQUESTED,
+            route.department,
+            topic=route.topic,
+        )
+
+    async def named_route(self, text: str, nlu: NluClient) -> Route | None:
+        """The department of the topic a request names, when the NLU is really sure of it.
+
+        Only what is left besides the request is classified; the department is the one whose
+        entries hold at least ``request_topic_min_confidence`` of the ranking together (two
+        close entries of one department are still a sure department), the topic its best entry.
+        """
+        remainder = self.request_remainder(text)
+        if not remainder:
+            return None
+        prediction = await nlu.parse(remainder)
+        trusted = prediction.confidence >= self.thresholds.intent
+        if trusted and prediction.intent in REQUEST_TOPIC_INTENTS:
+            return Route(
+                self.routing.intent_departments.get(prediction.intent, self.routing.default_department)
+            )
+        if prediction.intent != FAQ_INTENT:
+            return None
+        kb = self._kb()
+        mass: dict[str, float] = {}
+        best: dict[str, str] = {}
+        for ranked in prediction.faq_ranking:
+            entry = kb.entry(ranked.name)
+            if entry is not None:
+                mass[entry.department] = mass.get(entry.department, 0.0) + ranked.confidence
+                best.setdefault(entry.department, entry.id)
+        if not mass:
+            return None
+        department = max(mass, key=lambda d: mass[d])
+        if mass[department] < self.routing.request_topic_min_confidence:
+            return None
+        return Route(department, best[department])
+
+    def recent_route(self, context: TurnContext) -> Route | None:
+        entry = self._kb().entry(context.recent_faq_id) if context.recent_faq_id else None
+        return Route(entry.department, entry.id) if entry is not None else None
+
+    def remembers(self, answered_at: dt.datetime | None, now: dt.datetime) -> bool:
+        """Whether a topic answered at ``answered_at`` still routes a request for a person."""
+        memory = dt.timedelta(minutes=self.routing.topic_memory_minutes)
+        return answered_at is not None and now - answered_at <= memory
 
     def decide(self, prediction: Prediction, context: TurnContext) -> Decision:
         t = self.thresholds
@@ -152,6 +265,7 @@ class DecisionPolicy:
                 (),
                 EscalationReason.EXPIRED_ANSWER,
                 department,
+                topic=entry.id if entry else None,
             )
         return Decision(Action.ANSWER, FAQ_INTENT, confidence, faq_id)
 
@@ -182,6 +296,8 @@ class DecisionPolicy:
         self, intent: str, confidence: float, reason: EscalationReason, prediction: Prediction | None
     ) -> Decision:
         best = prediction.faq_ranking[0] if prediction and prediction.faq_ranking else None
+        department = self.route(intent, best)
+        routed_by = best.name if best and self._routes_by(best) else None
         return Decision(
             Action.ESCALATE,
             intent,
@@ -189,16 +305,29 @@ class DecisionPolicy:
             best.name if best else None,
             (),
             reason,
-            self.route(intent, best),
+            department,
+            topic=routed_by,
+        )
+
+    def _routes_by(self, best_guess: Ranked) -> bool:
+        return (
+            best_guess.confidence >= self.routing.min_routing_confidence
+            and self._kb().entry(best_guess.name) is not None
         )
 
     def route(self, intent: str, best_guess: Ranked | None) -> str:
         """Department of an escalation: the best-guess entry's, else by intent, else the default."""
-        if best_guess is not None and best_guess.confidence >= self.routing.min_routing_confidence:
+        if best_guess is not None and self._routes_by(best_guess):
             entry = self._kb().entry(best_guess.name)
             if entry is not None:
                 return entry.department
         return self.routing.intent_departments.get(intent, self.routing.default_department)
+
+
+# Thai vowel and tone marks written above or below a consonant: never the start of a word.
+_THAI_MARKS = (
+    "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e38\u0e39\u0e3a\u0e47\u0e48\u0e49\u0e4a\u0e4b\u0e4c\u0e4d\u0e4e"
+)
 
 
 def _squash(text: str) -> str:

@@ -8,6 +8,7 @@ pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
@@ -73,6 +74,15 @@ def new_outbound(conversation: Conversation, text: str, **options: Unpack[Outbou
     )
 
 
+async def message_texts(session: AsyncSession, message_ids: Collection[int | None]) -> dict[int, str | None]:
+    """The texts of these messages, by id, in one query (e.g. the questions of a queue page)."""
+    wanted = {i for i in message_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Message.id, Message.text).where(Message.id.in_(wanted)))
+    return {message_id: text for message_id, text in rows.all()}
+
+
 def open_escalation(session: Session, conversation: Conversation) -> Escalation | None:
     return session.scalar(
         select(Escalation)
@@ -82,17 +92,29 @@ def open_escalation(session: Session, conversation: Conversation) -> Escalation 
     )
 
 
-def escalate(session: Session, conversation: Conversation, department: str, reason: str) -> int:
-    """Put the conversation in its department's queue; returns the citizen's position."""
+def escalate(
+    session: Session, conversation: Conversation, department: str, reason: str, topic: str | None = None
+) -> int:
+    """Put the conversation in its department's queue; returns the citizen's position.
+
+    ``topic`` is the knowledge-base entry the department was chosen by, if any.
+    """
     if conversation.state == ConversationState.BOT:
         now = utcnow()
         conversation.state = ConversationState.WAITING
         conversation.department = department
         conversation.escalation_reason = reason
+        conversation.topic_faq_id = topic
         conversation.waiting_since = now
         conversation.assigned_to = None
         session.add(
-            Escalation(conversation_id=conversation.id, department=department, reason=reason, created_at=now)
+            Escalation(
+                conversation_id=conversation.id,
+                department=department,
+                reason=reason,
+                topic_faq_id=topic,
+                created_at=now,
+            )
         )
         session.flush()
     if conversation.state != ConversationState.WAITING:
@@ -101,7 +123,10 @@ def escalate(session: Session, conversation: Conversation, department: str, reas
 
 
 def hand_back_to_bot(session: Session, conversation: Conversation) -> Escalation | None:
-    """Cancelled by the citizen or resolved by an officer: the bot answers again."""
+    """Cancelled by the citizen or resolved by an officer: the bot answers again.
+
+    Complaint cases filed in the conversation are not touched: they have their own lifecycle.
+    """
     escalation = open_escalation(session, conversation)
     if escalation is not None:
         escalation.resolved_at = utcnow()
@@ -109,6 +134,7 @@ def hand_back_to_bot(session: Session, conversation: Conversation) -> Escalation
     conversation.assigned_to = None
     conversation.waiting_since = None
     conversation.escalation_reason = None
+    conversation.topic_faq_id = None
     conversation.fallback_streak = 0
     conversation.clarify_pending = False
     return escalation

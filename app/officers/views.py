@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints import service as complaints
 from app.conversations import repository as conversation_repository
+from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, Message
 from app.conversations.schemas import message_for_officer
 from app.db import utcnow
@@ -31,7 +32,11 @@ def _target_minutes(services: Services, department: str | None) -> int:
 
 
 def _summary(
-    services: Services, conversation: Conversation, last_text: str | None, now: dt.datetime
+    services: Services,
+    conversation: Conversation,
+    last_text: str | None,
+    now: dt.datetime,
+    questions: dict[int, str | None],
 ) -> dict[str, Any]:
     waited = (now - conversation.waiting_since).total_seconds() if conversation.waiting_since else 0.0
     target = _target_minutes(services, conversation.department)
@@ -47,14 +52,28 @@ def _summary(
         "waited_seconds": int(waited),
         "target_wait_minutes": target,
         "over_target": waited > target * 60,
+        "topic": _topic(services, conversation.topic_faq_id),
+        "question": questions.get(conversation.question_message_id or 0),
     }
+
+
+def _topic(services: Services, faq_id: str | None) -> dict[str, str] | None:
+    """The entry the escalation was routed by, with the Thai title officers read."""
+    entry = services.kb_store.current.entry(faq_id) if faq_id else None
+    return {"faq_id": entry.id, "title": entry.title} if entry is not None else None
 
 
 async def queue(services: Services, session: AsyncSession, officer: Officer) -> list[dict[str, Any]]:
     """Escalated, unclaimed conversations of the officer's departments, oldest first."""
     now = utcnow()
     rows = await repository.waiting_conversations(session, access.department_scope(officer))
-    return [_summary(services, conversation, text, now) for conversation, text in rows]
+    questions = await _questions(session, [conversation for conversation, _ in rows])
+    return [_summary(services, conversation, text, now, questions) for conversation, text in rows]
+
+
+async def _questions(session: AsyncSession, conversations: list[Conversation]) -> dict[int, str | None]:
+    """What each citizen asked (their last message beyond a request for a person), in one query."""
+    return await conversation_service.message_texts(session, [c.question_message_id for c in conversations])
 
 
 async def held(
@@ -66,9 +85,10 @@ async def held(
         session, access.department_scope(officer), None if everyone else officer.id
     )
     names = await repository.usernames(session, {c.assigned_to for c, _ in rows if c.assigned_to})
+    questions = await _questions(session, [conversation for conversation, _ in rows])
     result = []
     for conversation, text in rows:
-        summary = _summary(services, conversation, text, now)
+        summary = _summary(services, conversation, text, now, questions)
         summary["assigned_username"] = names.get(conversation.assigned_to or "")
         result.append(summary)
     return result

@@ -145,7 +145,7 @@ class TestStatus:
         assert services.responses.complaint_statuses["in_progress"] in answer
         assert services.kb_store.current.departments["complaints"].name_th in answer
 
-    async def test_another_citizen_gets_a_neutral_not_found(
+    async def test_another_citizen_is_asked_for_the_pin_and_told_nothing(
         self, client: httpx.AsyncClient, services: Services
     ) -> None:
         filer = await new_citizen(client, services)
@@ -155,7 +155,7 @@ class TestStatus:
         await stranger.say(number)
 
         answer = (await stranger.wait_for_reply(1))[-1]["text"]
-        assert answer == services.responses.complaint_not_found.format(number=number)
+        assert answer == services.responses.complaint_ask_pin
         assert DESCRIPTION not in answer
 
     async def test_an_unknown_number_gets_the_same_answer(
@@ -164,7 +164,7 @@ class TestStatus:
         citizen = await new_citizen(client, services)
         await citizen.say("CMP-2569-999999")
         answer = (await citizen.wait_for_reply(1))[-1]["text"]
-        assert answer == services.responses.complaint_not_found.format(number="CMP-2569-999999")
+        assert answer == services.responses.complaint_ask_pin
 
     async def test_asking_for_the_status_without_a_number_asks_for_it(
         self, client: httpx.AsyncClient, services: Services

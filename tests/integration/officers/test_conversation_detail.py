@@ -42,7 +42,7 @@ class TestTranscript:
         assert (detail["id"], detail["channel"], detail["department"]) == (
             citizen.conversation_id,
             "webchat",
-            "general",
+            "registration",  # the topic answered just before the request
         )
         assert detail["state"] == "with_officer"
         assert isinstance(detail["assigned_to"], str)
