@@ -129,11 +129,11 @@
   var UPLOAD_TIMEOUT_MS = 120000;
   var POLL_MS = 5000; // only while the WebSocket is down
   var SCRIPT = document.currentScript; // only set while this file first runs
-  var EMOJI_SUBSETS = {
-    // Noto Color Emoji (@fontsource/noto-color-emoji, OFL): faces, hands, hearts and common symbols.
-    2: "U+203C,U+2049,U+20E3,U+2139,U+2194-2199,U+21A9-21AA,U+23CF,U+23E9-23EF,U+23F8-23FA,U+24C2,U+25AA-25AB,U+25B6,U+25C0,U+25FB-25FE,U+2611,U+2622-2623,U+2626,U+262A,U+262E-262F,U+2638,U+2640,U+2642,U+2648-2653,U+2660,U+2663,U+2665-2666,U+2668,U+267B,U+267E-267F,U+2695,U+269B-269C,U+26A0,U+26A7,U+26AA-26AB,U+26CE,U+26D4,U+2705,U+2714,U+2716,U+271D,U+2721,U+2733-2734,U+2747,U+274C,U+274E,U+2753-2755,U+2757,U+2764,U+2795-2797,U+27A1,U+27B0,U+27BF,U+2934-2935,U+2B05-2B07,U+2B1B-2B1C,U+2B55,U+3030,U+303D,U+3297,U+3299,U+1F170-1F171,U+1F17E-1F17F,U+1F18E,U+1F191-1F19A,U+1F201-1F202,U+1F21A,U+1F22F,U+1F232-1F23A,U+1F250-1F251,U+1F310,U+1F3A6,U+1F3B5-1F3B6,U+1F3BC,U+1F3E7,U+1F441,U+1F499-1F49C,U+1F49F-1F4A0,U+1F4AC-1F4AD,U+1F4B1-1F4B2,U+1F4B9,U+1F4DB,U+1F4F2-1F4F6,U+1F500-1F507,U+1F515,U+1F518-1F524,U+1F52F-1F53D,U+1F549,U+1F54E,U+1F5A4,U+1F5E8,U+1F5EF,U+1F6AB,U+1F6AD-1F6B1,U+1F6B3,U+1F6B7-1F6BC,U+1F6BE,U+1F6C2-1F6C5,U+1F6D0-1F6D1,U+1F6D7,U+1F6DC,U+1F7E0-1F7EB,U+1F7F0,U+1F90D-1F90E,U+1F9D1-1F9D2,U+1F9E1,U+1FA75-1FA77,U+1FAAF",
-    9: "U+2603,U+261D,U+2620,U+2639-263A,U+2665,U+26A1,U+26C4,U+270A-270D,U+2728,U+2763-2764,U+2B50,U+1F31A-1F31F,U+1F32B,U+1F389-1F38A,U+1F3FB-1F3FF,U+1F440-1F450,U+1F463-1F465,U+1F479-1F47B,U+1F47D-1F480,U+1F485,U+1F48B-1F48C,U+1F493-1F49F,U+1F4A2,U+1F4A4-1F4A6,U+1F4A8-1F4AB,U+1F4AF,U+1F525,U+1F573,U+1F590,U+1F595-1F596,U+1F5A4,U+1F5E3,U+1F600-1F644,U+1F648-1F64A,U+1F64C,U+1F64F,U+1F90C-1F925,U+1F927-1F92F,U+1F932-1F933,U+1F970-1F976,U+1F978-1F97A,U+1F9A0,U+1F9B4-1F9B7,U+1F9BB,U+1F9BE-1F9BF,U+1F9D0,U+1F9E0-1F9E1,U+1FA75-1FA79,U+1FAC0-1FAC2,U+1FAC6,U+1FAE0-1FAE6,U+1FAE8-1FAEA,U+1FAEF-1FAFA",
-  };
+  // Twemoji as a COLR font (npm twemoji-colr-font 15.0.3, OFL): colour emoji in every browser, for
+  // readers whose system has no emoji font; fetched only when a message holds an emoji.
+  var EMOJI_FONT = "twemoji-colr-15.0.3.woff2";
+  var EMOJI_RANGE =
+    "U+200D,U+20E3,U+203C,U+2049,U+2139,U+2194-21AA,U+231A-23FF,U+24C2,U+25AA-27BF,U+2934-2935,U+2B05-2B55,U+3030,U+303D,U+3297,U+3299,U+FE0F,U+1F000-1FAFF,U+E0020-E007F";
   var SARABUN_RANGES = {
     thai: "U+02D7,U+0303,U+0331,U+0E01-0E5B,U+200C-200D,U+25CC",
     latin:
@@ -252,17 +252,14 @@
   // Fonts through the FontFace API: @font-face inside a shadow root is ignored, and unique family
   // names keep the page's own fonts (many agency sites use Sarabun too) untouched.
   function loadFonts(base) {
-    if (!window.FontFace || !document.fonts || document.documentElement.hasAttribute("data-govchat-fonts")) return;
-    document.documentElement.setAttribute("data-govchat-fonts", "");
+    if (!window.FontFace || !document.fonts) return;
     var fonts = base + "/static/fonts/";
     [["thai", "400"], ["thai", "700"], ["latin", "400"], ["latin", "700"]].forEach(function (face) {
       var url = "url(" + fonts + "sarabun-" + face[0] + "-" + face[1] + "-normal.woff2) format('woff2')";
       document.fonts.add(new FontFace("govchat-sarabun", url, { weight: face[1], unicodeRange: SARABUN_RANGES[face[0]], display: "swap" }));
     });
-    Object.keys(EMOJI_SUBSETS).forEach(function (subset) {
-      var url = "url(" + fonts + "noto-color-emoji-" + subset + "-400-normal.woff2) format('woff2')";
-      document.fonts.add(new FontFace("govchat-emoji", url, { unicodeRange: EMOJI_SUBSETS[subset], display: "swap" }));
-    });
+    var emoji = "url(" + fonts + EMOJI_FONT + ") format('woff2')";
+    document.fonts.add(new FontFace("govchat-emoji", emoji, { unicodeRange: EMOJI_RANGE, display: "swap" }));
   }
 
   function readOptions(script) {

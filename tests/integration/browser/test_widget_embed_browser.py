@@ -310,6 +310,20 @@ class TestOnTheAgencySite:
         assert rendered_ids(page) == [m["id"] for m in stored]
 
 
+# How many coloured pixels the widget's emoji font paints for a character (the system here has no emoji font).
+PAINTED_PIXELS = """(text) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 64;
+  const context = canvas.getContext('2d');
+  context.font = '48px govchat-emoji';
+  context.fillText(text, 4, 52);
+  const data = context.getImageData(0, 0, 64, 64).data;
+  let coloured = 0;  // a box or a blank has none: only a colour emoji glyph paints yellow
+  for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && data[i] - data[i + 2] > 80) coloured += 1;
+  return coloured;
+}"""
+
+
 class TestIsolationAndAccess:
     def test_the_pages_css_does_not_reach_the_widget_and_axe_finds_no_serious_problem(
         self, page: Page, agency: AgencySite
@@ -327,6 +341,7 @@ class TestIsolationAndAccess:
         page.wait_for_function(
             "[...document.fonts].some(f => f.family === 'govchat-emoji' && f.status === 'loaded')"
         )
+        assert page.evaluate(PAINTED_PIXELS, "😊") > 200, "the emoji is drawn in colour, not a blank or a box"
         screenshot(page, "embed-emoji-1280")
 
     @pytest.mark.parametrize(
