@@ -95,7 +95,7 @@
       send: "Send",
       attach: "Attach a picture or a PDF",
       attachHint: "JPEG or PNG pictures, or PDF files, up to 10 MB",
-      human: "คุยกับเจ้าหน้าที่",
+      human: "Talk to an officer",
       quickRepliesLabel: "Suggested replies",
       you: "You",
       bot: "Assistant",
@@ -122,6 +122,8 @@
     },
   };
 
+  // What the "talk to an officer" button sends, in any language: the hub understands Thai.
+  var HUMAN_REQUEST = "คุยกับเจ้าหน้าที่";
   var MAX_CODE_POINTS = 2000;
   var MAX_FILE_BYTES = 10 * 1024 * 1024;
   var FILE_TYPES = ["image/jpeg", "image/png", "application/pdf"];
@@ -907,7 +909,7 @@
       input.focus();
     });
     humanButton.addEventListener("click", function () {
-      submit(T.human);
+      submit(HUMAN_REQUEST);
     });
     restartButton.addEventListener("click", function () {
       if (!window.confirm(T.restartConfirm)) return;

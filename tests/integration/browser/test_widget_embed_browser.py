@@ -47,7 +47,8 @@ HOST_PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>ข่าวประชาสัมพันธ์ | หน่วยงาน</title>
 <link rel="stylesheet" href="/site.css"></head>
 <body><main><h1>ข่าวประชาสัมพันธ์</h1><p>เนื้อหาของหน่วยงาน</p></main>
-<script src="{hub}/widget.js" defer></script></body></html>"""
+<script src="{hub}/widget.js" defer{options}></script></body></html>"""
+OPTIONS = ' data-position="bottom-left" data-title="Ask DBD" data-primary-color="#6a1b9a" data-lang="en"'
 # What agency sites really carry: resets and broad rules that would reach a widget in the page.
 HOST_CSS = """* { font-family: serif !important; color: #c00 !important; line-height: 1 !important; }
 div, section, button { display: block; border: 5px dotted red; margin: 3em; }
@@ -61,7 +62,10 @@ class AgencySite:
         self.port = port
         self.origin = f"http://127.0.0.1:{self.port}"
         ws = hub_url.replace("http://", "ws://")
-        page = HOST_PAGE.format(hub=hub_url).encode()
+        pages = {
+            "/": HOST_PAGE.format(hub=hub_url, options="").encode(),
+            "/options": HOST_PAGE.format(hub=hub_url, options=OPTIONS).encode(),
+        }
         csp = (
             f"default-src 'none'; script-src {hub_url}; style-src 'self' {hub_url}; font-src {hub_url}; "
             f"connect-src {hub_url} {ws}; img-src 'self'"
@@ -69,9 +73,10 @@ class AgencySite:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body, kind = (
-                    (HOST_CSS.encode(), "text/css") if self.path == "/site.css" else (page, "text/html")
-                )
+                if self.path == "/site.css":
+                    body, kind = HOST_CSS.encode(), "text/css"
+                else:
+                    body, kind = pages.get(self.path, pages["/"]), "text/html"
                 self.send_response(200)
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Security-Policy", csp)
@@ -388,3 +393,18 @@ class TestIsolationAndAccess:
         ask(page, LATER_QUESTION)
         expect(bot_messages(page)).to_have_count(1, timeout=REPLY_MS)
         assert session_of(page, hub)["id"] != first["id"]
+
+
+class TestOptions:
+    def test_data_attributes_set_position_title_colour_and_language(
+        self, page: Page, agency: AgencySite
+    ) -> None:
+        page.goto(agency.origin + "/options")
+        launcher = page.get_by_role("button", name="Chat with us")
+
+        box = launcher.bounding_box()
+        assert box is not None and box["x"] < 200, "bottom left"
+        assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(106, 27, 154)"
+        launcher.click()
+        expect(page.get_by_role("region", name="Ask DBD")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Type your question")).to_be_focused()
