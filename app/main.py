@@ -33,7 +33,7 @@ from app.db import (
     is_sqlite,
     run_migrations,
 )
-from app.events import create_event_bus
+from app.events import EventBus, create_event_bus
 from app.health import install_database_error_handler
 from app.health import router as health_router
 from app.logging import configure_logging
@@ -42,8 +42,12 @@ from app.middleware import BodySizeLimit
 from app.services import Services
 from app.settings import Settings
 from app.web import router as web_router
+from app.webchat.attachments import streams_its_own_body
+from app.webchat.officer_typing import router as officer_typing_router
+from app.webchat.origins import WidgetOrigins
 from app.webchat.routes import router as webchat_router
 from app.webchat.tokens import TokenSigner
+from app.webchat.typing_events import bot_composing_announcer
 from channels.base import ChannelAdapter
 from channels.webchat import WebchatAdapter
 from knowledge_base.conversation import load_responses, load_routing_rules
@@ -122,8 +126,12 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def build_adapters(settings: Settings, services_config_errors: dict[str, str]) -> dict[str, ChannelAdapter]:
-    adapters: dict[str, ChannelAdapter] = {"webchat": WebchatAdapter()}
+def build_adapters(
+    settings: Settings, services_config_errors: dict[str, str], bus: EventBus | None = None
+) -> dict[str, ChannelAdapter]:
+    adapters: dict[str, ChannelAdapter] = {
+        "webchat": WebchatAdapter(bot_composing_announcer(bus) if bus is not None else None)
+    }
     from app.channel_setup import configured_platform_adapters
 
     adapters.update(configured_platform_adapters(settings, services_config_errors))
@@ -156,7 +164,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     bus = create_event_bus(settings.redis_url)
     metrics = Metrics()
     config_errors: dict[str, str] = {}
-    adapters = build_adapters(settings, config_errors)
+    adapters = build_adapters(settings, config_errors, bus)
     secret = settings.resolved_secret_key()
     pipeline = Pipeline(
         work_transactions,
@@ -203,7 +211,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics=metrics,
         adapters=adapters,
         workers=workers,
-        webchat_tokens=TokenSigner(secret, "govchat.webchat"),
+        webchat_tokens=TokenSigner(secret, "govchat.webchat", settings.webchat_session_days * 86400),
         officer_tokens=TokenSigner(secret, "govchat.officer", settings.officer_token_hours * 3600),
         config_errors=config_errors,
     )
@@ -244,7 +252,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="govchat", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or Settings()
-    app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=app.state.settings.max_body_bytes, exempt=streams_its_own_body
+    )
+    app.add_middleware(WidgetOrigins, allowed=app.state.settings.allowed_widget_origins())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -258,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_database_error_handler(app)
     app.include_router(health_router)
     app.include_router(webchat_router)
+    app.include_router(officer_typing_router)
     from app.routers import include_feature_routers
 
     include_feature_routers(app)

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         default=0.5, validation_alias="GOVCHAT_PROCESSING_HINT_SECONDS", ge=0
     )
     nlu_timeout_seconds: float = Field(default=2.0, validation_alias="GOVCHAT_NLU_TIMEOUT_SECONDS", gt=0)
+    # Web chat embedded on the agency's own sites (INTERFACES.md, "Web-chat widget").
+    widget_origins: str = Field(default="", validation_alias="GOVCHAT_WIDGET_ORIGINS")
+    webchat_session_days: float = Field(default=30.0, validation_alias="GOVCHAT_WEBCHAT_SESSION_DAYS", gt=0)
     officer_token_hours: float = Field(default=12.0, validation_alias="GOVCHAT_OFFICER_TOKEN_HOURS", gt=0)
     log_level: str = Field(default="INFO", validation_alias="GOVCHAT_LOG_LEVEL")
 
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
                 "worker processes on the same database answer what this process queues"
             )
         return self
+
+    def allowed_widget_origins(self) -> frozenset[str]:
+        """``GOVCHAT_WIDGET_ORIGINS`` as origins (``scheme://host[:port]``, lower case, no slash)."""
+        return frozenset(o.strip().rstrip("/").lower() for o in self.widget_origins.split(",") if o.strip())
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -8,7 +8,7 @@ Delivery needs no outside platform: a stored outbound message is already visible
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from channels.base import Channel, InboundMessage, OutboundMessage, SendResult
 
@@ -17,6 +17,10 @@ class WebchatAdapter:
     name = Channel.WEBCHAT
     max_batch = 20
 
+    def __init__(self, on_processing: Callable[[str], Awaitable[None]] | None = None) -> None:
+        # Called with the session id when the bot is preparing an answer (the widget's "typing").
+        self._on_processing = on_processing
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
         raise NotImplementedError("web chat has its own API, not a webhook")
 
@@ -24,7 +28,8 @@ class WebchatAdapter:
         return [SendResult(message_id=m.message_id, via="websocket") for m in messages]
 
     async def show_processing(self, message: InboundMessage) -> None:
-        return None
+        if self._on_processing is not None:
+            await self._on_processing(message.user_id)
 
     def officer_reply_refusal(self, last_inbound_at: dt.datetime | None, now: dt.datetime) -> str | None:
         return None

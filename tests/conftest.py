@@ -192,8 +192,8 @@ def free_port() -> int:
 class LiveServer:
     """The hub served by uvicorn on a loopback port, in a thread of the test process."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
+        self.port = port or free_port()  # a given port: the same hub again after a restart
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")

@@ -400,6 +400,13 @@ $("reply-form").addEventListener("submit", sendReply);
 $("reply-text").addEventListener("keydown", function (event) {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) sendReply(event);
 });
+// A web-chat citizen sees "เจ้าหน้าที่กำลังพิมพ์…" for a few seconds after each call: call at most every 3 s.
+var typingSentAt = 0;
+$("reply-text").addEventListener("input", function () {
+  if (!state.current || state.current.channel !== "webchat" || Date.now() - typingSentAt < 3000) return;
+  typingSentAt = Date.now();
+  api("POST", conversationPath(state.current.id, "typing")).catch(function () {});
+});
 $("canned").addEventListener("change", useCanned);
 $("transfer-form").addEventListener("submit", transfer);
 $("note-form").addEventListener("submit", addNote);
