@@ -16,6 +16,7 @@ from app.conversations.schemas import message_public
 from app.deps import ServicesDep, SessionDep
 from app.services import Services
 from app.webchat import service
+from app.webchat.limits import MessageLimit, NewSessionLimit, SocketSlot
 
 router = APIRouter(prefix="/api/webchat", tags=["web chat"])
 MAX_TEXT_CODE_POINTS = 2000
@@ -78,13 +79,15 @@ def _bearer(authorization: str | None) -> str | None:
 AuthorizationHeader = Annotated[str | None, Header()]
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, dependencies=[NewSessionLimit])
 async def create_session(services: ServicesDep) -> SessionCreated:
     session_id = await service.create_session(services)
     return SessionCreated(session_id=session_id, token=services.webchat_tokens.sign(session_id))
 
 
-@router.post("/sessions/{session_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/sessions/{session_id}/messages", status_code=status.HTTP_202_ACCEPTED, dependencies=[MessageLimit]
+)
 async def post_message(
     session_id: str, body: PostMessage, services: ServicesDep, authorization: AuthorizationHeader = None
 ) -> MessageAccepted:
@@ -116,7 +119,7 @@ async def list_messages(
     return {"messages": [message_public(m) for m in messages]}
 
 
-@router.websocket("/sessions/{session_id}/ws")
+@router.websocket("/sessions/{session_id}/ws", dependencies=[SocketSlot])
 async def session_events(websocket: WebSocket, session_id: str, token: str | None = None) -> None:
     services: Services = websocket.app.state.services
     subject = services.webchat_tokens.verify(token) if token else None
