@@ -103,12 +103,6 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        return [
-            ipaddress.ip_network(p.strip(), strict=False)
-            for p in self.trusted_proxies.split(",")
-            if p.strip()
-        ]
 
     @model_validator(mode="after")
     def _workers_elsewhere_need_shared_stores(self) -> Settings:
