@@ -103,7 +103,6 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-
     @model_validator(mode="after")
     def _workers_elsewhere_need_shared_stores(self) -> Settings:
         from app.db import is_sqlite  # here: only this check needs SQLAlchemy

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from app.db import create_engine, create_sessionmaker
 from app.officers.models import Role
+from app.services import Services
 from tests.conftest import LiveServer
 from tests.integration.officers.conftest import OfficerSession, login, make_officer, queue_citizen
 
@@ -33,6 +36,20 @@ async def _next(ws: ClientConnection, matches: Callable[[dict[str, Any]], bool])
 
 
 seen: dict[int, list[dict[str, Any]]] = {}
+
+
+@pytest.fixture
+async def services(live_server: LiveServer, database_url: str) -> AsyncIterator[Services]:
+    """The hub's services, with a database engine on the test's own event loop (the hub runs its
+    own loop in another thread, and an asyncpg connection belongs to one loop)."""
+    engine = create_engine(database_url)
+    try:
+        yield cast(
+            Services,
+            SimpleNamespace(sessionmaker=create_sessionmaker(engine), kb_store=live_server.services.kb_store),
+        )
+    finally:
+        await engine.dispose()
 
 
 async def _console(hub: LiveServer, officer: OfficerSession) -> ClientConnection:
@@ -62,8 +79,9 @@ def _citizen_texts(ws: ClientConnection, conversation_id: str) -> list[str]:
     ]
 
 
-async def test_a_transfer_to_another_department_stops_the_stream_at_once(live_server: LiveServer) -> None:
-    services = live_server.services
+async def test_a_transfer_to_another_department_stops_the_stream_at_once(
+    live_server: LiveServer, services: Services
+) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
         somchai = await make_officer(http, services, "somchai", ["registration"])
         supervisor = await make_officer(
@@ -104,9 +122,8 @@ async def test_a_transfer_to_another_department_stops_the_stream_at_once(live_se
 
 
 async def test_a_deactivated_officers_socket_is_closed_with_4401(
-    live_server: LiveServer, admin_headers_live: dict[str, str]
+    live_server: LiveServer, services: Services, admin_headers_live: dict[str, str]
 ) -> None:
-    services = live_server.services
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
         somchai = await make_officer(http, services, "somchai", ["general"])
         ws = await _console(live_server, somchai)
@@ -121,9 +138,8 @@ async def test_a_deactivated_officers_socket_is_closed_with_4401(
     "change", [{"password": "a-new-password-1"}, {"departments": ["accounts"]}, {"role": "supervisor"}]
 )
 async def test_a_revoked_token_closes_the_socket_with_4401(
-    live_server: LiveServer, admin_headers_live: dict[str, str], change: dict[str, Any]
+    live_server: LiveServer, services: Services, admin_headers_live: dict[str, str], change: dict[str, Any]
 ) -> None:
-    services = live_server.services
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
         somchai = await make_officer(http, services, "somchai", ["general"])
         ws = await _console(live_server, somchai)
@@ -134,8 +150,7 @@ async def test_a_revoked_token_closes_the_socket_with_4401(
         assert (await http.get("/api/officer/queue", headers=somchai.headers)).status_code == 401
 
 
-async def test_logging_out_closes_the_socket(live_server: LiveServer) -> None:
-    services = live_server.services
+async def test_logging_out_closes_the_socket(live_server: LiveServer, services: Services) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
         somchai = await make_officer(http, services, "somchai", ["general"])
         ws = await _console(live_server, somchai)
