@@ -61,9 +61,11 @@ class ConsoleSocket:
                 await self._forward(events.queue_topic(department), _queue_event(department))
             )
         self.queue_tasks.append(
-            await self._forward(auth.officer_topic(self.officer.id), lambda event: event, self._still_valid)
+            await self._forward(
+                auth.officer_topic(self.officer.id), lambda event: event, self._on_revocation_notice
+            )
         )
-        await self._still_valid({})  # revoked while the subscriptions were being set up
+        await self._refresh_officer()  # revoked while the subscriptions were being set up
         self._push({"type": "ready", "departments": departments})
         sender = asyncio.create_task(self._send_forever())
         receiver = asyncio.create_task(self._receive_forever())
@@ -91,14 +93,18 @@ class ConsoleSocket:
                 return
             await self.websocket.send_json(event)
 
-    async def _still_valid(self, _event: dict[str, Any]) -> bool:
-        """Reload the officer; once the token is revoked, close (and forward nothing more)."""
+    async def _refresh_officer(self) -> bool:
+        """Reload the officer; ``False``, and the socket closes with 4401, once the token is revoked."""
         officer = await officer_for_token(self.services, self.token)
         if officer is None:
             self._close()
             return False
         self.officer = officer
-        return False  # the revocation notice itself is not for the console
+        return True
+
+    async def _on_revocation_notice(self, _event: dict[str, Any]) -> bool:
+        await self._refresh_officer()
+        return False  # the notice itself is not for the console
 
     def _close(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
@@ -106,11 +112,8 @@ class ConsoleSocket:
 
     def _may_carry(self, conversation_id: str) -> Check:
         async def check(_event: dict[str, Any]) -> bool:
-            officer = await officer_for_token(self.services, self.token)
-            if officer is None:
-                self._close()
+            if not await self._refresh_officer():
                 return False
-            self.officer = officer
             if await self._visible([conversation_id]):
                 return True
             self._unwatch(conversation_id)
