@@ -83,7 +83,7 @@ class TestRasaApiNeedsTheToken:
         wrong = httpx.get(f"{ensure_serving.url}/status", params={"token": "guess"}, timeout=30)
         assert (parse.status_code, replace.status_code, wrong.status_code) == (401, 401, 401)
 
-    async def test_the_hub_client_sends_it(self, ensure_serving: RasaServer) -> None:
+    async def test_a_client_without_the_token_is_never_ready(self, ensure_serving: RasaServer) -> None:
         without = RasaHttpNlu(ensure_serving.url)
         try:
             assert not await without.is_ready()
