@@ -10,6 +10,7 @@ per process (they hold that process's resources) and refused beyond the cap (clo
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections import Counter
@@ -20,11 +21,15 @@ from fastapi import Depends, Header, HTTPException, Request, WebSocket, WebSocke
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from app.settings import Settings
 from app.webchat.tokens import TokenSigner
 
-POLICY_VIOLATION = 1008  # WebSocket close code: too many sockets for this session
+log = logging.getLogger(__name__)
+POLICY_VIOLATION = 1008
+REDIS_TIMEOUT_SECONDS = 0.5  # WebSocket close code: too many sockets for this session
 
 
 class WebchatLimits:
@@ -36,6 +41,9 @@ class WebchatLimits:
                 f"async+{settings.redis_url}",
                 implementation="redispy",
                 key_prefix=f"govchat-limits-{installation}",
+                # a hung Redis must not hang web chat: give up fast and let the request through
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
             if settings.redis_url
             else MemoryStorage()
@@ -47,10 +55,18 @@ class WebchatLimits:
         self._sockets: Counter[str] = Counter()
 
     async def take(self, item: RateLimitItem, *key: str) -> None:
-        """Count one request against ``item``; ``HTTPException`` 429 when over it (nothing counted)."""
-        if await self._limiter.hit(item, *key):
+        """Count one request against ``item``; ``HTTPException`` 429 when over it (nothing counted).
+
+        While Redis is unreachable nothing is counted and everything is let through: web chat keeps
+        working through a Redis outage, as the rest of the hub does.
+        """
+        try:
+            if await self._limiter.hit(item, *key):
+                return
+            stats = await self._limiter.get_window_stats(item, *key)
+        except (StorageError, RedisError, OSError):
+            log.warning("rate_limit_storage_unavailable", exc_info=True)
             return
-        stats = await self._limiter.get_window_stats(item, *key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
