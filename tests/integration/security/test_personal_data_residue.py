@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.conversations.models import WorkItem
 from app.insights.export import erase_citizen
+from app.services import Services
 from tests.conftest import make_settings, running_app
 from tests.integration.officers.conftest import new_citizen
 
@@ -42,3 +43,15 @@ async def test_the_database_its_log_and_var_are_private_and_erasure_leaves_nothi
         assert keys and not [k for k in keys if citizen.session_id in k]
         for path in (database, database.with_name("govchat.db-wal")):
             assert MARKER.encode() not in path.read_bytes(), path
+
+
+async def test_an_erased_citizens_work_items_keep_none_of_their_ids(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    citizen = await new_citizen(client, services)
+    await citizen.say("สวัสดีค่ะ")
+    await citizen.wait_for_reply(1)
+    await erase_citizen(services.sessionmaker, services.settings.var_dir, "webchat", citizen.session_id)
+    async with services.sessionmaker() as session:
+        keys = list(await session.scalars(select(WorkItem.dedupe_key)))
+    assert keys and all(key.startswith("erased:") for key in keys)
