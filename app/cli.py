@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
 
 from app.settings import Settings
 
@@ -17,11 +20,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.main import create_app
 
+    os.umask(0o077)  # whatever the hub writes (database, attachments, caches) is its user's alone
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port,
         log_config=None,
+        # The client's address is decided by the app (GOVCHAT_TRUSTED_PROXIES): uvicorn would
+        # otherwise believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=15,
         ws_max_size=64 * 1024,
     )
@@ -115,7 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
-    return handler(args, Settings())
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            print(
+                f"govchat: configuration error: {problem['msg'].removeprefix('Value error, ')}",
+                file=sys.stderr,
+            )
+        return 2
+    return handler(args, settings)
 
 
 if __name__ == "__main__":

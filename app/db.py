@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -83,10 +85,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
+def private_sqlite_file(file: Path) -> None:
+    """Create the database file readable by its owner only (0600); SQLite gives its write-ahead
+    log and shared-memory files the same mode. An existing file is narrowed to it too."""
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (file, file.with_name(f"{file.name}-wal"), file.with_name(f"{file.name}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            path.chmod(0o600)
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         if (file := sqlite_file(url)) is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(file)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -120,6 +132,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed where that costs no extra I/O (erasure, retention).
+    cursor.execute("PRAGMA secure_delete=FAST")
     cursor.close()
 
 

@@ -18,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.api_docs import install_api_docs
 from app.conversations.delivery import Deliverer
 from app.conversations.intake import GroupCommit
 from app.conversations.pipeline import Pipeline
@@ -38,11 +40,12 @@ from app.health import install_database_error_handler
 from app.health import router as health_router
 from app.logging import configure_logging
 from app.metrics import Metrics
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, SecurityHeaders
 from app.services import Services
 from app.settings import Settings
 from app.web import router as web_router
 from app.webchat.attachments import streams_its_own_body
+from app.webchat.limits import WebchatLimits
 from app.webchat.officer_typing import router as officer_typing_router
 from app.webchat.origins import WidgetOrigins
 from app.webchat.routes import router as webchat_router
@@ -108,8 +111,11 @@ async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClie
     from nlu.resilient import FailoverNlu
 
     timeout = settings.nlu_timeout_seconds
+    token = settings.rasa_auth_token.get_secret_value() if settings.rasa_auth_token else None
     rasa = RasaHttpNlu(
-        settings.rasa_url, timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5))
+        settings.rasa_url,
+        timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5)),
+        auth_token=token,
     )
     return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
 
@@ -216,6 +222,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config_errors=config_errors,
     )
     app.state.services = services
+    app.state.webchat_limits = WebchatLimits(settings)
     from app.officers.bootstrap import ensure_first_admin
 
     await ensure_first_admin(services)
@@ -250,12 +257,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="govchat", version="0.1.0", lifespan=lifespan)
-    app.state.settings = settings or Settings()
-    app.add_middleware(
-        BodySizeLimit, max_bytes=app.state.settings.max_body_bytes, exempt=streams_its_own_body
+    settings = settings or Settings()
+    # FastAPI's own docs pages load their scripts from a CDN: off, and ours only when asked for.
+    app = FastAPI(
+        title="govchat", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.add_middleware(WidgetOrigins, allowed=app.state.settings.allowed_widget_origins())
+    app.state.settings = settings
+    # The last added runs first: headers on every answer, then who the client is (the origin check
+    # needs the scheme a trusted proxy saw), then other origins refused before any body is read.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=streams_its_own_body)
+    app.add_middleware(WidgetOrigins, allowed=settings.allowed_widget_origins())
+    if settings.trusted_proxies:
+        # Only the agency's own proxies may say who the client is (login and web-chat limits).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(SecurityHeaders)
+    if settings.api_docs:
+        install_api_docs(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+MIN_PASSWORD_LENGTH = 8  # officers' passwords, the first administrator's included
 
 
 class Settings(BaseSettings):
@@ -64,6 +67,45 @@ class Settings(BaseSettings):
     officer_token_hours: float = Field(default=12.0, validation_alias="GOVCHAT_OFFICER_TOKEN_HOURS", gt=0)
     log_level: str = Field(default="INFO", validation_alias="GOVCHAT_LOG_LEVEL")
 
+    # Security (docs/threat-model.md).
+    # Addresses (or CIDR networks) of the agency's reverse proxies: only their X-Forwarded-For
+    # is believed. Empty: the TCP peer is the client, whatever the headers say.
+    trusted_proxies: str = Field(default="", validation_alias="GOVCHAT_TRUSTED_PROXIES")
+    webchat_messages_per_minute: int = Field(
+        default=20, validation_alias="GOVCHAT_WEBCHAT_MESSAGES_PER_MINUTE", gt=0
+    )
+    webchat_sessions_per_hour: int = Field(
+        default=60, validation_alias="GOVCHAT_WEBCHAT_SESSIONS_PER_HOUR", gt=0
+    )
+    webchat_sockets_per_session: int = Field(
+        default=5, validation_alias="GOVCHAT_WEBCHAT_SOCKETS_PER_SESSION", gt=0
+    )
+    api_docs: bool = Field(default=False, validation_alias="GOVCHAT_API_DOCS")
+    # Sent to Rasa as ``?token=``; the Rasa server is started with the same ``--auth-token``.
+    rasa_auth_token: SecretStr | None = Field(default=None, validation_alias="RASA_AUTH_TOKEN")
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_PASSWORD_LENGTH:
+            raise ValueError(
+                f"GOVCHAT_ADMIN_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters "
+                "(as for `govchat officer add`); unset it to have one generated"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_addresses(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GOVCHAT_TRUSTED_PROXIES: {part!r} is not an address or a network"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _workers_elsewhere_need_shared_stores(self) -> Settings:
         from app.db import is_sqlite  # here: only this check needs SQLAlchemy
@@ -90,7 +132,8 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.var_dir / "secret_key"
         if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-            path.chmod(0o600)
+            self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(secrets.token_urlsafe(48))
         return path.read_text(encoding="utf-8").strip()

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from app.middleware import html_security_headers, inline_style_hashes
 from app.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,8 @@ CONFIG_PLACEHOLDER = "/* GOVCHAT_CONFIG */ {}"
 
 @router.get("/", response_class=HTMLResponse)
 async def webchat_page() -> HTMLResponse:
-    return HTMLResponse((TEMPLATES / "webchat.html").read_text(encoding="utf-8"))
+    page = (TEMPLATES / "webchat.html").read_text(encoding="utf-8")
+    return HTMLResponse(page, headers=html_security_headers(style_hashes=inline_style_hashes(page)))
 
 
 @functools.cache

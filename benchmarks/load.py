@@ -61,6 +61,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -69,6 +71,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+# The Rasa server (RasaServer) and the hub processes (they inherit the environment) share it.
+os.environ.setdefault("RASA_AUTH_TOKEN", secrets.token_urlsafe(24))
 
 from benchmarks.load_hub import BARE, run_hub_system  # noqa: E402
 from benchmarks.load_peer import run_peer  # noqa: E402

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import resource
+import secrets
 import statistics
 import sys
 import time
@@ -24,6 +25,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+# The Rasa servers started here (RasaServer) and every call to them share this token.
+RASA_TOKEN = os.environ.setdefault("RASA_AUTH_TOKEN", secrets.token_urlsafe(24))
 
 from nlu.client import FAQ_INTENT, Prediction  # noqa: E402
 from nlu.rasa_env import RasaEnv  # noqa: E402
@@ -39,7 +42,7 @@ LATENCY_SAMPLES = 200
 
 
 async def parse_all(url: str, texts: Sequence[str]) -> list[Prediction]:
-    client = RasaHttpNlu(url, timeout=aiohttp.ClientTimeout(total=60.0))
+    client = RasaHttpNlu(url, timeout=aiohttp.ClientTimeout(total=60.0), auth_token=RASA_TOKEN)
     gate = asyncio.Semaphore(PARSE_CONCURRENCY)
 
     async def one(text: str) -> Prediction:
@@ -62,7 +65,7 @@ async def parse_latencies(url: str, texts: Sequence[str], server_pid: int) -> tu
     """Wall-clock ms of sequential ``/model/parse`` calls over one pooled client, and the Rasa
     server's CPU ms per call: on a busy machine wall time measures the queue for a core, CPU
     time what a parse costs."""
-    client = RasaHttpNlu(url)
+    client = RasaHttpNlu(url, auth_token=RASA_TOKEN)
     try:
         for text in texts[:10]:  # warm the connection pool
             await client.parse(text)
@@ -171,7 +174,9 @@ async def parse_default_selector(url: str, texts: Sequence[str]) -> list[Predict
     Such a selector answers under ``response_selector.default`` instead of ``.faq``; with ``faq``
     the only retrieval intent it is the same model, so we read that key as the FAQ ranking."""
     predictions = []
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(60.0)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, params={"token": RASA_TOKEN}, timeout=httpx.Timeout(60.0)
+    ) as client:
         for text in texts:
             response = await client.post("/model/parse", json={"text": text})
             response.raise_for_status()

@@ -174,7 +174,7 @@ async def run(messages: int, seed_value: int) -> None:
             )
             insights_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            csv_text = await build_open_data(session, day, day)
+            csv_text = await build_open_data(session, day, day, kb.entries.keys())
             csv_seconds = time.perf_counter() - started
         await engine.dispose()
     print(f"# seeded {messages} citizen messages of {day} in {seeded:.1f} s")

@@ -10,6 +10,7 @@ Makefile. Exit codes: 0 ok, 1 failure, 3 Python 3.10 missing (Rasa cannot run he
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -105,7 +106,10 @@ def serve(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> int:
     except (RasaRunError, RasaEnvError) as exc:
         print(f"govchat: {exc}", file=sys.stderr)
         return 1
-    print(f"Rasa NLU server ready on {server.url} (log: {server.log_file}); set RASA_URL={server.url}")
+    hint = f"RASA_URL={server.url}"
+    if not os.environ.get("RASA_AUTH_TOKEN"):  # generated: the hub needs it too
+        hint += f" RASA_AUTH_TOKEN={server.auth_token}"
+    print(f"Rasa NLU server ready on {server.url} (log: {server.log_file}); set {hint}")
     return server.wait()
 
 

@@ -1,6 +1,7 @@
 """``RasaHttpNlu``: the Rasa NLU server as an ``NluClient`` (``POST {RASA_URL}/model/parse``).
 
-One pooled ``aiohttp.ClientSession`` with a short explicit timeout, closed by ``aclose`` (the
+Rasa's HTTP API can replace the model, so the server runs with ``--auth-token`` and every call
+carries it (``RASA_AUTH_TOKEN``). One pooled ``aiohttp.ClientSession`` with a short explicit timeout, closed by ``aclose`` (the
 hub's lifespan). Any transport error, timeout, non-200 answer or malformed body raises
 ``RasaUnavailableError`` so ``FailoverNlu`` can switch to the embedded engine. (aiohttp, not
 httpx: with 16 calls in flight to a loopback server, an httpx call cost the calling process
@@ -93,9 +94,17 @@ class RasaHttpNlu:
 
     name = ENGINE
 
-    def __init__(self, base_url: str, *, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        auth_token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # Rasa's ``--auth-token`` is checked on the ``token`` query parameter.
+        self._params = {"token": auth_token} if auth_token else None
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -113,7 +122,10 @@ class RasaHttpNlu:
         payload = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
         try:
             async with self._client().post(
-                f"{self.base_url}/model/parse", data=payload, headers={"Content-Type": "application/json"}
+                f"{self.base_url}/model/parse",
+                data=payload,
+                headers={"Content-Type": "application/json"},
+                params=self._params,
             ) as response:
                 status = response.status
                 raw = await response.read()
@@ -136,7 +148,7 @@ class RasaHttpNlu:
     async def is_ready(self) -> bool:
         """True when the server answers ``/status`` with a loaded model."""
         try:
-            async with self._client().get(f"{self.base_url}/status") as response:
+            async with self._client().get(f"{self.base_url}/status", params=self._params) as response:
                 if response.status != 200:
                     return False
                 body = json.loads(await response.read())

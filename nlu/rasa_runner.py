@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -110,12 +111,22 @@ def run_rasa_training(
         os.replace(produced, target)  # atomic: a concurrent reader sees the old or the new file
 
 
-def serve_command(env: RasaEnv, model: Path, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[str]:
-    """The Rasa HTTP server (``/model/parse``, ``/status``) on ``model``, loopback by default."""
+def serve_command(
+    env: RasaEnv, model: Path, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, auth_token: str = ""
+) -> list[str]:
+    """The Rasa HTTP server (``/model/parse``, ``/status``) on ``model``, loopback by default.
+
+    The hub needs ``/model/parse``, which only ``--enable-api`` serves; that API can also replace
+    the model, so it is never served without ``--auth-token`` (calls then carry ``?token=``).
+    """
+    if not auth_token:
+        raise RasaRunError("the Rasa HTTP API is never served without an auth token")
     return rasa_command(
         env,
         "run",
         "--enable-api",
+        "--auth-token",
+        auth_token,
         "--model",
         str(model),
         "--interface",
@@ -149,8 +160,11 @@ class RasaServer:
         port: int | None = None,
         host: str = DEFAULT_HOST,
         log_file: Path | None = None,
+        auth_token: str | None = None,
     ) -> None:
         self.env = env
+        # The hub sends it as RASA_AUTH_TOKEN; without one configured, a fresh one per server.
+        self.auth_token = auth_token or os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24)
         self.model = model
         self.host = host
         self.port = port or free_port(host)
@@ -172,7 +186,7 @@ class RasaServer:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("w", encoding="utf-8") as log:
             self.process = subprocess.Popen(
-                serve_command(self.env, self.model, self.port, self.host),
+                serve_command(self.env, self.model, self.port, self.host, self.auth_token),
                 cwd=REPO_ROOT,
                 env=rasa_process_env(),
                 stdout=log,
@@ -203,14 +217,19 @@ class RasaServer:
         """The first parse loads the Thai dictionary and builds the graph; pay that now, not
         in a citizen's request (where the hub's short timeout would trip the breaker)."""
         try:
-            httpx.post(f"{self.url}/model/parse", json={"text": "สวัสดีครับ"}, timeout=timeout)
+            httpx.post(
+                f"{self.url}/model/parse",
+                json={"text": "สวัสดีครับ"},
+                params={"token": self.auth_token},
+                timeout=timeout,
+            )
         except httpx.HTTPError as exc:
             self.stop()
             raise RasaRunError(f"Rasa did not answer its first parse: {exc} (log: {self.log_file})") from exc
 
     def is_ready(self) -> bool:
         try:
-            response = httpx.get(f"{self.url}/status", timeout=2.0)
+            response = httpx.get(f"{self.url}/status", params={"token": self.auth_token}, timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and bool(response.json().get("model_file"))

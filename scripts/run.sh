@@ -27,12 +27,15 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 if [[ -z "${RASA_URL:-}" ]] && .venv/bin/python -m nlu.rasa_env python >/dev/null 2>&1; then
+  # Rasa's HTTP API is served only with an auth token; the hub sends the same one.
+  RASA_AUTH_TOKEN="${RASA_AUTH_TOKEN:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+  export RASA_AUTH_TOKEN
   .venv/bin/govchat nlu serve --port "$RASA_PORT" &
   pids+=($!)
   export RASA_URL="http://127.0.0.1:${RASA_PORT}"
   echo "Waiting for the Rasa NLU server on ${RASA_URL} ..."
   for _ in $(seq 1 120); do
-    curl -fsS "${RASA_URL}/status" >/dev/null 2>&1 && break
+    curl -fsS "${RASA_URL}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 && break
     sleep 1
   done
 else

@@ -196,7 +196,10 @@ class LiveServer:
         self.port = port or free_port()  # a given port: the same hub again after a restart
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+        # as `govchat serve` runs it: the app, not uvicorn, decides whom X-Forwarded-For is believed from
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

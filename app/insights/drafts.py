@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from app.insights.grouping import mask_personal_data
+from app.logging import mask_pii
 from knowledge_base.loader import KnowledgeBase
 
 DRAFTS_DIR = "drafts"
@@ -43,7 +43,7 @@ class Draft:
 
 
 def clean_question(text: str) -> str:
-    question = " ".join(mask_personal_data(text).split())
+    question = " ".join(mask_pii(text).split())
     if not question:
         raise SuggestionError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:

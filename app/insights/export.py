@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.complaints.models import CaseStatus, ComplaintCase
@@ -26,6 +28,7 @@ from app.insights.retention import delete_files, redacted_extra, stored_files
 from app.officers.models import ConversationNote
 
 NLU_KEYS = ("intent", "confidence", "faq_id", "action")
+log = logging.getLogger(__name__)
 
 
 class CitizenNotFound(LookupError):
@@ -192,4 +195,16 @@ async def erase_citizen(
         citizen.unreachable_reason = None
         citizen.active = False
         repository.add_audit(session, "citizen_erase", citizen.id, {"channel": channel, **counts})
+    await flush_sqlite_log(sessionmaker)
     return counts
+
+
+async def flush_sqlite_log(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """On SQLite, copy the write-ahead log into the database and empty it: the erased texts' old
+    pages stay in the log until then (``secure_delete`` zeroes them in the database itself)."""
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            return
+        busy, _, _ = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+    if busy:  # a reader held an old snapshot: the next checkpoint copies it over
+        log.warning("erasure_log_not_truncated")

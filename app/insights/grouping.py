@@ -12,7 +12,6 @@ least ``threshold`` on average are merged (average-linkage agglomeration).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ from nlu.thai_text import normalize, tokenize
 DEFAULT_THRESHOLD = 0.5
 # Above this many distinct wordings only the most frequent are clustered (the matrix is n²).
 MAX_DISTINCT_TEXTS = 2000
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WORD = re.compile(r"[\w\u0e00-\u0e7f]")
 # Polite particles, pronouns and the fillers of a question ("how", "can I", "want to"): never what
 # a question is about. (PyThaiNLP's stop-word list is too broad here: it drops "send", "late", "open".)
@@ -64,16 +61,10 @@ _VARIANTS = {
 }
 
 
-def mask_personal_data(text: str) -> str:
-    """Thai national ID numbers, phone numbers (Thai digits too) and e-mail addresses masked."""
-    text = unicodedata.normalize("NFC", text).translate(_THAI_DIGITS)
-    return _EMAIL.sub("[EMAIL]", mask_pii(text))
-
-
 @lru_cache(maxsize=8192)
 def grouping_key(text: str) -> str:
     """The words that carry a question's meaning, space-separated (masked and normalised first)."""
-    cleaned = repair_thai(normalize(mask_personal_data(text)))
+    cleaned = repair_thai(normalize(mask_pii(text)))
     words = [_VARIANTS.get(w, w) for w in tokenize(cleaned) if _WORD.search(w)]
     content = [w for w in words if w not in _FILLERS]
     return " ".join(content or words)
@@ -128,7 +119,7 @@ def group_questions(
     """Paraphrase groups of ``(text, guess)`` pairs, largest first; every shown text is masked."""
     by_key: dict[str, dict[str, _Wording]] = {}
     for text, guess in questions:
-        wording = mask_personal_data(text or "").strip()
+        wording = mask_pii(text or "").strip()
         if not wording:
             continue
         found = by_key.setdefault(grouping_key(wording), {}).setdefault(wording, _Wording())

@@ -2,7 +2,11 @@
 
 No message text and no identifier ever reaches the file: only Bangkok dates, channel names,
 intent names, FAQ ids and counts; a count below ``MIN_PUBLISHED_COUNT`` is written as ``<5`` so
-that no single citizen's question can be singled out.
+that no single citizen's question can be singled out. Only values the contract or the knowledge
+base defines are published: a decision's FAQ id comes from the NLU or from a button's postback
+data, which the citizen's client sends, so an id the knowledge base does not hold is published as
+no id (and an unknown intent or channel as none). No cell starts with a character that makes a
+spreadsheet read it as a formula.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.insights import repository
 from app.insights.repository import DailyAggregate
-from app.logging import mask_pii
+from channels.base import Channel
+from nlu.client import CORE_INTENTS, FALLBACK_INTENT, FAQ_INTENT
 
 AGENCY_ZONE = ZoneInfo("Asia/Bangkok")
 HEADER = ("date", "channel", "intent", "faq_id", "messages", "escalations")
@@ -25,6 +31,12 @@ MIN_PUBLISHED_COUNT = 5
 SUPPRESSED = f"<{MIN_PUBLISHED_COUNT}"
 MAX_DAYS = 366
 BOM = "\ufeff"
+# Open data starts well after this and a day after ``LAST_DATE`` is still a date (no overflow).
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(9998, 12, 31)
+KNOWN_CHANNELS = frozenset(c.value for c in Channel)
+KNOWN_INTENTS = frozenset({FAQ_INTENT, FALLBACK_INTENT, *CORE_INTENTS})
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class OpenDataRequestError(ValueError):
@@ -45,6 +57,9 @@ def _parse_date(name: str, value: str | None) -> dt.date:
 def parse_period(from_text: str | None, to_text: str | None) -> tuple[dt.date, dt.date]:
     """``from`` and ``to`` (inclusive) as Bangkok calendar dates; ``OpenDataRequestError`` if invalid."""
     start, end = _parse_date("from", from_text), _parse_date("to", to_text)
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_DATE <= day <= LAST_DATE:
+            raise OpenDataRequestError(f"'{name}' must be between {FIRST_DATE} and {LAST_DATE}, got {day}")
     if start > end:
         raise OpenDataRequestError(f"'from' ({start}) is after 'to' ({end})")
     if (end - start).days + 1 > MAX_DAYS:
@@ -65,6 +80,28 @@ def published_count(count: int) -> str:
     return SUPPRESSED if count < MIN_PUBLISHED_COUNT else str(count)
 
 
+def safe_cell(value: str) -> str:
+    """A text cell no spreadsheet runs as a formula (OWASP's advice: a leading apostrophe)."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def published_rows(rows: Iterable[DailyAggregate], faq_ids: Collection[str]) -> list[DailyAggregate]:
+    """``rows`` with every value the contract or the knowledge base did not define blanked, merged again."""
+    merged: Counter[tuple[str, str, str, str]] = Counter()
+    escalations: Counter[tuple[str, str, str, str]] = Counter()
+    for row in rows:
+        intent = row.intent if row.intent in KNOWN_INTENTS else ""
+        key = (
+            row.date,
+            row.channel if row.channel in KNOWN_CHANNELS else "",
+            intent,
+            row.faq_id if intent == FAQ_INTENT and row.faq_id in faq_ids else "",
+        )
+        merged[key] += row.messages
+        escalations[key] += row.escalations
+    return [DailyAggregate(*key, merged[key], escalations[key]) for key in sorted(merged)]
+
+
 def render_csv(rows: Iterable[DailyAggregate]) -> str:
     """UTF-8 text with a BOM (spreadsheet programs then read Thai correctly), the fixed header first."""
     buffer = io.StringIO()
@@ -73,10 +110,10 @@ def render_csv(rows: Iterable[DailyAggregate]) -> str:
     for row in rows:
         writer.writerow(
             [
-                row.date,
-                mask_pii(row.channel),
-                mask_pii(row.intent),
-                mask_pii(row.faq_id),
+                safe_cell(str(row.date)),
+                safe_cell(row.channel),
+                safe_cell(row.intent),
+                safe_cell(row.faq_id),
                 published_count(row.messages),
                 published_count(row.escalations),
             ]
@@ -84,9 +121,11 @@ def render_csv(rows: Iterable[DailyAggregate]) -> str:
     return BOM + buffer.getvalue()
 
 
-async def build_open_data(session: AsyncSession, start: dt.date, end: dt.date) -> str:
+async def build_open_data(
+    session: AsyncSession, start: dt.date, end: dt.date, faq_ids: Collection[str]
+) -> str:
     first, after = period_bounds(start, end)
-    return render_csv(await repository.daily_aggregates(session, first, after))
+    return render_csv(published_rows(await repository.daily_aggregates(session, first, after), faq_ids))
 
 
 def file_name(start: dt.date, end: dt.date) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, String, and_, cast, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints.models import CaseStatus, ComplaintCase
@@ -177,10 +177,18 @@ async def unfinished_work(session: AsyncSession, conversation_id: str) -> int:
 
 
 async def clear_work_of(session: AsyncSession, conversation_id: str) -> int:
+    """Redact the conversation's work items: their payloads, and the platform ids in their keys."""
     result = await session.execute(
         update(WorkItem)
         .where(WorkItem.conversation_id == conversation_id, _not_redacted(WorkItem.payload))
         .values(payload=REDACTED_PAYLOAD)
+        .execution_options(synchronize_session=False)
+    )
+    # the key held the user's and the message's platform ids; the row's own id keeps it unique
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.conversation_id == conversation_id)
+        .values(dedupe_key=literal("erased:") + cast(WorkItem.id, String))
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -60,6 +60,7 @@ async def insights(
 async def open_data(
     officer: CurrentSupervisor,
     session: SessionDep,
+    services: ServicesDep,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
 ) -> Response:
@@ -67,7 +68,7 @@ async def open_data(
         start, end = opendata.parse_period(from_, to)
     except opendata.OpenDataRequestError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
-    body = await opendata.build_open_data(session, start, end)
+    body = await opendata.build_open_data(session, start, end, services.kb_store.current.entries.keys())
     disposition = f'attachment; filename="{opendata.file_name(start, end)}"'
     return Response(
         body.encode("utf-8"),

@@ -143,7 +143,8 @@ async def build_insights(
     for intent, action, faq_id, count in await repository.decision_counts(session, since):
         intents[intent] += count
         actions[action] += count
-        if action == Action.ANSWER and faq_id:
+        # a postback's FAQ id is what the citizen's client sent: only the knowledge base's ids count
+        if action == Action.ANSWER and faq_id and kb.entry(faq_id) is not None:
             faq_hits[faq_id] += count
 
     satisfaction = {str(score): 0 for score in range(1, 6)}

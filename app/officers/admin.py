@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.officers import repository
+from app.officers import auth, repository
 from app.officers.access import ALL_DEPARTMENTS
 from app.officers.errors import Conflict, Invalid, NotFound
 from app.officers.models import Officer, Role
@@ -73,7 +73,8 @@ async def update_officer(
     departments: Sequence[str] | None = None,
     role: Role | None = None,
     active: bool | None = None,
-) -> Officer:
+) -> tuple[Officer, bool]:
+    """The updated officer, and whether their tokens were revoked (any change but none)."""
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
     async with sessionmaker() as session, session.begin():
         officer = await repository.officer_by_id(session, officer_id)
@@ -81,16 +82,21 @@ async def update_officer(
             raise NotFound("no such officer")
         changed: dict[str, Any] = {}
         if departments is not None:
-            officer.departments = changed["departments"] = check_departments(departments, known_departments)
-        if role is not None:
+            checked = check_departments(departments, known_departments)
+            if checked != list(officer.departments or []):
+                officer.departments = changed["departments"] = checked
+        if role is not None and role.value != officer.role:
             officer.role = changed["role"] = role.value
-        if active is not None:
+        if active is not None and active != officer.active:
             officer.active = changed["active"] = active
         if password_hash is not None:
             officer.password_hash = password_hash
             changed["password"] = "changed"
+        if changed:
+            # what the officer may do changed: tokens issued under the old rights stop working
+            auth.revoke_tokens(officer)
         repository.add_audit(session, actor_id, "officer_updated", officer.id, changed)
-    return officer
+    return officer, bool(changed)
 
 
 async def list_officers(session: AsyncSession) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from app.deps import ServicesDep, SessionDep
-from app.officers import access, admin
+from app.officers import access, admin, auth
 from app.officers.auth import current_officer
 from app.officers.errors import as_http
 from app.officers.models import Officer
@@ -64,7 +64,7 @@ async def update_officer(
     officer_id: str, body: OfficerUpdate, officer: CurrentAdmin, services: ServicesDep
 ) -> dict[str, Any]:
     with as_http():
-        updated = await admin.update_officer(
+        updated, revoked = await admin.update_officer(
             services.sessionmaker,
             officer_id,
             actor_id=officer.id,
@@ -74,4 +74,6 @@ async def update_officer(
             role=body.role,
             active=body.active,
         )
+    if revoked:  # open console sockets close at once rather than at their next event
+        await auth.announce_revocation(services.bus, updated.id)
     return admin.officer_view(updated)

@@ -1,4 +1,15 @@
-"""Officer login (argon2, rate limited per username and address) and the token dependency."""
+"""Officer login (argon2, rate limited per username and per address), tokens and their revocation.
+
+Login limits (INTERFACES.md, "Officer login"): ``MAX_FAILURES`` failed attempts for one username
+within ``FAILURE_WINDOW``, from any address, and ``MAX_ADDRESS_FAILURES`` from one address over
+any usernames (password spraying); beyond them → 429 with ``Retry-After``. An attempt is counted
+as a failure *before* its password is checked, under a lock on its username and address, and
+uncounted once it succeeds: concurrent attempts cannot all pass a check made before any of them
+was recorded. The counts live in the database, so every hub process shares them.
+
+A token carries the officer's id and ``token_generation``; moving the generation on (password,
+role or department change, deactivation, logout) revokes every token signed before.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,15 @@ import asyncio
 import datetime as dt
 import functools
 import math
+from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, status
+from fastapi import APIRouter, Depends, Header, HTTPException, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.deps import ServicesDep
+from app.events import EventBus
 from app.officers import repository
 from app.officers.errors import OfficerActionError
 from app.officers.models import Officer
@@ -19,7 +33,8 @@ from app.officers.passwords import hash_password, verify_password
 from app.services import Services
 
 MAX_FAILURES = 5
-FAILURE_WINDOW = dt.timedelta(minutes=5)
+MAX_ADDRESS_FAILURES = 20
+FAILURE_WINDOW = dt.timedelta(minutes=15)
 
 
 class InvalidCredentials(OfficerActionError):
@@ -40,41 +55,82 @@ def _decoy_hash() -> str:
     return hash_password("govchat-decoy-password")
 
 
+def _retry_after(failures: Sequence[dt.datetime], limit: int, now: dt.datetime) -> int | None:
+    """Seconds until fewer than ``limit`` of ``failures`` (oldest first) are in the window, if they are not."""
+    if len(failures) < limit:
+        return None
+    # the window slides: the oldest counted failure leaves it first
+    wait = failures[-limit] + FAILURE_WINDOW - now
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+async def _count_attempt(session: AsyncSession, username: str, address: str, now: dt.datetime) -> str:
+    """Record the attempt as a failure (its id), or raise ``TooManyAttempts``; atomic per username and address."""
+    await repository.lock_login(session, username, address)
+    await repository.forget_failures_before(session, now - FAILURE_WINDOW)
+    since = now - FAILURE_WINDOW
+    waits = [
+        _retry_after(await repository.failures_of_username(session, username, since), MAX_FAILURES, now),
+        _retry_after(
+            await repository.failures_from_address(session, address, since), MAX_ADDRESS_FAILURES, now
+        ),
+    ]
+    if any(w is not None for w in waits):
+        raise TooManyAttempts(max(w for w in waits if w is not None))
+    return await repository.add_failure(session, username, address, now)
+
+
 async def login(services: Services, username: str, password: str, address: str) -> str:
     """A signed token for the officer; raises ``InvalidCredentials`` or ``TooManyAttempts``."""
     now = utcnow()
-    async with services.sessionmaker() as session:
-        failures = await repository.recent_failures(session, username, address, now - FAILURE_WINDOW)
+    async with services.sessionmaker() as session, session.begin():
+        attempt = await _count_attempt(session, username, address, now)
         officer = await repository.officer_by_username(session, username)
-    if len(failures) >= MAX_FAILURES:
-        # the window slides: the oldest counted failure leaves it first
-        wait = failures[-MAX_FAILURES] + FAILURE_WINDOW - now
-        raise TooManyAttempts(max(1, math.ceil(wait.total_seconds())))
     known = officer is not None and officer.active
     password_hash = officer.password_hash if officer is not None and known else _decoy_hash()
-    # argon2 is deliberately slow: keep it off the event loop
+    # argon2 is deliberately slow: keep it off the event loop (and outside any lock)
     accepted = await asyncio.to_thread(verify_password, password_hash, password) and known
     async with services.sessionmaker() as session, session.begin():
         if accepted and officer is not None:
-            await repository.clear_failures(session, username, address)
+            await repository.clear_failures(session, username, address, attempt)
             repository.add_audit(session, officer.id, "login", officer.id, {"address": address})
         else:
-            await repository.forget_failures_before(session, now - FAILURE_WINDOW)
-            await repository.add_failure(session, username, address, now)
             detail = {"username": username[:64], "address": address}
             repository.add_audit(session, officer.id if officer else None, "login_failed", None, detail)
     if not accepted or officer is None:
         raise InvalidCredentials("wrong username or password")
-    return services.officer_tokens.sign(officer.id)
+    return issue_token(services, officer)
+
+
+def issue_token(services: Services, officer: Officer) -> str:
+    return services.officer_tokens.sign(f"{officer.id}.{officer.token_generation or 0}")
 
 
 async def officer_for_token(services: Services, token: str | None) -> Officer | None:
-    officer_id = services.officer_tokens.verify(token) if token else None
-    if officer_id is None:
+    """The officer a token names, if it is still valid (signed, unexpired, not revoked, active)."""
+    subject = services.officer_tokens.verify(token) if token else None
+    officer_id, _, generation = (subject or "").partition(".")
+    if not officer_id or not generation.isdigit():
         return None
     async with services.sessionmaker() as session:
         officer = await repository.officer_by_id(session, officer_id)
-    return officer if officer is not None and officer.active else None
+    if officer is None or not officer.active or officer.token_generation != int(generation):
+        return None
+    return officer
+
+
+def officer_topic(officer_id: str) -> str:
+    """Bus topic told when an officer's tokens are revoked (their console sockets listen)."""
+    return f"officer:{officer_id}"
+
+
+def revoke_tokens(officer: Officer) -> None:
+    """Every token signed so far stops working once the session that loaded ``officer`` commits."""
+    officer.token_generation = (officer.token_generation or 0) + 1
+
+
+async def announce_revocation(bus: EventBus, officer_id: str) -> None:
+    await bus.publish(officer_topic(officer_id), {"type": "tokens_revoked"})
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -97,3 +153,15 @@ async def current_officer(
 
 
 CurrentOfficer = Annotated[Officer, Depends(current_officer)]
+router = APIRouter(prefix="/api/officer", tags=["officer"])
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(officer: CurrentOfficer, services: ServicesDep) -> None:
+    """Revoke the officer's tokens (every console they have open signs out)."""
+    async with services.sessionmaker() as session, session.begin():
+        row = await repository.officer_by_id(session, officer.id)
+        if row is not None:
+            revoke_tokens(row)
+            repository.add_audit(session, officer.id, "logout", officer.id)
+    await announce_revocation(services.bus, officer.id)

@@ -8,6 +8,11 @@ the conversations it shows; once ``watching`` is confirmed it receives their ``m
 ``delivery`` events (every new citizen message at once), ``note`` and ``conversation_changed``.
 The bus is in-process or Redis, so an officer on any hub process sees every event; a console
 that reconnects reloads from the API (the database is the truth).
+
+Access is checked again for every conversation event, against the database at that moment: a
+conversation transferred to a department the officer does not belong to stops being carried
+(``watching`` is sent again without it), and when the officer's token is revoked (deactivated,
+password, role or departments changed, logged out) the socket closes with 4401 at once.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from app.conversations.models import Conversation
-from app.officers import access, events
+from app.officers import access, auth, events
 from app.officers.auth import officer_for_token
 from app.officers.models import Officer
 from app.services import Services
@@ -33,13 +38,17 @@ log = logging.getLogger(__name__)
 MAX_WATCHED = 100
 AUTH_TIMEOUT_SECONDS = 10.0
 OUTBOX_SIZE = 1000
+REVOKED = 4401
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
+Check = Callable[[dict[str, Any]], Awaitable[bool]]
+_CLOSE = {"type": "_close"}  # put in the outbox: the sender closes the socket (4401)
 
 
 class ConsoleSocket:
-    def __init__(self, services: Services, officer: Officer, websocket: WebSocket) -> None:
+    def __init__(self, services: Services, officer: Officer, token: str, websocket: WebSocket) -> None:
         self.services = services
         self.officer = officer
+        self.token = token
         self.websocket = websocket
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_SIZE)
         self.watched: dict[str, list[asyncio.Task[None]]] = {}
@@ -51,6 +60,12 @@ class ConsoleSocket:
             self.queue_tasks.append(
                 await self._forward(events.queue_topic(department), _queue_event(department))
             )
+        self.queue_tasks.append(
+            await self._forward(
+                auth.officer_topic(self.officer.id), lambda event: event, self._on_revocation_notice
+            )
+        )
+        await self._refresh_officer()  # revoked while the subscriptions were being set up
         self._push({"type": "ready", "departments": departments})
         sender = asyncio.create_task(self._send_forever())
         receiver = asyncio.create_task(self._receive_forever())
@@ -72,7 +87,40 @@ class ConsoleSocket:
 
     async def _send_forever(self) -> None:
         while True:
-            await self.websocket.send_json(await self.outbox.get())
+            event = await self.outbox.get()
+            if event is _CLOSE:
+                await self.websocket.close(code=REVOKED, reason="token revoked")
+                return
+            await self.websocket.send_json(event)
+
+    async def _refresh_officer(self) -> bool:
+        """Reload the officer; ``False``, and the socket closes with 4401, once the token is revoked."""
+        officer = await officer_for_token(self.services, self.token)
+        if officer is None:
+            self._close()
+            return False
+        self.officer = officer
+        return True
+
+    async def _on_revocation_notice(self, _event: dict[str, Any]) -> bool:
+        await self._refresh_officer()
+        return False  # the notice itself is not for the console
+
+    def _close(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(_CLOSE)
+
+    def _may_carry(self, conversation_id: str) -> Check:
+        async def check(_event: dict[str, Any]) -> bool:
+            if not await self._refresh_officer():
+                return False
+            if await self._visible([conversation_id]):
+                return True
+            self._unwatch(conversation_id)
+            self._push({"type": "watching", "conversation_ids": sorted(self.watched)})
+            return False
+
+        return check
 
     async def _receive_forever(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
@@ -86,17 +134,21 @@ class ConsoleSocket:
                     ids = command.get("conversation_ids")
                     await self._watch([str(i) for i in ids] if isinstance(ids, list) else [])
 
+    def _unwatch(self, conversation_id: str) -> None:
+        for task in self.watched.pop(conversation_id, []):
+            task.cancel()  # a relay cancelling itself ends at its next wait for an event
+
     async def _watch(self, wanted: list[str]) -> None:
         allowed = await self._visible(wanted[:MAX_WATCHED])
         for conversation_id in set(self.watched) - allowed:
-            for task in self.watched.pop(conversation_id):
-                task.cancel()
+            self._unwatch(conversation_id)
         for conversation_id in allowed - set(self.watched):
+            check = self._may_carry(conversation_id)
             self.watched[conversation_id] = [
                 await self._forward(
-                    events.conversation_topic(conversation_id), _conversation_event(conversation_id)
+                    events.conversation_topic(conversation_id), _conversation_event(conversation_id), check
                 ),
-                await self._forward(events.console_topic(conversation_id), lambda event: event),
+                await self._forward(events.console_topic(conversation_id), lambda event: event, check),
             ]
         self._push({"type": "watching", "conversation_ids": sorted(self.watched)})
 
@@ -107,8 +159,13 @@ class ConsoleSocket:
             rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
             return {c.id for c in rows if access.can_see(self.officer, c)}
 
-    async def _forward(self, topic: str, transform: Transform) -> asyncio.Task[None]:
-        """Start relaying ``topic``; returns once the subscription is live (nothing is missed after)."""
+    async def _forward(
+        self, topic: str, transform: Transform, check: Check | None = None
+    ) -> asyncio.Task[None]:
+        """Start relaying ``topic``; returns once the subscription is live (nothing is missed after).
+
+        ``check`` decides, for each event, whether it may still be forwarded.
+        """
         subscribed = asyncio.Event()
 
         async def relay() -> None:
@@ -116,7 +173,7 @@ class ConsoleSocket:
                 subscribed.set()
                 async for event in stream:
                     shaped = transform(event)
-                    if shaped is not None:
+                    if shaped is not None and (check is None or await check(event)):
                         self._push(shaped)
 
         task = asyncio.create_task(relay())
@@ -139,7 +196,7 @@ def _conversation_event(conversation_id: str) -> Transform:
     return shape
 
 
-async def _authenticate(services: Services, websocket: WebSocket) -> Officer | None:
+async def _authenticate(services: Services, websocket: WebSocket) -> tuple[Officer, str] | None:
     """The first message is ``{"type": "auth", "token": ...}`` (a token in the URL would be logged)."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
@@ -149,16 +206,18 @@ async def _authenticate(services: Services, websocket: WebSocket) -> Officer | N
     if not isinstance(message, dict) or message.get("type") != "auth":
         return None
     token = message.get("token")
-    return await officer_for_token(services, token) if isinstance(token, str) else None
+    officer = await officer_for_token(services, token) if isinstance(token, str) else None
+    return (officer, token) if officer is not None and isinstance(token, str) else None
 
 
 @router.websocket("/api/officer/ws")
 async def console_events(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     await websocket.accept()
-    officer = await _authenticate(services, websocket)
-    if officer is None:
+    authenticated = await _authenticate(services, websocket)
+    if authenticated is None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.close(code=4401, reason="missing, invalid or expired token")
+            await websocket.close(code=REVOKED, reason="missing, invalid or expired token")
         return
-    await ConsoleSocket(services, officer, websocket).run()
+    officer, token = authenticated
+    await ConsoleSocket(services, officer, token, websocket).run()

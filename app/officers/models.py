@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UtcDateTime, new_id, utcnow
@@ -27,6 +27,8 @@ class Officer(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.OFFICER)
     departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Signed into every token; moved on to revoke them all (app/officers/auth.py).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -58,10 +60,13 @@ class ConversationNote(Base):
 
 
 class LoginFailure(Base):
-    """A failed login, counted per username and address for rate limiting (shared by all hubs)."""
+    """A failed (or still running) login, counted per username and per address (shared by all hubs)."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_address_at", "username", "address", "created_at"),)
+    __table_args__ = (
+        Index("ix_login_failures_username_address_at", "username", "address", "created_at"),
+        Index("ix_login_failures_address_at", "address", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(64))

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -103,7 +103,12 @@ async def active_conversations(
     return [(conversation, text) for conversation, text in (await session.execute(stmt)).all()]
 
 
+MAX_MESSAGE_ID = 2**63 - 1  # the largest id either database can hold (BIGINT)
+
+
 async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:
+    if not 0 < message_id <= MAX_MESSAGE_ID:  # a larger number is no message (SQLite would overflow)
+        return None
     return await session.scalar(
         select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
     )
@@ -176,30 +181,59 @@ async def audit_records(
 
 
 # ---- login failures ---------------------------------------------------------------------------
-async def recent_failures(
-    session: AsyncSession, username: str, address: str, since: dt.datetime
+async def lock_login(session: AsyncSession, username: str, address: str) -> None:
+    """Serialise login attempts on one username or address until the transaction ends.
+
+    PostgreSQL: transaction-level advisory locks, taken in one order (no deadlock). SQLite: the
+    ``DELETE`` that follows is the transaction's first write, and takes the database's one write
+    lock before anything is counted.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted((f"login-user:{username}", f"login-address:{address}")):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+async def failures_of_username(
+    session: AsyncSession, username: str, since: dt.datetime
 ) -> Sequence[dt.datetime]:
-    """When ``username`` failed to log in from ``address`` since ``since``, oldest first."""
+    """When ``username`` failed to log in since ``since`` (from any address), oldest first."""
     return (
         await session.scalars(
             select(LoginFailure.created_at)
-            .where(
-                LoginFailure.username == username,
-                LoginFailure.address == address,
-                LoginFailure.created_at >= since,
-            )
+            .where(LoginFailure.username == username, LoginFailure.created_at >= since)
             .order_by(LoginFailure.created_at)
         )
     ).all()
 
 
-async def add_failure(session: AsyncSession, username: str, address: str, now: dt.datetime) -> None:
-    session.add(LoginFailure(username=username, address=address, created_at=now))
+async def failures_from_address(
+    session: AsyncSession, address: str, since: dt.datetime
+) -> Sequence[dt.datetime]:
+    """When logins from ``address`` failed since ``since`` (any username), oldest first."""
+    return (
+        await session.scalars(
+            select(LoginFailure.created_at)
+            .where(LoginFailure.address == address, LoginFailure.created_at >= since)
+            .order_by(LoginFailure.created_at)
+        )
+    ).all()
 
 
-async def clear_failures(session: AsyncSession, username: str, address: str) -> None:
+async def add_failure(session: AsyncSession, username: str, address: str, now: dt.datetime) -> str:
+    failure = LoginFailure(username=username[:64], address=address[:64], created_at=now)
+    session.add(failure)
+    await session.flush()
+    return failure.id
+
+
+async def clear_failures(session: AsyncSession, username: str, address: str, attempt_id: str) -> None:
+    """After a successful login: its own attempt, and the username's failures from that address."""
     await session.execute(
-        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.address == address)
+        delete(LoginFailure).where(
+            (LoginFailure.id == attempt_id)
+            | ((LoginFailure.username == username) & (LoginFailure.address == address))
+        )
     )
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from app.conversations.models import Conversation
 from app.deps import ServicesDep, SessionDep
+from app.middleware import attachment_delivery
 from app.officers import access, auth, inbox, service, views
 from app.officers.auth import CurrentOfficer
 from app.officers.errors import as_http
@@ -205,8 +206,13 @@ async def attachment(
     await service.record_access(
         services, officer, conversation_id, {"message_id": str(message_id), "index": index}
     )
+    media_type, disposition = attachment_delivery(content_type)
     return FileResponse(
-        path, media_type=content_type, filename=filename, headers={"Cache-Control": "no-store"}
+        path,
+        media_type=media_type,
+        filename=filename,
+        content_disposition_type=disposition,
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": "sandbox"},
     )
 
 
@@ -220,6 +226,7 @@ def include_officer_routers(app: FastAPI) -> None:
     from app.officers import admin_routes, console, live
 
     app.include_router(router)
+    app.include_router(auth.router)
     app.include_router(admin_routes.router)
     app.include_router(live.router)
     app.include_router(console.router)

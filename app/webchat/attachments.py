@@ -13,6 +13,7 @@ part to disk past 1 MB) and stopped with 413 once it passes the limit, whatever
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import unicodedata
@@ -152,8 +153,10 @@ def _size_of(handle: IO[bytes]) -> int:
 
 
 def _copy(source: IO[bytes], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Citizens' files are personal data: readable by the hub's user only, like LINE's.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".part")
-    with partial.open("wb") as target:
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as target:
         shutil.copyfileobj(source, target)
     partial.replace(path)

@@ -28,6 +28,7 @@ from app.db import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.services import Services
 from app.webchat import attachments, service, typing_events
+from app.webchat.limits import MessageLimit, NewSessionLimit, SocketSlot
 
 router = APIRouter(prefix="/api/webchat", tags=["web chat"])
 MAX_TEXT_CODE_POINTS = 2000
@@ -91,7 +92,7 @@ def _bearer(authorization: str | None) -> str | None:
 AuthorizationHeader = Annotated[str | None, Header()]
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, dependencies=[NewSessionLimit])
 async def create_session(services: ServicesDep) -> SessionCreated:
     session_id = await service.create_session(services)
     token = services.webchat_tokens.sign(session_id)
@@ -101,7 +102,9 @@ async def create_session(services: ServicesDep) -> SessionCreated:
     )
 
 
-@router.post("/sessions/{session_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/sessions/{session_id}/messages", status_code=status.HTTP_202_ACCEPTED, dependencies=[MessageLimit]
+)
 async def post_message(
     session_id: str, body: PostMessage, services: ServicesDep, authorization: AuthorizationHeader = None
 ) -> MessageAccepted:
@@ -133,7 +136,9 @@ async def list_messages(
     return {"messages": [citizen_view(message_public(m), m.extra) for m in messages]}
 
 
-@router.post("/sessions/{session_id}/attachments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/attachments", status_code=status.HTTP_201_CREATED, dependencies=[MessageLimit]
+)
 async def post_attachment(
     session_id: str, request: Request, services: ServicesDep, authorization: AuthorizationHeader = None
 ) -> MessageAccepted:
@@ -160,7 +165,7 @@ async def post_attachment(
     return MessageAccepted(message_id=str(result.message_id))
 
 
-@router.websocket("/sessions/{session_id}/ws")
+@router.websocket("/sessions/{session_id}/ws", dependencies=[SocketSlot])
 async def session_events(websocket: WebSocket, session_id: str, token: str | None = None) -> None:
     services: Services = websocket.app.state.services
     subject = services.webchat_tokens.verify(token) if token else None

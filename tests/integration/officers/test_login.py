@@ -1,7 +1,8 @@
-"""Officer login: argon2 hashes, signed expiring tokens, rate limiting per username and address."""
+"""Officer login: argon2 hashes, signed expiring tokens, rate limiting per username and per address."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.officers.auth import MAX_ADDRESS_FAILURES
 from app.officers.models import AuditRecord, Officer
 from app.services import Services
 from tests.conftest import ADMIN_PASSWORD
@@ -72,11 +74,30 @@ class TestRateLimit:
         assert blocked.status_code == 429
         assert int(blocked.headers["Retry-After"]) > 0
 
-    async def test_the_limit_is_per_address(
+    async def test_the_limit_holds_from_any_address(
         self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
     ) -> None:
         for _ in range(5):
             await _login(client, "admin", "wrong-password")
+        blocked = await _login(other_client, "admin", ADMIN_PASSWORD)
+        assert blocked.status_code == 429
+        assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
+
+    async def test_concurrent_wrong_passwords_cannot_outrun_the_count(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        responses = await asyncio.gather(*(_login(client, "admin", f"wrong-{i}") for i in range(20)))
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [401] * 5 + [429] * 15
+        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
+
+    async def test_spraying_many_usernames_from_one_address_is_slowed(
+        self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
+    ) -> None:
+        for i in range(MAX_ADDRESS_FAILURES):
+            assert (await _login(client, f"user{i}", "Password1")).status_code == 401
+        assert (await _login(client, "someone-else", "Password1")).status_code == 429
+        # the officers themselves, elsewhere, are not locked out by it
         assert (await _login(other_client, "admin", ADMIN_PASSWORD)).status_code == 200
 
     async def test_the_limit_is_per_username(self, client: httpx.AsyncClient, services: Services) -> None:
@@ -130,7 +151,7 @@ class TestTokens:
         hours = services.settings.officer_token_hours
         with monkeypatch.context() as patch:
             patch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - hours * 3600 - 60)
-            token = services.officer_tokens.sign(admin_id)
+            token = services.officer_tokens.sign(f"{admin_id}.0")
         response = await client.get("/api/officer/queue", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
 

@@ -58,7 +58,7 @@ def ensure_serving(rasa_server: RasaServer) -> RasaServer:
 
 @pytest.fixture
 async def rasa_client(ensure_serving: RasaServer) -> AsyncIterator[RasaHttpNlu]:
-    client = RasaHttpNlu(ensure_serving.url)
+    client = RasaHttpNlu(ensure_serving.url, auth_token=ensure_serving.auth_token)
     yield client
     await client.aclose()
 

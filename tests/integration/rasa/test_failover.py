@@ -46,7 +46,7 @@ async def breaker(
     ensure_serving: RasaServer, embedded: EmbeddedNlu, clock: Clock
 ) -> AsyncIterator[FailoverNlu]:
     nlu = FailoverNlu(
-        RasaHttpNlu(ensure_serving.url, timeout=SHORT_TIMEOUT),
+        RasaHttpNlu(ensure_serving.url, timeout=SHORT_TIMEOUT, auth_token=ensure_serving.auth_token),
         embedded,
         failure_threshold=2,
         cool_down_s=COOL_DOWN_S,

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.rasa
 async def test_a_web_chat_question_is_answered_through_rasa(
     ensure_serving: RasaServer, sqlite_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(sqlite_url, tmp_path, RASA_URL=ensure_serving.url)
+    settings = make_settings(
+        sqlite_url, tmp_path, RASA_URL=ensure_serving.url, RASA_AUTH_TOKEN=ensure_serving.auth_token
+    )
     async with running_app(settings) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:

@@ -68,16 +68,47 @@ class TestParse:
         assert await rasa_client.is_ready()
 
 
+def _token(server: RasaServer) -> dict[str, str]:
+    return {"token": server.auth_token}
+
+
+class TestRasaApiNeedsTheToken:
+    """Rasa's HTTP API can replace the model: nobody without the token may use it (issue 25, 11)."""
+
+    def test_without_the_token_nothing_is_parsed_nor_replaced(self, ensure_serving: RasaServer) -> None:
+        parse = httpx.post(f"{ensure_serving.url}/model/parse", json={"text": "สวัสดี"}, timeout=30)
+        replace = httpx.put(
+            f"{ensure_serving.url}/model", json={"model_file": "/tmp/evil.tar.gz"}, timeout=30
+        )
+        wrong = httpx.get(f"{ensure_serving.url}/status", params={"token": "guess"}, timeout=30)
+        assert (parse.status_code, replace.status_code, wrong.status_code) == (401, 401, 401)
+
+    async def test_a_client_without_the_token_is_never_ready(self, ensure_serving: RasaServer) -> None:
+        without = RasaHttpNlu(ensure_serving.url)
+        try:
+            assert not await without.is_ready()
+        finally:
+            await without.aclose()
+
+
 class TestThaiTokenizerInRasa:
     def test_token_offsets_point_into_the_original_message(self, ensure_serving: RasaServer) -> None:
         text = "สวัสดีครับบบ  ขอเอกสาร ๕ ฉบับ"
-        body = httpx.post(f"{ensure_serving.url}/model/parse", json={"text": text}, timeout=30).json()
+        body = httpx.post(
+            f"{ensure_serving.url}/model/parse",
+            json={"text": text},
+            params=_token(ensure_serving),
+            timeout=30,
+        ).json()
         pieces = [text[start:end] for start, end in body["text_tokens"]]
         assert pieces == ["สวัสดี", "ครับบบ", "ขอ", "เอกสาร", "๕", "ฉบับ"]
 
     def test_the_response_selector_answers_in_rasas_own_shape(self, ensure_serving: RasaServer) -> None:
         body = httpx.post(
-            f"{ensure_serving.url}/model/parse", json={"text": "จองชื่อบริษัทยังไงคะ"}, timeout=30
+            f"{ensure_serving.url}/model/parse",
+            json={"text": "จองชื่อบริษัทยังไงคะ"},
+            params=_token(ensure_serving),
+            timeout=30,
         ).json()
         selector = body["response_selector"]
         assert selector["all_retrieval_intents"] == [FAQ_INTENT]

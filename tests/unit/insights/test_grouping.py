@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from app.insights.grouping import cluster_keys, group_questions, grouping_key, mask_personal_data
+from app.insights.grouping import cluster_keys, group_questions, grouping_key
+from app.logging import mask_pii
 
 
 class TestMaskPersonalData:
     def test_thai_id_phone_and_email_are_masked(self) -> None:
         text = "บัตร 1-1017-00207-03-0 โทร 081 234 5678 อีเมล somchai@example.co.th"
 
-        assert mask_personal_data(text) == "บัตร [THAI-ID] โทร [PHONE] อีเมล [EMAIL]"
+        assert mask_pii(text) == "บัตร [THAI-ID] โทร [PHONE] อีเมล [EMAIL]"
 
     def test_numbers_in_thai_digits_are_masked_too(self) -> None:
-        assert mask_personal_data("โทร ๐๘๑๒๓๔๕๖๗๘ นะคะ") == "โทร [PHONE] นะคะ"
+        assert mask_pii("โทร ๐๘๑๒๓๔๕๖๗๘ นะคะ") == "โทร [PHONE] นะคะ"
 
     def test_an_ordinary_number_stays(self) -> None:
-        assert mask_personal_data("ทุนจดทะเบียน 1000000 บาท") == "ทุนจดทะเบียน 1000000 บาท"
+        assert mask_pii("ทุนจดทะเบียน 1000000 บาท") == "ทุนจดทะเบียน 1000000 บาท"
 
 
 class TestGroupingKey:
@@ -84,3 +85,9 @@ class TestClusterKeys:
         labels = cluster_keys(["จอง ชื่อ บริษัท", "จอง ชื่อ บริษัท", "ลืม รหัสผ่าน"])
 
         assert labels[0] == labels[1] != labels[2]
+
+
+def test_an_example_with_a_mistyped_national_id_shows_none_of_its_digits() -> None:
+    mistyped = "1101700207031"  # the checksum digit is wrong
+    groups = group_questions([(f"ขอตรวจสถานะ เลขบัตร {mistyped} ค่ะ", None)] * 2)
+    assert groups and all(mistyped not in g.example and "0207" not in g.example for g in groups)

