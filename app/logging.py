@@ -1,9 +1,10 @@
-"""JSON logs with personal data masked.
+"""Logs with personal data masked: JSON for collectors, readable lines on a terminal.
 
 Every record passes ``PiiMaskingFilter``: Thai national ID numbers (13 digits with a valid
 checksum, with or without dashes/spaces), Thai phone numbers and credentials in URL queries
 (``token=``, ``secret=``, ``password=``) are masked in the message and in every string field,
-before any handler sees them.
+before any handler sees them. ``configure_logging`` writes JSON unless stderr is a terminal
+(``make run``), where ``TextFormatter`` writes one readable line per record.
 """
 
 from __future__ import annotations
@@ -72,9 +73,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``14:05:31 WARNING app.conversations.worker resumed_unfinished_work count=3``, for people."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD_ATTRS)
+        line = " ".join(
+            part
+            for part in (
+                self.formatTime(record, "%H:%M:%S"),
+                f"{record.levelname:<7}",
+                record.name,
+                record.getMessage(),
+                fields,
+            )
+            if part
+        )
+        if record.exc_info:
+            line += "\n" + mask_pii(self.formatException(record.exc_info))
+        return line
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if sys.stderr.isatty() else JsonFormatter())
     handler.addFilter(PiiMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
