@@ -9,7 +9,9 @@ the command and checks that the stand-in is gone and its port free again.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -134,3 +136,74 @@ def test_sigterm_while_rasa_is_still_loading_stops_it_too(loading: Serve) -> Non
 
     assert not alive(rasa)
     assert code == 128 + signal.SIGTERM
+
+
+def test_ctrl_c_on_make_run_stops_rasa_and_the_hub(tmp_path: Path) -> None:
+    """``scripts/run.sh`` (``make run``) with stand-ins on its ``.venv/bin``: ``govchat nlu serve``
+    is the serving path above, ``govchat serve`` a static server answering ``/healthz``. Ctrl-C
+    reaches the script's whole process group, as a terminal sends it."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "scripts" / "run.sh", checkout / "scripts" / "run.sh")
+    bin_dir = checkout / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    env_root = tmp_path / "rasa-venv"
+    (env_root / "bin").mkdir(parents=True)
+    _script(env_root / "bin" / "python", f'exec "{sys.executable}" "{FAKE_RASA}" "$@"')
+    _script(
+        bin_dir / "python",
+        f'[ "$*" = "-m nlu.rasa_env python" ] && exit 0\nexec "{sys.executable}" "$@"',
+    )
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "healthz").write_text("ok")
+    harness = tmp_path / "harness.py"
+    harness.write_text(HARNESS)
+    _script(
+        bin_dir / "govchat",
+        f'if [ "$1" = nlu ]; then exec "{sys.executable}" "{harness}" "{env_root}" "$4" "{tmp_path}/rasa.log"; fi\n'
+        f'exec "{sys.executable}" -m http.server "$5" --bind 127.0.0.1 --directory "{tmp_path}/web"',
+    )
+    pid_file = tmp_path / "rasa.pid"
+    hub_port, rasa_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        FAKE_RASA_PID_FILE=str(pid_file),
+        PORT=str(hub_port),
+        RASA_PORT=str(rasa_port),
+        GOVCHAT_ADMIN_PASSWORD="x",
+    )
+    env.pop("RASA_URL", None)
+    script = subprocess.Popen(
+        ["bash", "scripts/run.sh"],
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job
+    )
+    try:
+        assert script.stdout is not None
+        for line in script.stdout:
+            if "govchat is running" in line:
+                break
+        rasa = int(pid_file.read_text())
+        assert alive(rasa) and port_open(rasa_port) and port_open(hub_port)
+
+        os.killpg(script.pid, signal.SIGINT)
+        script.wait(60)
+
+        assert not alive(rasa)
+        assert not port_open(rasa_port)
+        assert not port_open(hub_port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(script.pid, signal.SIGKILL)
+        if pid_file.exists() and alive(pid := int(pid_file.read_text())):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _script(path: Path, body: str) -> None:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
