@@ -77,7 +77,11 @@ class TextFormatter(logging.Formatter):
     """``14:05:31 WARNING app.conversations.worker resumed_unfinished_work count=3``, for people."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD_ATTRS)
+        fields = " ".join(
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _STANDARD_ATTRS and k != "color_message"  # uvicorn's copy of the message
+        )
         line = " ".join(
             part
             for part in (

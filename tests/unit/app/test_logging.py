@@ -82,9 +82,9 @@ def _record(**extra: object) -> logging.LogRecord:
 
 
 def test_a_terminal_gets_one_readable_line_with_the_fields() -> None:
-    line = TextFormatter().format(_record(database="sqlite", count=3))
+    line = TextFormatter().format(_record(database="sqlite", count=3, color_message="\x1b[1mhub\x1b[0m"))
     assert line.endswith("WARNING app.main hub_started database=sqlite count=3")
-    assert "{" not in line
+    assert "{" not in line and "\x1b" not in line
 
 
 @pytest.mark.parametrize(("terminal", "formatter"), [(True, TextFormatter), (False, JsonFormatter)])
