@@ -112,7 +112,7 @@ def loading(tmp_path: Path) -> Iterator[Serve]:
     serve.stop()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_signal_to_a_serving_command_stops_rasa_and_frees_its_port(serving: Serve, signum: int) -> None:
     assert serving.process.stdout is not None
     assert "Rasa NLU server ready" in serving.process.stdout.readline()
