@@ -9,7 +9,7 @@ from channels.base import ChannelAdapter
 def configured_platform_adapters(
     settings: Settings, config_errors: dict[str, str]
 ) -> dict[str, ChannelAdapter]:
-    """LINE and Messenger adapters (added by their channel modules as they land)."""
+    """The LINE and Messenger adapters, each built only when its credentials are configured."""
     adapters: dict[str, ChannelAdapter] = {}
     from app.line_setup import build_line_adapter
 

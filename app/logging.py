@@ -1,4 +1,4 @@
-"""JSON logs with personal data masked.
+"""Logs with personal data masked: JSON for collectors, readable lines on a terminal.
 
 Every record passes ``PiiMaskingFilter``: ``mask_pii`` masks the message and every string field
 before any handler sees them. ``mask_pii`` is the hub's one masking rule, also used for the
@@ -6,6 +6,8 @@ insights' examples, knowledge-base drafts and open data: Thai national ID number
 together or in the usual 1-4-5-2-1 groups, whatever their checksum: a citizen who mistypes one
 digit still gives away the other twelve), Thai phone numbers, e-mail addresses and credentials in
 URL queries (``token=``, ``secret=``, ``password=``). Thai digits count as digits.
+``configure_logging`` writes JSON unless stderr is a terminal (``make run``), where
+``TextFormatter`` writes one readable line per record.
 """
 
 from __future__ import annotations
@@ -69,9 +71,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``14:05:31 WARNING app.conversations.worker resumed_unfinished_work count=3``, for people."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _STANDARD_ATTRS and k != "color_message"  # uvicorn's copy of the message
+        )
+        line = " ".join(
+            part
+            for part in (
+                self.formatTime(record, "%H:%M:%S"),
+                f"{record.levelname:<7}",
+                record.name,
+                record.getMessage(),
+                fields,
+            )
+            if part
+        )
+        if record.exc_info:
+            line += "\n" + mask_pii(self.formatException(record.exc_info))
+        return line
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if sys.stderr.isatty() else JsonFormatter())
     handler.addFilter(PiiMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

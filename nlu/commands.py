@@ -19,7 +19,15 @@ from pathlib import Path
 from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseError, load_knowledge_base
 from nlu.examples import CORE_INTENTS_FILE, load_training_examples
 from nlu.rasa_env import EXIT_NO_PYTHON, REPO_ROOT, PythonNotFoundError, RasaEnvError, ensure
-from nlu.rasa_runner import DEFAULT_HOST, DEFAULT_PORT, RasaRunError, RasaServer, train_model
+from nlu.rasa_runner import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    RasaRunError,
+    RasaServer,
+    exit_code_for,
+    stop_on_signals,
+    train_model,
+)
 from nlu.training_data import DEFAULT_CONFIG, RasaProject, build_project
 
 BUILD_ROOT = REPO_ROOT / "var" / "rasa" / "data"
@@ -93,24 +101,40 @@ def train(force: bool = False) -> Path:
 
 
 def serve(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> int:
-    """Run the Rasa server on the current model until Ctrl-C; returns the exit code."""
-    try:
-        result = train_current(False)
-        env = ensure(quiet=True)
+    """Run the Rasa server on the current model until Ctrl-C or SIGTERM; returns the exit code."""
+    with stop_on_signals():
+        try:
+            result = train_current(False)
+            env = ensure(quiet=True)
+        except KeyboardInterrupt as interrupt:
+            return exit_code_for(interrupt)
+        except NluCommandError as exc:
+            print(f"govchat: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except RasaEnvError as exc:
+            print(f"govchat: {exc}", file=sys.stderr)
+            return 1
         server = RasaServer(env, result.model, port=port, host=host)
         print(f"Starting Rasa on http://{host}:{port} (model {result.model.name}) ...", file=sys.stderr)
+        return run_server(server)
+
+
+def run_server(server: RasaServer) -> int:
+    """Start ``server`` and wait for it; SIGINT, SIGTERM or SIGHUP stop it (and what it spawned)
+    before this returns ``128 + signal``. Call inside ``stop_on_signals()``."""
+    try:
         server.start()
-    except NluCommandError as exc:
-        print(f"govchat: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except (RasaRunError, RasaEnvError) as exc:
+        hint = f"RASA_URL={server.url}"
+        if not os.environ.get("RASA_AUTH_TOKEN"):  # generated: the hub needs it too
+            hint += f" RASA_AUTH_TOKEN={server.auth_token}"
+        print(f"Rasa NLU server ready on {server.url} (log: {server.log_file}); set {hint}")
+        return server.wait()
+    except KeyboardInterrupt as interrupt:
+        server.stop()
+        return exit_code_for(interrupt)
+    except RasaRunError as exc:
         print(f"govchat: {exc}", file=sys.stderr)
         return 1
-    hint = f"RASA_URL={server.url}"
-    if not os.environ.get("RASA_AUTH_TOKEN"):  # generated: the hub needs it too
-        hint += f" RASA_AUTH_TOKEN={server.auth_token}"
-    print(f"Rasa NLU server ready on {server.url} (log: {server.log_file}); set {hint}")
-    return server.wait()
 
 
 def run_train(force: bool = False) -> int:

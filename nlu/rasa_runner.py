@@ -22,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -40,6 +40,42 @@ TRAIN_TIMEOUT_S = 1800.0
 
 class RasaRunError(RuntimeError):
     """Training or serving Rasa failed; the message carries the end of Rasa's output."""
+
+
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM or SIGHUP raised as an exception, as Python does for SIGINT.
+
+    Python's default for SIGTERM ends the process at once: no ``finally`` or ``__exit__`` runs,
+    and the Rasa server (in a session of its own, so no signal reaches it) lives on, orphaned,
+    holding its port. Raised instead, the signal unwinds through ``RasaServer.stop()``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals(signums: Sequence[int] = (signal.SIGTERM, signal.SIGHUP)) -> Iterator[None]:
+    """Turn ``signums`` into ``StopRequested`` inside the block (main thread only, as Python requires)."""
+
+    def _raise(signum: int, _frame: object) -> None:
+        for other in signums:  # a second SIGTERM must not cut the stopping short
+            signal.signal(other, signal.SIG_IGN)
+        raise StopRequested(signum)
+
+    previous = {signum: signal.signal(signum, _raise) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_code_for(interrupt: KeyboardInterrupt) -> int:
+    """128 + the signal's number, as a shell reports a process ended by that signal."""
+    signum = interrupt.signum if isinstance(interrupt, StopRequested) else signal.SIGINT
+    return 128 + int(signum)
 
 
 def models_dir() -> Path:
@@ -194,7 +230,11 @@ class RasaServer:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: stop() ends Rasa's children too
             )
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:  # Ctrl-C or SIGTERM while Rasa loads: __exit__ will not run
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self, timeout: float) -> None:
@@ -249,13 +289,13 @@ class RasaServer:
             os.killpg(self.process.pid, signal.SIGCONT)
 
     def wait(self) -> int:
-        """Block until the server exits (``govchat nlu serve``); Ctrl-C stops it."""
+        """Block until the server exits (``govchat nlu serve``); Ctrl-C or ``StopRequested`` stops it."""
         assert self.process is not None
         try:
             return self.process.wait()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             self.stop()
-            return 130
+            return exit_code_for(interrupt)
 
     def __enter__(self) -> RasaServer:
         return self.start()

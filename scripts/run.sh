@@ -18,13 +18,31 @@ if [[ -z "${GOVCHAT_ADMIN_PASSWORD:-}" ]]; then
 fi
 export GOVCHAT_ADMIN_USERNAME=${GOVCHAT_ADMIN_USERNAME:-admin}
 
+# The children run in the background, where bash ignores Ctrl-C for them: stopping them is this
+# script's job. SIGTERM lets `govchat nlu serve` stop its Rasa server and the hub finish its
+# requests (up to 15 s); whatever still runs after STOP_SECONDS is killed.
+STOP_SECONDS=${STOP_SECONDS:-30}
 pids=()
-cleanup() {
+stop_children() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  ((${#pids[@]})) || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_SECONDS)) running
+  while :; do
+    running=()
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running+=("$pid"); done
+    ((${#running[@]})) && ((SECONDS < deadline)) || break
+    sleep 0.2
+  done
+  if ((${#running[@]})); then
+    echo "govchat: still running after ${STOP_SECONDS} s, killed: ${running[*]}" >&2
+    kill -KILL "${running[@]}" 2>/dev/null || true
+  fi
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap 'stop_children; exit 130' INT
+trap 'stop_children; exit 143' TERM
+trap stop_children EXIT
 
 if [[ -z "${RASA_URL:-}" ]] && .venv/bin/python -m nlu.rasa_env python >/dev/null 2>&1; then
   # Rasa's HTTP API is served only with an auth token; the hub sends the same one.

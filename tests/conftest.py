@@ -1,9 +1,24 @@
-"""Shared fixtures: settings per database, the app with its lifespan, HTTP clients, a live server."""
+"""Shared fixtures: settings per database, the app with its lifespan, HTTP clients, a live server.
+
+Databases: ``database_url`` runs a test on SQLite *and* PostgreSQL, for what the database decides
+(intake, work queue, outbox, migrations, concurrency, numbering, SQL that differs between the
+two). ``sqlite_database_url`` is SQLite only. The hub that ``settings``/``app``/``client``/
+``live_server`` start uses ``hub_database_url``: both databases, unless a module overrides it
+with ``sqlite_database_url`` where the database cannot change the outcome (an API's rules).
+
+Start-up costs: a test process starts hundreds of hubs in-process, and each start parses the same
+knowledge base and training files, hashes the admin password at argon2's full cost and collects
+and freezes the heap. ``_cheap_hub_start`` shares the parsed files across the session (keyed by
+the files' contents, so a test that edits them gets a fresh parse), hashes with argon2's lowest
+cost, and skips ``gc.freeze`` (except for the test of it, marked ``gc_freeze``). Hubs started as
+processes, and production, do all of it at full cost.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -11,19 +26,27 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
+import app.main as composition
+from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
 from app.db import run_migrations
 from app.main import create_app
+from app.officers import passwords
 from app.services import Services
 from app.settings import Settings
+from knowledge_base import conversation as conversation_files
+from knowledge_base import loader
+from nlu.examples import CORE_INTENTS_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -116,15 +139,19 @@ def _sqlite_template(directory: Path) -> Path:
     return _sqlite_templates[digest]
 
 
+async def _migrated_sqlite(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    template = await asyncio.to_thread(_sqlite_template, tmp_path_factory.getbasetemp())
+    shutil.copyfile(template, tmp_path / "govchat.db")
+    return f"sqlite+aiosqlite:///{tmp_path / 'govchat.db'}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """Each test using this runs on the embedded SQLite and on the PostgreSQL server, already migrated."""
     if request.param == "sqlite":
-        template = await asyncio.to_thread(_sqlite_template, tmp_path_factory.getbasetemp())
-        shutil.copyfile(template, tmp_path / "govchat.db")
-        yield f"sqlite+aiosqlite:///{tmp_path / 'govchat.db'}"
+        yield await _migrated_sqlite(tmp_path, tmp_path_factory)
         return
     if not POSTGRES_AVAILABLE:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
@@ -133,8 +160,79 @@ async def database_url(
 
 
 @pytest.fixture
+async def sqlite_database_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database, for tests whose outcome the database cannot change."""
+    return await _migrated_sqlite(tmp_path, tmp_path_factory)
+
+
+@pytest.fixture
+def hub_database_url(database_url: str) -> str:
+    """The database of the hub that ``settings`` configures: both, unless a module overrides this
+    fixture to return ``sqlite_database_url``."""
+    return database_url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """An SQLite file that does not exist yet (not migrated)."""
     return f"sqlite+aiosqlite:///{tmp_path / 'govchat.db'}"
+
+
+T = TypeVar("T")
+
+
+def _memoised_by_files(
+    load: Callable[..., T], files: Callable[..., list[Path]], key: Callable[..., Any] = lambda *args: args
+) -> Callable[..., T]:
+    """``load`` once per ``key(*args)`` and distinct contents of the ``files(*args)`` it reads."""
+    results: dict[tuple[Any, bytes], T] = {}
+
+    def memoised(*args: Any) -> T:
+        digest = hashlib.sha256()
+        for path in files(*args):
+            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+        memo_key = (key(*args), digest.digest())
+        if memo_key not in results:
+            results[memo_key] = load(*args)
+        return results[memo_key]
+
+    return memoised
+
+
+def _yaml_under(root: Path = loader.DEFAULT_ROOT) -> list[Path]:
+    return sorted(Path(root).rglob("*.yml"))
+
+
+def _file_under(root: Path = conversation_files.HERE, *, name: str) -> list[Path]:
+    return [Path(root) / name]
+
+
+def _core_intents(_kb: loader.KnowledgeBase, core_path: Path = CORE_INTENTS_FILE) -> list[Path]:
+    return [core_path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_hub_start() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            loader, "load_knowledge_base", _memoised_by_files(loader.load_knowledge_base, _yaml_under)
+        )
+        for name, file in (("load_responses", "responses.yml"), ("load_routing_rules", "routing.yml")):
+            files = functools.partial(_file_under, name=file)
+            patch.setattr(composition, name, _memoised_by_files(getattr(composition, name), files))
+        # the embedded NLU is trained once per process already (app.main); this is its training text
+        examples = _memoised_by_files(
+            composition.load_training_examples, _core_intents, key=lambda kb, *rest: (kb.fingerprint, *rest)
+        )
+        patch.setattr(composition, "load_training_examples", lambda *args: list(examples(*args)))
+        patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_gc_freeze(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("gc_freeze") is None:
+        monkeypatch.setattr(composition, "freeze_startup_objects", lambda: None)
 
 
 def make_settings(database_url: str, var_dir: Path, **overrides: Any) -> Settings:
@@ -153,8 +251,8 @@ def make_settings(database_url: str, var_dir: Path, **overrides: Any) -> Setting
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path)
+def settings(hub_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(hub_database_url, tmp_path)
 
 
 @contextlib.asynccontextmanager
@@ -240,3 +338,24 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def queue_drained(services: Services, timeout: float = 15.0) -> None:
+    """Wait until the hub has nothing left to do: every queued event handled, every reply sent
+    or given up. A test that checks something did *not* happen (a second answer) checks after this."""
+
+    async def drained() -> bool:
+        async with services.sessionmaker() as session:
+            work = await session.scalar(
+                select(func.count())
+                .select_from(WorkItem)
+                .where(WorkItem.status.in_([WorkStatus.PENDING, WorkStatus.PROCESSING]))
+            )
+            outbox = await session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.delivery_status == DeliveryStatus.PENDING)
+            )
+        return work == 0 and outbox == 0
+
+    await wait_for(drained, timeout=timeout)

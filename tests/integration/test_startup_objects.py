@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from app.settings import Settings
 from tests.conftest import running_app
 
 
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # what start-up builds is the same on either database
+
+
+@pytest.mark.gc_freeze
 async def test_start_up_objects_are_frozen_while_the_hub_runs_and_released_after(settings: Settings) -> None:
     async with running_app(settings) as app:
         nlu = app.state.services.nlu

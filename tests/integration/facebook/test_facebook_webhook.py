@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from channels.base import InboundKind
-from tests.conftest import make_settings, running_app
+from tests.conftest import make_settings, queue_drained, running_app
 from tests.fakes.graph_api import VERIFY_TOKEN, FakeGraphApi, MessengerFixtures, first_event
 from tests.integration.facebook.conftest import Messenger
 
@@ -147,7 +147,7 @@ class TestMessages:
         assert {first.status_code, second.status_code, third.status_code} == {200}
         assert len(await messenger.work_items()) == 1
         await messenger.delivered_to(CITIZEN)
-        await asyncio.sleep(0.5)  # time for a second answer, were there one
+        await queue_drained(messenger.services)  # a second answer would have been sent by now
         replies = await messenger.messages("out")
         assert len(replies) >= 1
         assert len(messenger.graph.delivered(CITIZEN)) == len(replies)
@@ -220,7 +220,7 @@ class TestIgnored:
             assert response.status_code == 200, name
 
         assert await messenger.work_items() == []
-        await asyncio.sleep(0.3)  # time for a reply, were there one
+        await queue_drained(messenger.services)  # a reply would have been sent by now
         assert messenger.graph.requests == []
 
 

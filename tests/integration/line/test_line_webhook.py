@@ -13,7 +13,7 @@ import pytest
 from app.conversations.models import ConversationState, WorkStatus
 from channels.base import InboundKind
 from nlu.client import NluClient, Prediction
-from tests.conftest import running_app, wait_for
+from tests.conftest import queue_drained, running_app, wait_for
 from tests.fakes.line_api import BOT_USER_ID
 from tests.fakes.line_fixtures import SIGNATURE_HEADER, LineFixtures
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub
@@ -101,7 +101,7 @@ class TestEveryEventType:
         assert response.status_code == 200
         (item,) = await line.work_items()
         assert (item.kind, item.event_type, item.status) == (InboundKind.IGNORED, "hoge", WorkStatus.DONE)
-        await asyncio.sleep(0.3)
+        await queue_drained(line.services)
         assert line.fake.requests() == []
 
     async def test_distinct_events_of_a_shared_id_body_are_all_stored_once_refreshed(
@@ -121,7 +121,7 @@ class TestOncePerEvent:
         await line.wait_deliveries("Uonce")
         again = {**event, "deliveryContext": {"isRedelivery": True}}
         assert (await line.post(again)).status_code == 200
-        await asyncio.sleep(0.5)
+        await queue_drained(line.services)
         assert len(line.fake.deliveries("Uonce")) == 1
         assert len(await line.work_items()) == 1
         assert [m.direction for m in await line.messages("Uonce")] == ["in", "out"]
@@ -132,7 +132,7 @@ class TestOncePerEvent:
         responses = await asyncio.gather(line.post(event), line.post(redelivered), line.post(event))
         assert [r.status_code for r in responses] == [200, 200, 200]
         await line.wait_deliveries("Utwice")
-        await asyncio.sleep(0.5)
+        await queue_drained(line.services)
         assert len(await line.work_items()) == 1
         assert len(line.fake.deliveries("Utwice")) == 1
 
@@ -267,7 +267,7 @@ class TestGroups:
 
     async def test_group_chatter_is_neither_answered_nor_kept(self, line: LineHub) -> None:
         await line.post(self._group_text(line, QUESTION, mention_bot=False))
-        await asyncio.sleep(0.5)
+        await queue_drained(line.services)
         assert line.fake.deliveries() == []
         assert await line.messages("Cgroup") == []
         (item,) = await line.work_items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from app.conversations.models import ConversationState, DeliveryStatus, Message, WorkItem
@@ -16,6 +17,11 @@ from tests.integration.officers.conftest import (
     message_row,
     queue_citizen,
 )
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the API's rules: the database cannot change them
 
 
 class TestClaim:
@@ -212,6 +218,10 @@ class TestWhileWithAnOfficer:
 
 
 class TestResend:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # the outbox: both databases
+
     async def test_a_failed_reply_can_be_sent_again_as_a_new_attempt(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.conversations.intake import store_inbound
@@ -18,6 +19,11 @@ from tests.integration.officers.conftest import conversation_url, make_officer, 
 
 DETAIL_FIELDS = {"id", "channel", "department", "state", "assigned_to", "messages"}
 MESSAGE_FIELDS = {"id", "direction", "sender", "text", "created_at", "nlu", "delivery_status"}
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the API's rules: the database cannot change them
 
 
 class TestTranscript:

@@ -14,6 +14,11 @@ from nlu.client import FALLBACK_INTENT, FAQ_INTENT, Prediction, Ranked
 from tests.integration.officers.conftest import conversation_row, escalations_of, new_citizen
 
 
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the policy decides, not the database
+
+
 class ScriptedNlu:
     name = "scripted"
 

@@ -17,6 +17,11 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.integration.officers.conftest import OFFICER_PASSWORD, make_officer
 
 
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the API's rules: the database cannot change them
+
+
 def _client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://hub")
@@ -65,6 +70,10 @@ class TestLogin:
 
 
 class TestRateLimit:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # failures counted in a sliding window of stored times: both databases
+
     async def test_five_failures_in_five_minutes_block_even_the_right_password(
         self, client: httpx.AsyncClient
     ) -> None:

@@ -13,6 +13,11 @@ from tests.integration.officers.conftest import new_citizen
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 
 
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the notice depends on the clock, not the database
+
+
 def _set_clock(services: Services, moment: dt.datetime) -> None:
     services.workers.pipeline.flows.clock = lambda: moment
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from app.conversations.models import ConversationState
 from app.officers.models import Role
@@ -17,6 +18,11 @@ from tests.integration.officers.conftest import (
     postback,
     queue_citizen,
 )
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the API's rules: the database cannot change them
 
 
 class TestTransfer:

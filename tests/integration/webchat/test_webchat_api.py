@@ -1,4 +1,8 @@
-"""The web-chat API and WebSocket against INTERFACES.md ("Web chat"), on SQLite and PostgreSQL."""
+"""The web-chat API and WebSocket against INTERFACES.md ("Web chat").
+
+The API's rules run on SQLite only; storing a message once however often it is posted (the
+unique key, concurrent retries) is the database's work and runs on both.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,16 @@ from websockets.exceptions import InvalidStatus
 
 from app.services import Services
 from app.settings import Settings
-from tests.conftest import LiveServer, wait_for
+from tests.conftest import LiveServer, queue_drained, wait_for
 
 QUESTION = "จดทะเบียนบริษัทออนไลน์ได้ไหม"
 REPLY_TIMEOUT = 30.0
 MESSAGE_KEYS = {"id", "direction", "sender", "text", "created_at", "quick_replies"}
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 @dataclass
@@ -92,6 +101,10 @@ class TestCreateSession:
 
 
 class TestPostMessage:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # deduplication is a unique key: both databases
+
     async def test_accepts_a_message_and_lists_it(self, client: httpx.AsyncClient) -> None:
         chat = await new_chat(client)
 
@@ -117,7 +130,9 @@ class TestPostMessage:
         assert first.status_code == second.status_code == 202
         assert first.json()["message_id"] == second.json()["message_id"]
 
-    async def test_concurrent_retries_are_processed_once(self, client: httpx.AsyncClient) -> None:
+    async def test_concurrent_retries_are_processed_once(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
         chat = await new_chat(client)
 
         responses = await asyncio.gather(*(post(client, chat, QUESTION, "same-id") for _ in range(5)))
@@ -125,7 +140,7 @@ class TestPostMessage:
         assert {r.status_code for r in responses} == {202}
         assert len({r.json()["message_id"] for r in responses}) == 1
         replies = await bot_replies(client, chat)
-        await asyncio.sleep(0.5)  # a second processing would have answered by now too
+        await queue_drained(services)  # a second processing would have answered by now too
         listed = await messages(client, chat)
         assert [m["direction"] for m in listed].count("in") == 1
         assert [m for m in listed if m["direction"] == "out"] == replies
@@ -290,11 +305,13 @@ class TestListMessages:
         assert all(int(m["id"]) > int(ids[0]) for m in later)
         assert [m["id"] for m in later if m["direction"] == "in"] == ids[1:]
 
-    async def test_after_the_last_message_is_empty(self, client: httpx.AsyncClient) -> None:
+    async def test_after_the_last_message_is_empty(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
         chat = await new_chat(client)
         await post(client, chat, "ข้อความเดียว", "c-1")
         await bot_replies(client, chat)
-        await asyncio.sleep(0.3)
+        await queue_drained(services)
         last = (await messages(client, chat))[-1]["id"]
 
         assert await messages(client, chat, after=last) == []

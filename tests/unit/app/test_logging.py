@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 
 import pytest
 
-from app.logging import JsonFormatter, PiiMaskingFilter, mask_pii
+from app.logging import JsonFormatter, PiiMaskingFilter, TextFormatter, configure_logging, mask_pii
 
 VALID_ID = "1101700207030"  # checksum-valid test number
 INVALID_ID = "1101700207031"  # one digit mistyped
@@ -68,3 +69,35 @@ def test_tokens_in_logged_urls_are_redacted() -> None:
     masked = mask_pii(line)
     assert "eyJ.sig-x_1" not in masked
     assert "token=[REDACTED]&after=3" in masked
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.makeLogRecord(
+        {"name": "app.main", "levelname": "WARNING", "levelno": logging.WARNING, "msg": "hub_started"}
+    )
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_terminal_gets_one_readable_line_with_the_fields() -> None:
+    line = TextFormatter().format(_record(database="sqlite", count=3, color_message="\x1b[1mhub\x1b[0m"))
+    assert line.endswith("WARNING app.main hub_started database=sqlite count=3")
+    assert "{" not in line and "\x1b" not in line
+
+
+@pytest.mark.parametrize(("terminal", "formatter"), [(True, TextFormatter), (False, JsonFormatter)])
+def test_the_format_follows_whether_stderr_is_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, formatter: type[logging.Formatter]
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(stream, "isatty", lambda: terminal)
+    monkeypatch.setattr(sys, "stderr", stream)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging()
+        assert isinstance(root.handlers[0].formatter, formatter)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
