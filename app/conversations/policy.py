@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from knowledge_base.conversation import RoutingRules
+from knowledge_base.language import THAI, detect_language
 from knowledge_base.loader import KnowledgeBase
 from nlu.client import FALLBACK_INTENT, FAQ_INTENT, NluClient, Prediction, Ranked
 from nlu.thai_text import normalize
@@ -65,6 +66,7 @@ class Decision:
     reason: EscalationReason | None = None
     department: str | None = None
     offer_human: bool = False
+    language: str = THAI  # of the citizen's message: replies.py answers in English where it can
 
 
 class DecisionPolicy:
@@ -110,7 +112,7 @@ class DecisionPolicy:
         if titled is not None:
             return None, self.answer_entry(titled, 1.0)
         prediction = await nlu.parse(text)
-        return prediction, self.decide(prediction, context)
+        return prediction, replace(self.decide(prediction, context), language=detect_language(text))
 
     def decide(self, prediction: Prediction, context: TurnContext) -> Decision:
         t = self.thresholds
