@@ -32,11 +32,12 @@ from nlu.client import CORE_INTENTS, FAQ_INTENT, Prediction, Ranked
 from nlu.encoder import Encoder, cached_encode, encoder_spec, load_encoder
 from nlu.examples import Example, load_training_examples
 from nlu.text_classifier import EngineConfig, FloatArray, TextClassifier
+from nlu.thai_text import normalize
 
 FAQ_PREFIX = "faq/"
 # Part of any cache key for a trained engine (with the training texts): bump when training changes.
 # The encoder setting is part of it: pointing GOVCHAT_ENCODER elsewhere retrains.
-ENGINE_VERSION = f"tfidf-svm-2+dense-1:{encoder_spec()}"
+ENGINE_VERSION = f"tfidf-svm-2+dense-2:{encoder_spec()}"
 # The sparse model's top probability at or above which the encoder is skipped. On the held-out sets
 # (benchmarks/nlu_dense.py) 0.8 keeps every gain of embedding every message (Thai FAQ top-1 0.971 ->
 # 0.989, English 0.857 -> 1.000) while embedding 16% of messages; 0.7 loses English accuracy.
@@ -127,7 +128,7 @@ class EmbeddedNlu:
         classifier = TextClassifier.fit(texts, labels, config, extra=extra)
         dense = None
         if encoder is not None:
-            embeddings = cached_encode(encoder, [*texts, *(t for t, _ in extra)])
+            embeddings = cached_encode(encoder, [normalize(t) for t in [*texts, *(t for t, _ in extra)]])
             dense = TextClassifier.fit(texts, labels, config, extra=extra, dense=embeddings)
         return cls(
             classifier,
@@ -173,7 +174,7 @@ class EmbeddedNlu:
         probs = self.classifier.predict_proba_one(text)
         if self.needs_encoder(probs):
             assert self.dense is not None and self.encoder is not None
-            probs = self.dense.predict_proba_one(text, self.encoder.encode([text])[0])
+            probs = self.dense.predict_proba_one(text, self.encoder.encode([normalize(text)])[0])
         return self._prediction(text, probs, (time.perf_counter() - started) * 1000.0)
 
     def parse_many(self, texts: Sequence[str]) -> list[Prediction]:
@@ -186,7 +187,9 @@ class EmbeddedNlu:
         if unsure:
             assert self.dense is not None and self.encoder is not None
             subset = [texts[i] for i in unsure]
-            probs[unsure] = self.dense.predict_proba(subset, self.encoder.encode(subset))
+            probs[unsure] = self.dense.predict_proba(
+                subset, self.encoder.encode([normalize(t) for t in subset])
+            )
         per_text_ms = (time.perf_counter() - started) * 1000.0 / len(texts)
         return [self._prediction(t, p, per_text_ms) for t, p in zip(texts, probs, strict=True)]
 
@@ -196,7 +199,7 @@ class EmbeddedNlu:
         probs = self.classifier.predict_proba_one(text)
         if self.needs_encoder(probs):
             assert self.dense is not None
-            embedding = await self._embed_batched(text)
+            embedding = await self._embed_batched(normalize(text))
             probs = self.dense.predict_proba_one(text, embedding)
         return self._prediction(text, probs, (time.perf_counter() - started) * 1000.0)
 

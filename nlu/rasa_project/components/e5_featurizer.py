@@ -2,7 +2,8 @@
 
 Adds one dense *sentence* feature (no sequence features: our linear classifiers read sentence
 features only) beside the sparse Thai n-gram counts. The encoder is loaded and self-checked once
-per process (the model file is mmapped); ``process`` embeds all messages it is given in one call,
+per process (the model file is mmapped); it embeds the text as the tokenizer normalises it
+(``nlu.thai_text.normalize``: "ครับบบบ" and "ครับ" embed alike); ``process`` embeds all messages it is given in one call,
 and the training texts' embeddings are cached on disk keyed by the encoder and the texts, so
 retraining after a small change to the knowledge base embeds nothing twice.
 
@@ -26,6 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.encoder import Encoder, cached_encode, encoder_spec, load_encoder
+from nlu.thai_text import normalize
 
 _encoders: dict[str, Encoder] = {}
 
@@ -81,11 +83,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         messages = [m for m in training_data.training_examples if m.get(TEXT)]
-        self._add(messages, cached_encode(self.encoder, [m.get(TEXT) for m in messages]))
+        self._add(messages, cached_encode(self.encoder, [normalize(m.get(TEXT)) for m in messages]))
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         with_text = [m for m in messages if m.get(TEXT)]
         if with_text:
-            self._add(with_text, self.encoder.encode([m.get(TEXT) for m in with_text]))
+            self._add(with_text, self.encoder.encode([normalize(m.get(TEXT)) for m in with_text]))
         return messages
