@@ -29,6 +29,10 @@ class Responses(BaseModel):
     attachment_received: str
     sticker_received: str
     source_label: str
+    # Replies to a question written in English (knowledge_base.language): the source label, and the
+    # sentence put above a Thai answer when the entry has no English text.
+    source_label_en: str = "Official information"
+    thai_only_en: str = "This answer is only available in Thai; please see the official page below."
     quick_reply_human: str
     quick_reply_cancel: str
     # The officer queue and complaints.

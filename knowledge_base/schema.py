@@ -27,6 +27,10 @@ class FaqEntry(BaseModel):
     department: str
     title: str
     answer: str
+    # English title and answer, where the agency publishes the information in English too: a
+    # question written in English gets them (``knowledge_base.language``).
+    title_en: str | None = None
+    answer_en: str | None = None
     detail: str | None = None
     source_url: HttpUrl
     reviewed_at: dt.date

@@ -17,6 +17,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import TextIO
 
+from knowledge_base.language import is_english, is_english_sentence
 from knowledge_base.loader import DEFAULT_ROOT
 from knowledge_base.parsing import FAQ_DIR, ParsedEntry, ParsedKnowledgeBase, Problem, parse_knowledge_base
 
@@ -25,6 +26,7 @@ __all__ = ["Problem", "main", "normalize_question", "run_validate", "validate_kn
 MIN_QUESTIONS = 8
 MIN_ANSWER_CHARS = 40
 MAX_ANSWER_CHARS = 400  # about two screens of a small phone
+MAX_ANSWER_EN_CHARS = 700  # the same screens: English takes about 1.7 times the characters of Thai
 NEAR_DUPLICATE_JACCARD = 0.8
 OFFICIAL_HOST_SUFFIX = ".go.th"
 
@@ -124,17 +126,39 @@ def _check_texts(parsed: ParsedEntry) -> Iterator[Problem]:
     for name, text in (("title", entry.title), ("answer", entry.answer)):
         if not _has_thai(text):
             yield _error(parsed, (name,), f"{name} has no Thai text")
+    yield from _check_english(parsed)
     for index, question in enumerate(entry.questions):
-        if not _has_thai(question):
-            yield _error(parsed, ("questions", index), f"question {question!r} has no Thai text")
-    if len(entry.questions) < MIN_QUESTIONS:
-        message = f"has {len(entry.questions)} questions, at least {MIN_QUESTIONS} needed"
+        if not _has_thai(question) and not is_english_sentence(question):
+            message = f"question {question!r} has no Thai text and is not an English question"
+            yield _error(parsed, ("questions", index), message)
+    thai_questions = sum(1 for q in entry.questions if _has_thai(q))
+    if thai_questions < MIN_QUESTIONS:
+        in_thai = " in Thai" if thai_questions < len(entry.questions) else ""
+        message = f"has {thai_questions} questions{in_thai}, at least {MIN_QUESTIONS} needed"
         yield _error(parsed, ("questions",), message)
     if entry.source_url.scheme != "https" or not (entry.source_url.host or "").endswith(OFFICIAL_HOST_SUFFIX):
         message = (
             f"source_url {str(entry.source_url)!r} is not an official https://…{OFFICIAL_HOST_SUFFIX} page"
         )
         yield _error(parsed, ("source_url",), message)
+
+
+def _check_english(parsed: ParsedEntry) -> Iterator[Problem]:
+    """``title_en`` and ``answer_en`` come together, in English, as short as the Thai answer allows."""
+    entry = parsed.entry
+    if (entry.title_en is None) != (entry.answer_en is None):
+        missing = "answer_en" if entry.answer_en is None else "title_en"
+        yield _error(
+            parsed, ("title_en" if missing == "answer_en" else "answer_en",), f"{missing} is missing"
+        )
+    for name, text in (("title_en", entry.title_en), ("answer_en", entry.answer_en)):
+        if text is not None and (_has_thai(text) or not is_english(text)):
+            yield _error(parsed, (name,), f"{name} is not English text")
+    if entry.answer_en is not None and len(entry.answer_en.strip()) > MAX_ANSWER_EN_CHARS:
+        length = len(entry.answer_en.strip())
+        yield _error(
+            parsed, ("answer_en",), f"answer_en is {length} characters, at most {MAX_ANSWER_EN_CHARS}"
+        )
 
 
 def _check_questions(kb: ParsedKnowledgeBase) -> Iterator[Problem]:

@@ -28,6 +28,7 @@ from sklearn.svm import LinearSVC
 from nlu.thai_text import normalize, tokenize
 
 FloatArray = NDArray[np.float64]
+DenseArray = NDArray[np.floating[Any]]  # sentence embeddings (float32 from the encoder)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class EngineConfig:
     max_chars: int = 2000
     faq_ranking_size: int = 10
     seed: int = 0
+    # Scale of the sentence-embedding block (unit rows) beside the sparse blocks (a unit row in all):
+    # x2 was best on MASSIVE and truevoice dev in the issue-24 measurements.
+    dense_weight: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,15 @@ class _Featurizer:
         return np.asarray(indices, dtype=np.intp), np.asarray(values, dtype=np.float64)
 
 
+def _with_dense(features: sparse.csr_matrix, dense: DenseArray | None, weight: float) -> sparse.csr_matrix:
+    """The SVM input: the TF-IDF rows, then (when there are embeddings) the scaled embedding block."""
+    if dense is None:
+        return features
+    return sparse.hstack(
+        [features, sparse.csr_matrix(np.asarray(dense, dtype=np.float64) * weight)], format="csr"
+    )
+
+
 def _fit_svm(features: sparse.csr_matrix, labels: Sequence[str], config: EngineConfig) -> LinearSVC:
     svm = LinearSVC(C=config.svm_c, random_state=config.seed, max_iter=5000)
     with warnings.catch_warnings():
@@ -235,7 +248,12 @@ def _calibration_splits(labels: Sequence[str], config: EngineConfig) -> list[tup
 
 
 def _out_of_fold_temperature(
-    blocks: Blocks, labels: Sequence[str], n_extra: int, classes: Sequence[str], config: EngineConfig
+    blocks: Blocks,
+    labels: Sequence[str],
+    n_extra: int,
+    classes: Sequence[str],
+    config: EngineConfig,
+    dense: DenseArray | None,
 ) -> float:
     """Fit the temperature on scores of questions by models that did not see them.
 
@@ -251,8 +269,16 @@ def _out_of_fold_temperature(
         if len(set(train_labels)) < 2:
             continue
         idf = _Idf.fit([b[rows] for b in blocks], config.min_df)
-        svm = _fit_svm(idf.apply([b[rows] for b in blocks]), train_labels, config)
-        raw = _svm_scores(svm, idf.apply([b[test_idx] for b in blocks]))
+        train_dense = None if dense is None else dense[rows]
+        test_dense = None if dense is None else dense[test_idx]
+        svm = _fit_svm(
+            _with_dense(idf.apply([b[rows] for b in blocks]), train_dense, config.dense_weight),
+            train_labels,
+            config,
+        )
+        raw = _svm_scores(
+            svm, _with_dense(idf.apply([b[test_idx] for b in blocks]), test_dense, config.dense_weight)
+        )
         # Labels missing from this training fold get the row's lowest score (never predicted).
         scores = np.repeat(raw.min(axis=1, keepdims=True) - 1.0, len(classes), axis=1)
         scores[:, [column[c] for c in svm.classes_]] = raw
@@ -267,10 +293,19 @@ def _out_of_fold_temperature(
 
 
 class TextClassifier:
-    """Features, linear SVM and temperature: calibrated probabilities over any set of labels."""
+    """Features, linear SVM and temperature: calibrated probabilities over any set of labels.
+
+    Trained with ``dense`` (one sentence embedding per text, ``nlu.encoder``), it expects the
+    embeddings of the texts it scores too; without, it is the sparse Thai model alone.
+    """
 
     def __init__(
-        self, config: EngineConfig, featurizer: _Featurizer, svm: LinearSVC, temperature: float
+        self,
+        config: EngineConfig,
+        featurizer: _Featurizer,
+        svm: LinearSVC,
+        temperature: float,
+        dense_dim: int = 0,
     ) -> None:
         self.config = config
         self.classes: tuple[str, ...] = tuple(str(c) for c in svm.classes_)
@@ -281,8 +316,11 @@ class TextClassifier:
         intercept = np.asarray(svm.intercept_, dtype=np.float64)
         if coef.shape[0] == 1:  # binary: the same two columns as ``_svm_scores``
             coef, intercept = np.vstack([-coef, coef]) / 2.0, np.concatenate([-intercept, intercept]) / 2.0
+        self.dense_dim = dense_dim
+        n_sparse = coef.shape[1] - dense_dim
         # Rows per feature: one text's scores are a gather of ~100 rows and a dot product.
-        self._weights_by_feature = np.ascontiguousarray(coef.T)
+        self._weights_by_feature = np.ascontiguousarray(coef[:, :n_sparse].T)
+        self._dense_weights = np.ascontiguousarray(coef[:, n_sparse:].T) * config.dense_weight
         self._intercept = intercept
 
     @classmethod
@@ -292,8 +330,11 @@ class TextClassifier:
         labels: Sequence[str],
         config: EngineConfig | None = None,
         extra: Sequence[tuple[str, str]] = (),
+        dense: DenseArray | None = None,
     ) -> TextClassifier:
-        """Train on ``texts``; ``extra`` (text, label) pairs are trained on but never used to calibrate."""
+        """Train on ``texts``; ``extra`` (text, label) pairs are trained on but never used to calibrate.
+
+        ``dense``: one embedding row per text of ``texts`` then ``extra``, or None for sparse only."""
         config = config or EngineConfig()
         if len(texts) != len(labels):
             raise ValueError("texts and labels differ in length")
@@ -305,19 +346,33 @@ class TextClassifier:
         analyzers = _analyzers(config)
         vocabularies: list[dict[str, int]] = [{} for _ in range(BLOCKS)]
         blocks = _count_blocks(docs, analyzers, vocabularies, grow=True)  # each text analysed once
-        temperature = _out_of_fold_temperature(blocks, all_labels, len(extra), classes, config)
+        if dense is not None and dense.shape[0] != len(docs):
+            raise ValueError("dense needs one row per text and extra text")
+        temperature = _out_of_fold_temperature(blocks, all_labels, len(extra), classes, config, dense)
         idf = _Idf.fit(blocks, config.min_df)
-        svm = _fit_svm(idf.apply(blocks), all_labels, config)
+        svm = _fit_svm(_with_dense(idf.apply(blocks), dense, config.dense_weight), all_labels, config)
         featurizer = _Featurizer(analyzers, vocabularies, idf)
-        return cls(config, featurizer, svm, temperature)
+        return cls(config, featurizer, svm, temperature, 0 if dense is None else int(dense.shape[1]))
 
-    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
+    def _check_dense(self, dense: DenseArray | None, rows: int) -> None:
+        if self.dense_dim and (dense is None or dense.shape != (rows, self.dense_dim)):
+            raise ValueError(f"this classifier needs a ({rows}, {self.dense_dim}) embedding array")
+
+    def predict_proba(self, texts: Sequence[str], dense: DenseArray | None = None) -> FloatArray:
         """Probabilities, one row per text, columns in ``classes`` order."""
+        self._check_dense(dense, len(texts))
         docs = [_document(t, self.config.max_chars) for t in texts]
-        return softmax(_svm_scores(self._svm, self._featurizer.transform(docs)), self.temperature)
+        features = _with_dense(
+            self._featurizer.transform(docs), dense if self.dense_dim else None, self.config.dense_weight
+        )
+        return softmax(_svm_scores(self._svm, features), self.temperature)
 
-    def predict_proba_one(self, text: str) -> FloatArray:
+    def predict_proba_one(self, text: str, embedding: DenseArray | None = None) -> FloatArray:
         """``predict_proba([text])[0]``, about ten times faster (the parse path)."""
         indices, values = self._featurizer.transform_one(_document(text, self.config.max_chars))
         scores = values @ self._weights_by_feature[indices] + self._intercept
+        if self.dense_dim:
+            self._check_dense(None if embedding is None else embedding.reshape(1, -1), 1)
+            assert embedding is not None
+            scores = scores + embedding.astype(np.float64) @ self._dense_weights
         return softmax(scores, self.temperature)

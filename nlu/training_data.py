@@ -30,6 +30,7 @@ RASA_DATA_VERSION = "3.1"
 MODEL_INPUTS: tuple[Path, ...] = (
     *sorted((RASA_PROJECT / "components").glob("*.py")),
     Path(__file__).resolve().parent / "thai_text.py",
+    Path(__file__).resolve().parent / "encoder.py",  # the dense featurizer's encoder
     Path(__file__).resolve().parent / "requirements-rasa.txt",
 )
 

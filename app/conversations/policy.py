@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from knowledge_base.conversation import RoutingRules
+from knowledge_base.language import THAI, detect_language
 from knowledge_base.loader import KnowledgeBase
 from nlu.client import FALLBACK_INTENT, FAQ_INTENT, NluClient, Prediction, Ranked
 from nlu.thai_text import normalize
@@ -71,6 +72,7 @@ class Decision:
     department: str | None = None
     offer_human: bool = False
     topic: str | None = None  # the entry an escalation was routed by
+    language: str = THAI  # of the citizen's message: replies.py answers in English where it can
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class DecisionPolicy:
             recent = self.recent_route(context)
             if recent is not None and decision.reason != EscalationReason.EXPIRED_ANSWER:
                 decision = dataclasses.replace(decision, department=recent.department, topic=recent.topic)
-        return prediction, decision
+        return prediction, dataclasses.replace(decision, language=detect_language(text))
 
     async def _requested(
         self, text: str, confidence: float, nlu: NluClient, context: TurnContext

@@ -1,7 +1,8 @@
 """Rasa 3.6 components: a linear intent classifier and a linear response selector.
 
 Both read the sparse sentence features of the featurizers before them (word and character
-n-gram counts) and fit ``LinearTextModel`` (TF-IDF + linear SVM with calibrated softmax).
+n-gram counts), plus the dense sentence features when a dense featurizer (``E5SentenceFeaturizer``)
+runs, and fit ``LinearTextModel`` (TF-IDF + embedding + linear SVM with calibrated softmax).
 
 ``LinearIntentClassifier`` sets ``intent``/``intent_ranking`` like Rasa's own classifiers.
 ``LinearResponseSelector`` learns the retrieval intent's response keys (``faq/<id>``) and
@@ -45,6 +46,26 @@ def _sentence_blocks(message: Message) -> dict[str, sp.spmatrix]:
         for f in message.features
         if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
     }
+
+
+def _dense_sentence(message: Message) -> np.ndarray | None:
+    """The message's dense sentence features (all dense featurizers, concatenated), or None."""
+    rows = [
+        np.asarray(f.features, dtype=np.float64).reshape(-1)
+        for f in sorted(message.features, key=lambda f: str(f.origin))
+        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_dense()
+    ]
+    return np.concatenate(rows) if rows else None
+
+
+def _dense_matrix(messages: list[Message], width: int | None = None) -> np.ndarray | None:
+    """One dense row per message (zeros where a message has none); None when no message has any."""
+    rows = [_dense_sentence(m) for m in messages]
+    if width is None:
+        width = next((len(r) for r in rows if r is not None), 0)
+    if not width:
+        return None
+    return np.vstack([r if r is not None and len(r) == width else np.zeros(width) for r in rows])
 
 
 def _sentence_counts(
@@ -113,6 +134,8 @@ class _LinearComponent(GraphComponent):
             "calibration_folds": 3,  # out-of-fold scores to fit the softmax temperature
             "ranking_length": 10,
             "random_state": 42,
+            # scale of the (unit) dense sentence embedding beside the sparse blocks (unit in all)
+            "dense_weight": 2.0,
         }
 
     def __init__(
@@ -159,6 +182,7 @@ class _LinearComponent(GraphComponent):
 
     def _fit(self, messages: list[Message], labels: list[str]) -> None:
         counts, layout = _sentence_counts(messages)
+        dense = _dense_matrix(messages)
         self.model = LinearTextModel.fit(
             counts,
             labels,
@@ -167,6 +191,8 @@ class _LinearComponent(GraphComponent):
             class_weight=self.config["class_weight"],
             calibration_folds=int(self.config["calibration_folds"]),
             random_state=int(self.config["random_state"]),
+            dense=dense,
+            dense_weight=float(self.config["dense_weight"]),
         )
         self.meta["layout"] = [[origin, int(width)] for origin, width in layout]
         with self._model_storage.write_to(self._resource) as directory:
@@ -179,7 +205,10 @@ class _LinearComponent(GraphComponent):
         limit = int(self.config["ranking_length"]) or len(self.model.classes)
         rankings = []
         for message in messages:
-            probabilities = self.model.predict_proba_one(*_message_vector(message, layout))
+            dense = _dense_sentence(message) if self.model.dense_dim else None
+            if dense is not None and len(dense) != self.model.dense_dim:
+                dense = None
+            probabilities = self.model.predict_proba_one(*_message_vector(message, layout), dense)
             order = np.argsort(-probabilities)[:limit]
             rankings.append([(self.model.classes[j], float(probabilities[j])) for j in order])
         return rankings

@@ -9,6 +9,8 @@ wide margin and trains in seconds (see ``benchmarks/nlu_public_corpora.py``).
 * model: one-vs-rest ``LinearSVC``;
 * confidences: softmax of the SVM scores divided by a temperature fitted on out-of-fold
   scores, so thresholds such as FallbackClassifier's mean something;
+* dense sentence features (a multilingual embedding, ``e5_featurizer``) when given: appended
+  after the sparse blocks, each row scaled by ``dense_weight`` (the sparse part has norm 1);
 * stored as plain arrays in ``.npz`` (no pickle); prediction is one sparse product.
 """
 
@@ -41,6 +43,12 @@ def _weight(counts: sp.spmatrix, idf: np.ndarray, blocks: Sequence[int]) -> sp.c
     return matrix
 
 
+def _with_dense(features: sp.csr_matrix, dense: np.ndarray | None, weight: float) -> sp.csr_matrix:
+    if dense is None or dense.shape[1] == 0:
+        return features
+    return sp.hstack([features, sp.csr_matrix(np.asarray(dense, dtype=np.float64) * weight)], format="csr")
+
+
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = scores / temperature
     z = z - z.max(axis=1, keepdims=True)
@@ -60,15 +68,21 @@ class LinearTextModel:
         classes: Sequence[str],
         temperature: float,
         blocks: Sequence[int],
+        dense_dim: int = 0,
+        dense_weight: float = 0.0,
     ) -> None:
         self.blocks = [int(b) for b in blocks]
+        self.dense_dim = int(dense_dim)
+        self.dense_weight = float(dense_weight)
+        n_sparse = coef.shape[1] - self.dense_dim
         self.idf = idf
         self.coef = coef
         self.intercept = intercept
         self.classes: list[str] = list(classes)
         self.temperature = temperature
         self._ends = np.cumsum(self.blocks)
-        self._coef_by_feature = np.ascontiguousarray(coef.T)  # (F, K): one row per feature
+        self._coef_by_feature = np.ascontiguousarray(coef[:, :n_sparse].T)  # (F, K): one row per feature
+        self._coef_dense = np.ascontiguousarray(coef[:, n_sparse:].T) * self.dense_weight  # (D, K)
 
     @classmethod
     def fit(
@@ -80,28 +94,38 @@ class LinearTextModel:
         class_weight: str | None = None,
         calibration_folds: int = 3,
         random_state: int = 42,
+        dense: np.ndarray | None = None,
+        dense_weight: float = 2.0,
     ) -> LinearTextModel:
         from sklearn.feature_extraction.text import TfidfTransformer
 
         counts = sp.csr_matrix(counts)
         blocks = list(blocks or [counts.shape[1]])
         idf = TfidfTransformer(smooth_idf=True).fit(counts).idf_.astype(np.float64)
-        features = _weight(counts, idf, blocks)
+        dense_dim = 0 if dense is None else int(dense.shape[1])
+        features = _with_dense(_weight(counts, idf, blocks), dense, dense_weight)
         y = np.asarray(labels)
         classes = sorted(set(labels))
         if len(classes) == 1:
             # a single label: always that label, with full confidence
-            return cls(idf, np.zeros((1, counts.shape[1])), np.zeros(1), classes, DEFAULT_TEMPERATURE, blocks)
+            width = counts.shape[1] + dense_dim
+            return cls(idf, np.zeros((1, width)), np.zeros(1), classes, DEFAULT_TEMPERATURE, blocks, dense_dim, dense_weight)
         svm = _svm(c, class_weight, random_state).fit(features, y)
         coef, intercept = _as_multiclass(svm.coef_, svm.intercept_)
         temperature = _fit_temperature(features, y, classes, c, class_weight, calibration_folds, random_state)
-        return cls(idf, coef, intercept, list(svm.classes_), temperature, blocks)
+        return cls(idf, coef, intercept, list(svm.classes_), temperature, blocks, dense_dim, dense_weight)
 
-    def scores(self, counts: sp.spmatrix) -> np.ndarray:
-        features = _weight(counts, self.idf, self.blocks)
+    def scores(self, counts: sp.spmatrix, dense: np.ndarray | None = None) -> np.ndarray:
+        features = _with_dense(_weight(counts, self.idf, self.blocks), self._dense_or_zeros(dense, counts.shape[0]), self.dense_weight)
         return np.asarray(features @ self.coef.T) + self.intercept
 
-    def predict_proba_one(self, indices: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def _dense_or_zeros(self, dense: np.ndarray | None, rows: int) -> np.ndarray | None:
+        """A message without a dense feature (e.g. empty text) contributes nothing from that block."""
+        if not self.dense_dim:
+            return None
+        return np.zeros((rows, self.dense_dim)) if dense is None else dense
+
+    def predict_proba_one(self, indices: np.ndarray, counts: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
         """``predict_proba`` of one row given as column indices and counts, without building
         sparse matrices: the parse path (same arithmetic as ``_weight``)."""
         if len(self.classes) == 1:
@@ -113,12 +137,14 @@ class LinearTextModel:
         norms[norms == 0.0] = 1.0
         weights = weights / norms[block_of]
         scores = weights @ self._coef_by_feature[indices] + self.intercept
+        if self.dense_dim and dense is not None:
+            scores = scores + np.asarray(dense, dtype=np.float64).reshape(-1) @ self._coef_dense
         return _softmax(scores.reshape(1, -1), self.temperature)[0]
 
-    def predict_proba(self, counts: sp.spmatrix) -> np.ndarray:
+    def predict_proba(self, counts: sp.spmatrix, dense: np.ndarray | None = None) -> np.ndarray:
         if len(self.classes) == 1:
             return np.ones((counts.shape[0], 1))
-        return _softmax(self.scores(counts), self.temperature)
+        return _softmax(self.scores(counts, dense), self.temperature)
 
     def save(self, path: Path) -> None:
         np.savez(
@@ -129,6 +155,7 @@ class LinearTextModel:
             classes=np.asarray(self.classes, dtype=str),
             temperature=np.asarray([self.temperature]),
             blocks=np.asarray(self.blocks, dtype=np.int64),
+            dense=np.asarray([self.dense_dim, self.dense_weight], dtype=np.float64),
         )
 
     @classmethod
@@ -141,6 +168,7 @@ class LinearTextModel:
                 [str(x) for x in data["classes"]],
                 float(data["temperature"][0]),
                 [int(b) for b in data["blocks"]],
+                *((int(data["dense"][0]), float(data["dense"][1])) if "dense" in data else ()),
             )
 
 

@@ -210,6 +210,22 @@ class TestQuestions:
         line = kb.line_of("faq/registration.yml", "name check")
         assert_one_error(problems_of(kb), kb, "faq/registration.yml", line, "'name check' has no Thai text")
 
+    def test_english_questions_are_accepted_beside_eight_thai_ones(self, write_kb: WriteKb) -> None:
+        english = ["How do I reserve a company name?", "how to จองชื่อบริษัท online"]
+        kb = write_kb(
+            registration=entry_yaml("name_reservation", "registration", [*NAME_QUESTIONS, *english])
+        )
+        assert problems_of(kb) == []
+
+    def test_english_questions_do_not_count_towards_the_eight(self, write_kb: WriteKb) -> None:
+        english = ["How do I reserve a company name?", "where can I book a name for my company"]
+        questions = [*NAME_QUESTIONS[:7], *english]
+        kb = write_kb(registration=entry_yaml("name_reservation", "registration", questions))
+        line = kb.line_of("faq/registration.yml", "questions:")
+        assert_one_error(
+            problems_of(kb), kb, "faq/registration.yml", line, "has 7 questions in Thai, at least 8"
+        )
+
 
 class TestTexts:
     def test_answer_too_long_for_a_phone_is_an_error(self, write_kb: WriteKb) -> None:
@@ -330,3 +346,28 @@ class TestNormalizeQuestion:
     )
     def test_removes_particles_spaces_and_repeats(self, text: str, expected: str) -> None:
         assert normalize_question(text) == expected
+
+
+class TestEnglishTexts:
+    def test_an_english_title_and_answer_are_accepted(self, write_kb: WriteKb) -> None:
+        extra = "title_en: Reserve a company name online\nanswer_en: Log in to DBD e-Registration and choose name reservation."
+        kb = write_kb(
+            registration=entry_yaml("name_reservation", "registration", NAME_QUESTIONS, extra=extra)
+        )
+        assert problems_of(kb) == []
+
+    def test_an_english_title_needs_an_english_answer(self, write_kb: WriteKb) -> None:
+        extra = "title_en: Reserve a company name online"
+        kb = write_kb(
+            registration=entry_yaml("name_reservation", "registration", NAME_QUESTIONS, extra=extra)
+        )
+        line = kb.line_of("faq/registration.yml", "title_en:")
+        assert_one_error(problems_of(kb), kb, "faq/registration.yml", line, "answer_en is missing")
+
+    def test_an_english_answer_in_thai_is_an_error(self, write_kb: WriteKb) -> None:
+        extra = "title_en: Reserve a company name online\nanswer_en: จองชื่อบริษัทที่ระบบ e-Registration ค่ะ"
+        kb = write_kb(
+            registration=entry_yaml("name_reservation", "registration", NAME_QUESTIONS, extra=extra)
+        )
+        line = kb.line_of("faq/registration.yml", "answer_en:")
+        assert_one_error(problems_of(kb), kb, "faq/registration.yml", line, "answer_en is not English text")

@@ -20,6 +20,10 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HELDOUT_FILE = REPO_ROOT / "tests" / "data" / "heldout.jsonl"
+# English and code-switched questions (issue 24), scored apart from the Thai set.
+HELDOUT_EN_FILE = REPO_ROOT / "tests" / "data" / "heldout_en.jsonl"
+MIN_ENGLISH_FAQ_CASES = 40
+MIN_ENGLISH_OFF_TOPIC = 10
 CORE_INTENTS_FILE = REPO_ROOT / "nlu" / "data" / "core_intents.yml"
 FAQ_DIR = REPO_ROOT / "knowledge_base" / "faq"
 
@@ -76,8 +80,8 @@ def normalise(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "Z", "C")))
 
 
-def _load_heldout() -> list[dict[str, Any]]:
-    lines = HELDOUT_FILE.read_text(encoding="utf-8").splitlines()
+def _load_heldout(path: Path = HELDOUT_FILE) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -99,6 +103,16 @@ def _load_faq_questions() -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def heldout() -> list[dict[str, Any]]:
     return _load_heldout()
+
+
+@pytest.fixture(scope="module")
+def english_heldout() -> list[dict[str, Any]]:
+    return _load_heldout(HELDOUT_EN_FILE)
+
+
+@pytest.fixture(scope="module", params=["thai", "english"])
+def any_heldout(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return _load_heldout(HELDOUT_FILE if request.param == "thai" else HELDOUT_EN_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +176,10 @@ class TestCoreIntentsFile:
 
 
 class TestHeldoutFile:
-    def test_every_line_is_a_well_formed_case(self) -> None:
+    @pytest.mark.parametrize("path", [HELDOUT_FILE, HELDOUT_EN_FILE], ids=["thai", "english"])
+    def test_every_line_is_a_well_formed_case(self, path: Path) -> None:
         problems = []
-        for number, line in enumerate(HELDOUT_FILE.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             try:
                 case = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -196,9 +211,24 @@ class TestHeldoutFile:
     ) -> None:
         assert Counter(case["intent"] for case in heldout)[intent] >= minimum
 
-    def test_no_text_appears_twice(self, heldout: list[dict[str, Any]]) -> None:
-        counts = Counter(normalise(case["text"]) for case in heldout)
+    def test_no_text_appears_twice(
+        self, heldout: list[dict[str, Any]], english_heldout: list[dict[str, Any]]
+    ) -> None:
+        counts = Counter(normalise(case["text"]) for case in [*heldout, *english_heldout])
         assert not [key for key, count in counts.items() if count > 1]
+
+
+class TestEnglishHeldoutFile:
+    def test_has_enough_english_faq_cases(self, english_heldout: list[dict[str, Any]]) -> None:
+        assert sum(1 for case in english_heldout if case["intent"] == FAQ_INTENT) >= MIN_ENGLISH_FAQ_CASES
+
+    def test_has_off_topic_english_questions(self, english_heldout: list[dict[str, Any]]) -> None:
+        off_topic = sum(1 for case in english_heldout if case["intent"] == "out_of_scope")
+        assert off_topic >= MIN_ENGLISH_OFF_TOPIC
+
+    def test_every_case_is_english_or_code_switched(self, english_heldout: list[dict[str, Any]]) -> None:
+        assert not [case["text"] for case in english_heldout if not re.search("[A-Za-z]{3}", case["text"])]
+        assert {case["note"] for case in english_heldout} <= {"english", "code-switched"}
 
 
 class TestHeldoutAgainstKnowledgeBase:
@@ -225,8 +255,9 @@ class TestHeldoutAgainstKnowledgeBase:
 
 class TestNoLeakage:
     def test_no_heldout_text_is_a_core_intent_example(
-        self, heldout: list[dict[str, Any]], core: dict[str, list[Any]]
+        self, any_heldout: list[dict[str, Any]], core: dict[str, list[Any]]
     ) -> None:
+        heldout = any_heldout
         trained = {normalise(str(text)): text for texts in core.values() for text in texts}
         leaks = [
             (c["text"], trained[normalise(c["text"])]) for c in heldout if normalise(c["text"]) in trained
@@ -234,8 +265,9 @@ class TestNoLeakage:
         assert not leaks, f"held-out texts equal to training examples: {leaks}"
 
     def test_no_heldout_text_is_an_faq_question(
-        self, heldout: list[dict[str, Any]], faq_questions: dict[str, list[str]]
+        self, any_heldout: list[dict[str, Any]], faq_questions: dict[str, list[str]]
     ) -> None:
+        heldout = any_heldout
         trained = {normalise(q): q for qs in faq_questions.values() for q in qs}
         leaks = [
             (c["text"], trained[normalise(c["text"])]) for c in heldout if normalise(c["text"]) in trained
