@@ -216,7 +216,7 @@ def test_after_a_transfer_the_previous_officers_panel_says_where_it_went(
     console: Console, scene: Hub
 ) -> None:
     scene.officer("somsri", ["general"])
-    citizen = scene.escalated_citizen("เรื่องงบการเงินค่ะ")
+    citizen = scene.escalated_citizen("สำนักงานเปิดกี่โมงคะ")  # a general topic: the queue somsri works
     page = console.log_in("somsri", OFFICER_PASSWORD)
     row_of(page, citizen.conversation_id).get_by_role("button", name=re.compile("^รับเรื่อง")).click()
     expect(page.locator("#fact-holder")).to_have_text("ฉัน", timeout=LIVE_MS)
@@ -235,7 +235,7 @@ def test_when_a_supervisor_transfers_an_officers_conversation_the_officers_panel
     console: Console, scene: Hub
 ) -> None:
     somsri = scene.officer("somsri", ["general"])
-    citizen = scene.escalated_citizen("เรื่องบัญชีค่ะ")
+    citizen = scene.escalated_citizen("มีคอร์สเรียนออนไลน์ฟรีไหมคะ")  # a general topic
     scene.act(citizen.conversation_id, "claim", somsri)
     page = console.log_in("somsri", OFFICER_PASSWORD)
     page.locator(f'#mine-list li[data-conversation="{citizen.conversation_id}"] button').click()
