@@ -70,9 +70,9 @@ async def _count_attempt(session: AsyncSession, username: str, address: str, now
     await repository.forget_failures_before(session, now - FAILURE_WINDOW)
     since = now - FAILURE_WINDOW
     waits = [
-        _retry_after(await repository.failures_of_username(session, username, since), MAX_FAILURES, now),
+        _retry_after(await repository.failure_times(session, since, username=username), MAX_FAILURES, now),
         _retry_after(
-            await repository.failures_from_address(session, address, since), MAX_ADDRESS_FAILURES, now
+            await repository.failure_times(session, since, address=address), MAX_ADDRESS_FAILURES, now
         ),
     ]
     if any(w is not None for w in waits):

@@ -194,27 +194,18 @@ async def lock_login(session: AsyncSession, username: str, address: str) -> None
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
-async def failures_of_username(
-    session: AsyncSession, username: str, since: dt.datetime
+async def failure_times(
+    session: AsyncSession, since: dt.datetime, *, username: str | None = None, address: str | None = None
 ) -> Sequence[dt.datetime]:
-    """When ``username`` failed to log in since ``since`` (from any address), oldest first."""
+    """When logins failed since ``since`` for ``username`` (from any address) or from ``address``
+    (any username), oldest first."""
+    column, value = (
+        (LoginFailure.username, username) if username is not None else (LoginFailure.address, address)
+    )
     return (
         await session.scalars(
             select(LoginFailure.created_at)
-            .where(LoginFailure.username == username, LoginFailure.created_at >= since)
-            .order_by(LoginFailure.created_at)
-        )
-    ).all()
-
-
-async def failures_from_address(
-    session: AsyncSession, address: str, since: dt.datetime
-) -> Sequence[dt.datetime]:
-    """When logins from ``address`` failed since ``since`` (any username), oldest first."""
-    return (
-        await session.scalars(
-            select(LoginFailure.created_at)
-            .where(LoginFailure.address == address, LoginFailure.created_at >= since)
+            .where(column == value, LoginFailure.created_at >= since)
             .order_by(LoginFailure.created_at)
         )
     ).all()
