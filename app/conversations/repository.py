@@ -278,7 +278,9 @@ def _event_key(event: NewEvent) -> EventKey:
 # - Left out, for ``conversation_ids_for``'s race-safe steps: a citizen stored without a
 #   conversation, and one another transaction is inserting (the insert waits for it, then skips).
 # - New rows go in in key order and conversations are locked in id order, as the pipeline locks
-#   them. The values the models would default are given here: a new NOT NULL column must be added.
+#   them. The values the models would default are given here, since raw SQL skips the ORM's
+#   defaults: tests/unit/app/test_intake_statement.py fails when a model gains a column the
+#   database cannot fill and this statement does not write.
 # - Each new item draws its message's id from the messages' sequence, so the message goes in
 #   already linked. A new conversation gets ``last_inbound_at`` as it is inserted (a statement
 #   cannot update a row it inserts).
@@ -308,8 +310,8 @@ _QUEUE_EVENTS_POSTGRES = text(
     ),
     opened AS (
         INSERT INTO conversations (id, citizen_id, channel, state, fallback_streak, clarify_pending,
-                                   last_inbound_at, created_at, updated_at)
-        SELECT found.new_conversation_id, found.new_citizen_id, found.channel, :state, 0, false,
+                                   pin_failures, last_inbound_at, created_at, updated_at)
+        SELECT found.new_conversation_id, found.new_citizen_id, found.channel, :state, 0, false, 0,
                CASE WHEN found.said THEN CAST(:now AS timestamptz) END, :now, :now
         FROM found JOIN new_citizens ON new_citizens.id = found.new_citizen_id
         ORDER BY found.channel, found.external_id
