@@ -268,13 +268,13 @@ def _event_key(event: NewEvent) -> EventKey:
 # opens the new citizens', inserts the work items and the transcript messages, and sets
 # ``last_inbound_at``. Each round trip waits for a turn of the hub's loop and costs CPU in the
 # driver, and with one statement the webhooks' intake runs outside a transaction: one round
-# trip where it took four (BEGIN, find or open, queue, COMMIT). Intake CPU per message in
-# batches of 4: 0.37-0.40 -> 0.22-0.31 ms (benchmarks/hub_stages.py, PostgreSQL).
+# trip instead of four (BEGIN, find or open, queue, COMMIT). Intake CPU per message in batches
+# of 4 is 0.22-0.31 ms this way, 0.37-0.40 ms in four (benchmarks/hub_stages.py, PostgreSQL).
 # - The batch and its chats come as JSON arrays, so the statement's text (and its prepared
 #   plan) is the same for every batch size.
 # - Each chat is looked up on its own (LATERAL ... LIMIT 1): joined as a set, the planner (no
-#   statistics yet, 100 rows guessed for the batch) scanned the whole citizens table instead of
-#   its index, and ack p99 at 300/s rose from 33-41 to 91-110 ms.
+#   statistics yet, 100 rows guessed for the batch) scans the whole citizens table instead of
+#   its index, and ack p99 at 300/s is 91-110 ms against 33-41 ms this way.
 # - Left out, for ``conversation_ids_for``'s race-safe steps: a citizen stored without a
 #   conversation, and one another transaction is inserting (the insert waits for it, then skips).
 # - New rows go in in key order and conversations are locked in id order, as the pipeline locks
