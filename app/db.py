@@ -31,8 +31,8 @@ LOG_BYTES = 64 * 1024 * 1024
 CATCH_UP_PASSES = 3
 # A PostgreSQL connection that sat in the pool this long is pinged before use: after a database
 # restart it is dead, and the unit given it would fail. Under load connections come back within
-# milliseconds, and a ping on every checkout (SQLAlchemy's pool_pre_ping) cost each transaction
-# a round trip: ack p99 at 270/s 36-57 -> 33-43 ms without it (benchmarks/load.py, two hubs).
+# milliseconds, and a ping on every checkout (SQLAlchemy's pool_pre_ping) costs each transaction
+# a round trip: ack p99 at 270/s is 36-57 ms with it, 33-43 ms without (benchmarks/load.py, two hubs).
 PING_AFTER_IDLE_SECONDS = 1.0
 
 NAMING_CONVENTION = {

@@ -97,10 +97,6 @@ def is_english(text: str) -> bool:
     return detect_language(text) == ENGLISH
 
 
-def has_thai(text: str) -> bool:
-    return _counts(text)[1] > 0
-
-
 def is_english_sentence(text: str) -> bool:
     """English with at least one function word: a question, not a stray term ("name check")."""
     return is_english(text) and any(word.lower() in FUNCTION_WORDS for word in _LATIN_WORD.findall(text))

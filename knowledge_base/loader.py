@@ -46,9 +46,6 @@ class KnowledgeBase:
     def entry(self, faq_id: str) -> FaqEntry | None:
         return self.entries.get(faq_id)
 
-    def entries_of(self, department: str) -> list[FaqEntry]:
-        return [entry for entry in self.entries.values() if entry.department == department]
-
 
 def load_knowledge_base(root: Path = DEFAULT_ROOT) -> KnowledgeBase:
     parsed = parse_knowledge_base(root)

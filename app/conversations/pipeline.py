@@ -196,12 +196,14 @@ class Pipeline:
         # Complaint updates Messenger did not allow before the citizen wrote again go first.
         release_held(session, [current[b.conversation_id] for b in batch if b.item.message_id])
         older_reply_pending = repository.with_pending_outbound(session, conversation_ids)
-        said = repository.messages_by_id(session, [b.item.message_id for b in batch if b.item.message_id])
+        inbound_by_id = repository.messages_by_id(
+            session, [b.item.message_id for b in batch if b.item.message_id]
+        )
         for b in batch:
             b.conversation = conversation = current[b.conversation_id]
             state_before = conversation.state
-            inbound = said.get(b.item.message_id) if b.item.message_id else None
-            b.published = self._apply(session, b.item, inbound, conversation, b.turn)
+            inbound = inbound_by_id.get(b.item.message_id) if b.item.message_id else None
+            b.published = self._store_turn(session, b.item, inbound, conversation, b.turn)
             b.send_now = bool(b.replies) and conversation.id not in older_reply_pending
             if b.send_now:
                 self._lease_to(b.replies[0], worker_id)
@@ -319,7 +321,7 @@ class Pipeline:
             self.metrics.nlu_latency.labels(prediction.engine).observe(time.perf_counter() - started)
         return Turn(prediction, decision)
 
-    def _apply(
+    def _store_turn(
         self,
         session: Session,
         item: WorkItem,

@@ -95,18 +95,20 @@ class DecisionPolicy:
         self._today = today
         # Longest first, so that taking a request off a message leaves no part of a longer phrase.
         self._human_phrases = tuple(
-            sorted({_squash(p) for p in routing.human_request_phrases}, key=len, reverse=True)
+            sorted({_phrase_key(p) for p in routing.human_request_phrases}, key=len, reverse=True)
         )
-        self._fillers = tuple(sorted({_squash(w) for w in routing.request_fillers}, key=len, reverse=True))
-        self._cancel_words = frozenset(_squash(w) for w in routing.cancel_words)
+        self._fillers = tuple(
+            sorted({_phrase_key(w) for w in routing.request_fillers}, key=len, reverse=True)
+        )
+        self._cancel_words = frozenset(_phrase_key(w) for w in routing.cancel_words)
         self._titles: tuple[KnowledgeBase | None, dict[str, str]] = (None, {})  # per loaded KB
 
     def wants_human(self, text: str) -> bool:
-        squashed = _squash(text)
+        squashed = _phrase_key(text)
         return any(phrase in squashed for phrase in self._human_phrases)
 
     def is_cancel(self, text: str) -> bool:
-        return _squash(text) in self._cancel_words
+        return _phrase_key(text) in self._cancel_words
 
     def faq_by_title(self, text: str) -> str | None:
         """A tapped suggestion sends the entry's title back: answer that entry directly."""
@@ -114,16 +116,16 @@ class DecisionPolicy:
         if self._titles[0] is not kb:  # squashed once per loaded knowledge base, not per message
             titles: dict[str, str] = {}
             for entry in kb.entries.values():
-                titles.setdefault(_squash(entry.title), entry.id)
+                titles.setdefault(_phrase_key(entry.title), entry.id)
             self._titles = (kb, titles)
-        return self._titles[1].get(_squash(text))
+        return self._titles[1].get(_phrase_key(text))
 
     def request_remainder(self, text: str) -> str:
         """What a request for a person says besides asking for one: the topic it names, or ``""``.
 
         "ขอคุยกับเจ้าหน้าที่เรื่องส่งงบการเงินค่ะ" -> "ส่งงบการเงิน"; "คุยกับคนได้ไหมคะ" -> "".
         """
-        pieces = [_squash(text)]
+        pieces = [_phrase_key(text)]
         for phrase in self._human_phrases:
             pieces = [part for piece in pieces for part in piece.split(phrase)]
         kept = [core for piece in pieces if (core := self._strip_fillers(piece))]
@@ -332,6 +334,6 @@ _THAI_MARKS = (
 )
 
 
-def _squash(text: str) -> str:
+def _phrase_key(text: str) -> str:
     """Normalised, without spaces or punctuation: for matching fixed phrases."""
     return "".join(ch for ch in normalize(text) if ch.isalnum() or "\u0e00" <= ch <= "\u0e7f")

@@ -67,7 +67,7 @@ def _claim_statements(
     return {"postgresql": claim(select(picked.c.id)), "sqlite": claim(candidates.scalar_subquery())}
 
 
-def _core(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
+def _execute_per_row(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:
     """Run a statement once per row, as plain SQL (an ORM bulk statement does more, slower)."""
     return session.connection().execute(statement, list(rows))
 
@@ -161,7 +161,7 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     if not missing:
         return found
     dialect = _dialect(session)
-    created = _core(
+    created = _execute_per_row(
         session,
         _NEW_CITIZENS[dialect],
         [{"id": new_id(), "channel": c, "external_id": e, "active": True} for c, e in missing],
@@ -170,7 +170,7 @@ def conversation_ids_for(session: Session, keys: set[ChatKey]) -> dict[ChatKey, 
     if len(citizen_of) < len(missing):
         citizen_of.update(_by_chat(session, _CITIZENS_OF, [key for key in missing if key not in citizen_of]))
     key_of = {citizen_id: key for key, citizen_id in citizen_of.items()}
-    opened = _core(
+    opened = _execute_per_row(
         session,
         _NEW_CONVERSATIONS[dialect],
         [
@@ -240,9 +240,9 @@ def _queue_events_step_by_step(
     session: Session, events: Sequence[NewEvent], conversations: dict[ChatKey, str]
 ) -> dict[EventKey, tuple[int, int | None]]:
     rows = [{**e.work_item, "conversation_id": conversations[e.chat]} for e in events]
-    result = _core(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
+    result = _execute_per_row(session, _NEW_WORK_ITEMS[_dialect(session)], rows)
     item_of: dict[EventKey, int] = {(channel, key): item_id for item_id, channel, key in result}
-    said = [e for e in events if e.message is not None and _event_key(e) in item_of]
+    with_message = [e for e in events if e.message is not None and _event_key(e) in item_of]
     # Stamped after the first write: on SQLite this transaction now holds the write lock, so
     # the transcript's timestamps follow its ids (a reply written meanwhile waits for us).
     now = utcnow()
@@ -250,13 +250,13 @@ def _queue_events_step_by_step(
         session,
         [
             {**e.message, "conversation_id": conversations[e.chat], "created_at": now}
-            for e in said
+            for e in with_message
             if e.message
         ],
     )
-    message_of = {_event_key(e): m for e, m in zip(said, message_ids, strict=True)}
+    message_of = {_event_key(e): m for e, m in zip(with_message, message_ids, strict=True)}
     _link_work_item_messages(session, [(item_of[key], message_id) for key, message_id in message_of.items()])
-    _touch_last_inbound(session, {conversations[e.chat]: now for e in said})
+    _touch_last_inbound(session, {conversations[e.chat]: now for e in with_message})
     return {key: (item_id, message_of.get(key)) for key, item_id in item_of.items()}
 
 
@@ -268,17 +268,19 @@ def _event_key(event: NewEvent) -> EventKey:
 # opens the new citizens', inserts the work items and the transcript messages, and sets
 # ``last_inbound_at``. Each round trip waits for a turn of the hub's loop and costs CPU in the
 # driver, and with one statement the webhooks' intake runs outside a transaction: one round
-# trip where it took four (BEGIN, find or open, queue, COMMIT). Intake CPU per message in
-# batches of 4: 0.37-0.40 -> 0.22-0.31 ms (benchmarks/hub_stages.py, PostgreSQL).
+# trip instead of four (BEGIN, find or open, queue, COMMIT). Intake CPU per message in batches
+# of 4 is 0.22-0.31 ms this way, 0.37-0.40 ms in four (benchmarks/hub_stages.py, PostgreSQL).
 # - The batch and its chats come as JSON arrays, so the statement's text (and its prepared
 #   plan) is the same for every batch size.
 # - Each chat is looked up on its own (LATERAL ... LIMIT 1): joined as a set, the planner (no
-#   statistics yet, 100 rows guessed for the batch) scanned the whole citizens table instead of
-#   its index, and ack p99 at 300/s rose from 33-41 to 91-110 ms.
+#   statistics yet, 100 rows guessed for the batch) scans the whole citizens table instead of
+#   its index, and ack p99 at 300/s is 91-110 ms against 33-41 ms this way.
 # - Left out, for ``conversation_ids_for``'s race-safe steps: a citizen stored without a
 #   conversation, and one another transaction is inserting (the insert waits for it, then skips).
 # - New rows go in in key order and conversations are locked in id order, as the pipeline locks
-#   them. The values the models would default are given here: a new NOT NULL column must be added.
+#   them. The values the models would default are given here, since raw SQL skips the ORM's
+#   defaults: tests/unit/app/test_intake_statement.py fails when a model gains a column the
+#   database cannot fill and this statement does not write.
 # - Each new item draws its message's id from the messages' sequence, so the message goes in
 #   already linked. A new conversation gets ``last_inbound_at`` as it is inserted (a statement
 #   cannot update a row it inserts).
@@ -286,7 +288,7 @@ _QUEUE_EVENTS_POSTGRES = text(
     """
     WITH chat AS (
         SELECT * FROM json_to_recordset(CAST(:chats AS json)) AS chat(
-            channel text, external_id text, new_citizen_id text, new_conversation_id text, said boolean
+            channel text, external_id text, new_citizen_id text, new_conversation_id text, has_message boolean
         )
     ),
     found AS (
@@ -308,9 +310,9 @@ _QUEUE_EVENTS_POSTGRES = text(
     ),
     opened AS (
         INSERT INTO conversations (id, citizen_id, channel, state, fallback_streak, clarify_pending,
-                                   last_inbound_at, created_at, updated_at)
-        SELECT found.new_conversation_id, found.new_citizen_id, found.channel, :state, 0, false,
-               CASE WHEN found.said THEN CAST(:now AS timestamptz) END, :now, :now
+                                   pin_failures, last_inbound_at, created_at, updated_at)
+        SELECT found.new_conversation_id, found.new_citizen_id, found.channel, :state, 0, false, 0,
+               CASE WHEN found.has_message THEN CAST(:now AS timestamptz) END, :now, :now
         FROM found JOIN new_citizens ON new_citizens.id = found.new_citizen_id
         ORDER BY found.channel, found.external_id
         RETURNING id
@@ -327,7 +329,7 @@ _QUEUE_EVENTS_POSTGRES = text(
         FROM json_to_recordset(CAST(:batch AS json)) AS event(
             position int, channel text, user_id text, dedupe_key text, kind text, event_type text,
             payload json, status text, attempts int, received_at timestamptz,
-            finished_at timestamptz, said boolean, direction text, sender text, text text,
+            finished_at timestamptz, has_message boolean, direction text, sender text, text text,
             quick_replies json, extra json, client_message_id text, external_id text,
             delivery_attempts int
         )
@@ -338,12 +340,12 @@ _QUEUE_EVENTS_POSTGRES = text(
                                 status, attempts, received_at, finished_at, message_id)
         SELECT channel, dedupe_key, conversation_id, kind, event_type, payload,
                status, attempts, received_at, finished_at,
-               CASE WHEN said THEN nextval(pg_get_serial_sequence('messages', 'id')) END
+               CASE WHEN has_message THEN nextval(pg_get_serial_sequence('messages', 'id')) END
         FROM batch ORDER BY position
         ON CONFLICT (channel, dedupe_key) DO NOTHING
         RETURNING id, channel, dedupe_key, message_id
     ),
-    said_now AS (
+    new_messages AS (
         SELECT items.message_id, batch.* FROM items JOIN batch USING (channel, dedupe_key)
         WHERE items.message_id IS NOT NULL
     ),
@@ -352,13 +354,13 @@ _QUEUE_EVENTS_POSTGRES = text(
                               client_message_id, external_id, created_at, delivery_attempts)
         SELECT message_id, conversation_id, direction, sender, text, quick_replies, extra,
                client_message_id, external_id, :now, delivery_attempts
-        FROM said_now ORDER BY message_id
+        FROM new_messages ORDER BY message_id
     ),
     touched AS (
         UPDATE conversations SET last_inbound_at = :now
         FROM (
             SELECT id FROM conversations
-            WHERE id IN (SELECT conversation_id FROM said_now WHERE NOT opened)
+            WHERE id IN (SELECT conversation_id FROM new_messages WHERE NOT opened)
             ORDER BY id FOR UPDATE
         ) AS locked
         WHERE conversations.id = locked.id
@@ -387,14 +389,14 @@ def _queue_events_postgres(
 def _queue_events_in_one_statement(
     session: Session, chats: Collection[ChatKey], events: Sequence[NewEvent]
 ) -> Queued:
-    said = {event.chat for event in events if event.message is not None}
+    chats_with_message = {event.chat for event in events if event.message is not None}
     chat_rows = [
         {
             "channel": channel,
             "external_id": external,
             "new_citizen_id": new_id(),
             "new_conversation_id": new_id(),
-            "said": (channel, external) in said,
+            "has_message": (channel, external) in chats_with_message,
         }
         for channel, external in chats
     ]
@@ -404,7 +406,7 @@ def _queue_events_in_one_statement(
             "user_id": event.chat[1],
             **event.work_item,
             **(event.message or {}),
-            "said": event.message is not None,
+            "has_message": event.message is not None,
         }
         for position, event in enumerate(events)
     ]
@@ -453,7 +455,7 @@ def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> list[in
                 later.append(index)
             else:
                 now[conversation_id] = index
-        added = _core(session, _NEW_MESSAGES, [rows[i] for i in now.values()])
+        added = _execute_per_row(session, _NEW_MESSAGES, [rows[i] for i in now.values()])
         for message_id, conversation_id in added:
             ids[now[conversation_id]] = message_id
         left = later
@@ -487,13 +489,13 @@ _TOUCH_INBOUND = (
 def _link_work_item_messages(session: Session, links: Sequence[tuple[int, int]]) -> None:
     """Point work items at their transcript messages: ``(item_id, message_id)`` pairs."""
     if links:
-        _core(session, _LINK_MESSAGE, [{"item_id": i, "linked_message": m} for i, m in links])
+        _execute_per_row(session, _LINK_MESSAGE, [{"item_id": i, "linked_message": m} for i, m in links])
 
 
 def _touch_last_inbound(session: Session, last_inbound: dict[str, dt.datetime]) -> None:
     """Record when each conversation's citizen last wrote (Messenger's reply window counts from it)."""
     if last_inbound:
-        _core(
+        _execute_per_row(
             session,
             _TOUCH_INBOUND,
             # In id order, as the pipeline locks them: no deadlock between transactions.

@@ -26,6 +26,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,6 +51,18 @@ BATCHES_IN_FLIGHT = 2
 # (benchmarks/load.py, SQLite): 20 ms made every rate cheaper and its acks faster; 50 ms no better.
 CLAIM_LINGER_SECONDS = 0.02
 WAKE_TOPIC = "work-queued"  # {"kinds": ["w", "d"]}: what a process without workers queued
+
+
+class Queue(StrEnum):
+    """The two queues workers claim from.
+
+    The short values travel in wake messages and lease owners, which processes of different
+    versions share during a rolling restart.
+    """
+
+    WORK = "w"  # work items: inbound events to handle
+    DELIVERY = "d"  # outbound messages to send
+
 
 Claim = Callable[[str, int], Awaitable[list[int]]]
 Handle = Callable[[list[int], str], Coroutine[Any, Any, bool]]  # True: claim again, more may be ready
@@ -77,7 +90,7 @@ class Workers:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._ready = {"w": asyncio.Event(), "d": asyncio.Event()}  # kind -> wake its claimer
+        self._ready = {Queue.WORK: asyncio.Event(), Queue.DELIVERY: asyncio.Event()}  # wakes its claimer
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
@@ -85,15 +98,15 @@ class Workers:
         self._announcer: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[bool]] = set()
         self._claims = itertools.count(1)
-        self._held: dict[str, dict[int, str]] = {"w": {}, "d": {}}  # kind -> {id: owner}
+        self._held: dict[str, dict[int, str]] = {Queue.WORK: {}, Queue.DELIVERY: {}}  # {id: owner}
 
     def notify_work(self) -> None:
-        self._wake("w")
+        self._wake(Queue.WORK)
 
     def notify_delivery(self) -> None:
-        self._wake("d")
+        self._wake(Queue.DELIVERY)
 
-    def _wake(self, kind: str) -> None:
+    def _wake(self, kind: Queue) -> None:
         if self.count:
             self._ready[kind].set()
             return
@@ -127,9 +140,13 @@ class Workers:
             return
         self._listener = asyncio.create_task(self._listen())
         self._tasks = [
-            asyncio.create_task(self._claim_loop("w", self._claim_work, self._handle_work, self._ready["w"])),
             asyncio.create_task(
-                self._claim_loop("d", self.deliverer.claim, self._handle_deliveries, self._ready["d"])
+                self._claim_loop(Queue.WORK, self._claim_work, self._handle_work, self._ready[Queue.WORK])
+            ),
+            asyncio.create_task(
+                self._claim_loop(
+                    Queue.DELIVERY, self.deliverer.claim, self._handle_deliveries, self._ready[Queue.DELIVERY]
+                )
             ),
             asyncio.create_task(self._reap_forever()),
             asyncio.create_task(self._renew_forever()),
@@ -158,7 +175,7 @@ class Workers:
                 await task
         await self._release_held()
 
-    async def _claim_loop(self, kind: str, claim: Claim, handle: Handle, ready: asyncio.Event) -> None:
+    async def _claim_loop(self, kind: Queue, claim: Claim, handle: Handle, ready: asyncio.Event) -> None:
         """Lease what is ready, up to the free handler slots, and hand each claim to one handler.
 
         A claim's items belong to different conversations; their handler shares its database
@@ -229,13 +246,13 @@ class Workers:
         leased = [h.deliver_now for h in handled.values() if h is not None and h.deliver_now is not None]
         if leased:  # leased to us with the replies: no claim, no reload
             heads = [batch.messages[0].id for batch in leased]
-            self._held["d"].update(dict.fromkeys(heads, owner))
+            self._held[Queue.DELIVERY].update(dict.fromkeys(heads, owner))
             try:
                 if await self._delivering(heads, self.deliverer.send_all(leased)):
                     self.notify_delivery()
             finally:
                 for head_id in heads:
-                    self._held["d"].pop(head_id, None)
+                    self._held[Queue.DELIVERY].pop(head_id, None)
         return any(h is not None and h.more_work for h in handled.values())
 
     async def _handle_failed(self, item_id: int, owner: str, error: Exception) -> bool:
@@ -275,7 +292,7 @@ class Workers:
                 log.exception("lease_renewal_failed")
 
     async def _renew_leases(self) -> None:
-        items, messages = dict(self._held["w"]), dict(self._held["d"])
+        items, messages = dict(self._held[Queue.WORK]), dict(self._held[Queue.DELIVERY])
         if not items and not messages:
             return
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -230,7 +230,3 @@ async def clear_failures(session: AsyncSession, username: str, address: str, att
 
 async def forget_failures_before(session: AsyncSession, before: dt.datetime) -> None:
     await session.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
-
-
-async def count_officers(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Officer)) or 0)

@@ -23,7 +23,7 @@ export function renderQueue() {
     var row = el("tr", { className: over ? "over-target" : "", "data-conversation": c.id }, [
       el("td", { "data-label": T.colChannel }, [el("span", { className: "channel", text: names.channel }), el("br"), el("span", { text: names.department })]),
       el("td", { className: "subject", "data-label": T.colSubject }, [
-        // without a topic (an older hub, or none known) the reason heads the cell, as it used to
+        // without a topic (an older hub, or none known) the reason heads the cell: it is the best summary left
         el("strong", { className: "topic", text: subject.topic || label("reasons", c.reason) }),
         subject.question ? el("span", { className: "question", text: format(T.question, { text: subject.question }) }) : null,
         subject.last ? el("span", { className: "last", text: format(T.lastMessage, { text: subject.last }) }) : null,
