@@ -189,6 +189,11 @@ function live() {
   return socket !== null && socket.readyState === WebSocket.OPEN;
 }
 
+function setConnection(connected) {
+  $("connection").dataset.state = connected ? "online" : "offline";
+  $("connection").textContent = connected ? T.connected : T.reconnecting;
+}
+
 function connect() {
   var scheme = location.protocol === "https:" ? "wss:" : "ws:";
   var ws = new WebSocket(scheme + "//" + location.host + "/api/officer/ws");
@@ -200,6 +205,7 @@ function connect() {
     var event = JSON.parse(message.data);
     if (event.type === "ready") {
       reconnectMs = 500;
+      setConnection(true);
       loadList(); // what changed while the socket was down
       if (openNumber) openCase(openNumber, false);
     } else if (event.type === "complaint_filed" || event.type === "complaint_changed") {
@@ -211,6 +217,7 @@ function connect() {
   ws.onclose = function (event) {
     if (socket !== ws) return;
     socket = null;
+    setConnection(false);
     if (event.code === 4401) {
       hooks.logout();
       return;
