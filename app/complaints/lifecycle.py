@@ -22,7 +22,7 @@ from app.complaints.schemas import (
     HistoryEntry,
     Notice,
 )
-from app.complaints.service import find_number, set_status
+from app.complaints.service import case_event, complaints_topic, find_number, set_status
 from app.conversations.models import Conversation, DeliveryStatus, Message
 from app.db import utcnow
 from app.officers import access, events
@@ -34,10 +34,6 @@ from app.services import Services
 LIST_LIMIT = 500  # newest first; older cases are found by number or text
 FILED_BY = "citizen"
 NOT_FOUND = "no such complaint case in your departments"
-
-
-def complaints_topic(department: str) -> str:
-    return f"complaints:{department}"
 
 
 def _summary(case: ComplaintCase) -> ComplaintSummary:
@@ -188,7 +184,4 @@ async def _publish(services: Services, case: ComplaintCase, message: Message | N
     if message is not None:
         services.workers.notify_delivery()
         await events.publish_messages(services.bus, [message])
-    await services.bus.publish(
-        complaints_topic(case.department),
-        {"type": "complaint_changed", "number": case.number, "status": case.status},
-    )
+    await services.bus.publish(complaints_topic(case.department), case_event("complaint_changed", case))

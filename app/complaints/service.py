@@ -8,6 +8,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,6 +70,15 @@ def issue_pin(case: ComplaintCase, key: str) -> str:
     pin = f"{secrets.randbelow(10_000):04d}"
     case.pin_hash = _pin_digest(key, case.number, pin)
     return pin
+
+
+def complaints_topic(department: str) -> str:
+    return f"complaints:{department}"
+
+
+def case_event(kind: str, case: ComplaintCase) -> dict[str, Any]:
+    """What consoles hear of a case (``complaint_filed`` or ``complaint_changed``); no personal data."""
+    return {"type": kind, "number": case.number, "status": case.status, "department": case.department}
 
 
 def file_complaint(

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.complaints import service as complaints
 from app.complaints.notifications import release_held
 from app.conversations import repository, service
 from app.conversations.delivery import Leased
@@ -84,6 +85,7 @@ class _InBatch:
     send_now: bool = False  # the first reply is leased to this worker
     queue_changed: bool = False  # the conversation is, or was, waiting for an officer
     escalated: bool = False  # this turn put the conversation in an officer queue
+    filed: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # a case filed: for consoles
     more_work: bool = False
 
     @property
@@ -210,6 +212,9 @@ class Pipeline:
             waiting = conversation.state == ConversationState.WAITING
             b.queue_changed = waiting or state_before == ConversationState.WAITING
             b.escalated = waiting and state_before == ConversationState.BOT
+            if b.escalated and conversation.escalation_reason == EscalationReason.COMPLAINT:
+                filed = complaints.open_cases_of_conversation(session, conversation.id)[:1]  # newest first
+                b.filed = [complaints.case_event("complaint_filed", case) for case in filed]
         repository.insert_outbound(session, [m for b in batch for m in b.replies])
         session.flush()
         later_work = repository.with_pending_work(session, conversation_ids)
@@ -231,6 +236,8 @@ class Pipeline:
                 await fetcher.discard_attachments(b.turn.discarded)
             for message in b.published:
                 await self.bus.publish(f"conversation:{message.conversation_id}", message_event(message))
+            for event in b.filed:
+                await self.bus.publish(complaints.complaints_topic(event["department"]), event)
             if b.queue_changed and b.conversation is not None and b.conversation.department:
                 departments.add(b.conversation.department)
         for department in sorted(departments):

@@ -6,12 +6,15 @@
 socket is ``ready``. The console sends ``{"type": "watch", "conversation_ids": [...]}`` for
 the conversations it shows; once ``watching`` is confirmed it receives their ``message`` and
 ``delivery`` events (every new citizen message at once), ``note`` and ``conversation_changed``.
+Complaint cases of the officer's departments come unasked: ``{"type": "complaint_filed" |
+"complaint_changed", "number", "status", "department"}``.
 The bus is in-process or Redis, so an officer on any hub process sees every event; a console
 that reconnects reloads from the API (the database is the truth).
 
 Access is checked again for every conversation event, against the database at that moment: a
 conversation transferred to a department the officer does not belong to stops being carried
-(``watching`` is sent again without it), and when the officer's token is revoked (deactivated,
+(``watching`` is sent again without it), a complaint case is carried only while its department
+is the officer's, and when the officer's token is revoked (deactivated,
 password, role or departments changed, logged out) the socket closes with 4401 at once.
 """
 
@@ -27,6 +30,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
+from app.complaints.models import ComplaintCase
+from app.complaints.service import complaints_topic
 from app.conversations.models import Conversation
 from app.officers import access, auth, events
 from app.officers.auth import officer_for_token
@@ -59,6 +64,9 @@ class ConsoleSocket:
         for department in departments:
             self.queue_tasks.append(
                 await self._forward(events.queue_topic(department), _queue_event(department))
+            )
+            self.queue_tasks.append(
+                await self._forward(complaints_topic(department), _complaint_event, self._may_carry_case)
             )
         self.queue_tasks.append(
             await self._forward(
@@ -121,6 +129,16 @@ class ConsoleSocket:
             return False
 
         return check
+
+    async def _may_carry_case(self, event: dict[str, Any]) -> bool:
+        if not await self._refresh_officer():
+            return False
+        async with self.services.sessionmaker() as session:
+            case = await session.scalar(
+                select(ComplaintCase).where(ComplaintCase.number == str(event.get("number")))
+            )
+        scope = access.department_scope(self.officer)
+        return case is not None and (scope is None or case.department in scope)
 
     async def _receive_forever(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
@@ -185,6 +203,12 @@ class ConsoleSocket:
 
 def _queue_event(department: str) -> Transform:
     return lambda event: {"type": "queue_changed", "department": department}
+
+
+def _complaint_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    if event.get("type") not in ("complaint_filed", "complaint_changed"):
+        return None
+    return {key: event.get(key) for key in ("type", "number", "status", "department")}
 
 
 def _conversation_event(conversation_id: str) -> Transform:

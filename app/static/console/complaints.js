@@ -2,12 +2,16 @@
  * The console's complaint cases: a list (status filter, search, newest first, age against the
  * department's target), a case view with its history, and the status change form.
  * Uses the token console.js keeps for this tab; every text comes from the page (#console-config).
+ * Live: the console's WebSocket (WS /api/officer/ws, the token is its first message) tells of
+ * cases filed and status changes in the officer's departments; the list and the open case reload
+ * from the API then. While the socket is down the list is polled instead.
  */
 import { $, ApiError, CONFIG, L, T, announce, api, clock, departmentName, el, format, hooks, label, state } from "./common.js";
 
 const TOKEN_KEY = "govchat.console.token"; // the same tab's console login (console.js)
-const REFRESH_MS = 30000; // the list also reloads after each change and when the tab comes back
+const REFRESH_MS = 30000; // only while the socket is down; also after each change and when the tab comes back
 const RECHECK_MS = 2000;
+const RECONNECT_MAX_MS = 10000;
 const TARGETS = {};
 CONFIG.departments.forEach(function (d) {
   TARGETS[d.id] = d.target_wait_minutes;
@@ -15,10 +19,17 @@ CONFIG.departments.forEach(function (d) {
 
 var openNumber = null;
 var recheck = null;
+var socket = null;
+var reconnectMs = 500;
 
 hooks.logout = function () {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
+  if (socket) {
+    socket.onclose = null;
+    socket.close();
+    socket = null;
+  }
   $("cases-view").hidden = true;
   $("signed-out").hidden = false;
 };
@@ -174,6 +185,50 @@ function submitStatus(event) {
     });
 }
 
+function live() {
+  return socket !== null && socket.readyState === WebSocket.OPEN;
+}
+
+function setConnection(connected) {
+  $("connection").dataset.state = connected ? "online" : "offline";
+  $("connection").textContent = connected ? T.connected : T.reconnecting;
+}
+
+function connect() {
+  var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  var ws = new WebSocket(scheme + "//" + location.host + "/api/officer/ws");
+  socket = ws;
+  ws.onopen = function () {
+    ws.send(JSON.stringify({ type: "auth", token: state.token })); // not in the URL: addresses are logged
+  };
+  ws.onmessage = function (message) {
+    var event = JSON.parse(message.data);
+    if (event.type === "ready") {
+      reconnectMs = 500;
+      setConnection(true);
+      loadList(); // what changed while the socket was down
+      if (openNumber) openCase(openNumber, false);
+    } else if (event.type === "complaint_filed" || event.type === "complaint_changed") {
+      loadList();
+      if (event.number === openNumber) openCase(openNumber, false);
+      if (event.type === "complaint_filed") announce(format(T.newCase, { number: event.number }));
+    }
+  };
+  ws.onclose = function (event) {
+    if (socket !== ws) return;
+    socket = null;
+    setConnection(false);
+    if (event.code === 4401) {
+      hooks.logout();
+      return;
+    }
+    window.setTimeout(function () {
+      if (state.token && socket === null) connect();
+    }, reconnectMs);
+    reconnectMs = Math.min(reconnectMs * 2, RECONNECT_MAX_MS);
+  };
+}
+
 function start() {
   $("signed-out").hidden = true;
   $("cases-view").hidden = false;
@@ -190,9 +245,10 @@ function start() {
     }
   });
   window.setInterval(function () {
-    if (document.visibilityState === "visible" && state.token) loadList();
+    if (document.visibilityState === "visible" && state.token && !live()) loadList();
   }, REFRESH_MS);
   loadList();
+  connect();
 }
 
 state.token = sessionStorage.getItem(TOKEN_KEY);

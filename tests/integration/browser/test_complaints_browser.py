@@ -1,6 +1,7 @@
 """Complaint cases in real headless Chromium: a web-chat citizen files one and cancels; the
 officer still finds it, moves it to in progress and closes it with notes; the citizen's widget
 shows each change at once and after a reload. axe-core on the page, at desktop width and 375 px.
+An open complaints page shows a newly filed case and another officer's status change live.
 Screenshots go to test-artifacts/complaints-*.png.
 """
 
@@ -10,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -24,6 +26,7 @@ pytestmark = [
 ]
 
 REPLY_MS = 30_000
+LIVE_MS = 10_000  # well under the page's 30 s poll, which runs only while its socket is down
 DESCRIPTION = "ยื่นขอหนังสือรับรองออนไลน์ตั้งแต่สัปดาห์ก่อน ยังไม่ได้รับเอกสารเลยค่ะ"
 PROGRESS_NOTE = "ส่งเรื่องให้งานหนังสือรับรองตรวจสอบแล้วค่ะ"
 CLOSING_NOTE = "ส่งหนังสือรับรองทางอีเมลแล้ว ขออภัยในความล่าช้าค่ะ"
@@ -57,7 +60,7 @@ def ask(widget: Page, text: str) -> None:
     box.press("Enter")
 
 
-def file_and_cancel(widget: Page) -> str:
+def file_case(widget: Page) -> str:
     widget.goto("/")
     ask(widget, "ขอร้องเรียนค่ะ")
     expect(widget.locator(".gc-msg--bot").last).to_contain_text("รายละเอียด", timeout=REPLY_MS)
@@ -66,10 +69,15 @@ def file_and_cancel(widget: Page) -> str:
     expect(filed).to_be_visible(timeout=REPLY_MS)
     match = NUMBER.search(filed.inner_text())
     assert match is not None
+    return match.group(0)
+
+
+def file_and_cancel(widget: Page) -> str:
+    number = file_case(widget)
     answers = widget.locator(".gc-msg--bot").count()
     ask(widget, "ยกเลิก")
     expect(widget.locator(".gc-msg--bot")).to_have_count(answers + 1, timeout=REPLY_MS)
-    return match.group(0)
+    return number
 
 
 def log_in_and_open_complaints(page: Page) -> None:
@@ -154,3 +162,41 @@ def test_a_cancelled_complaint_is_still_listed_and_each_change_reaches_the_citiz
     assert console.evaluate("document.documentElement.scrollWidth") <= 375
     assert serious_violations(console) == []
     shoot(console, "375px")
+
+
+def test_an_open_page_shows_a_new_case_and_another_officers_change_live(
+    officer: Watched, citizen: Watched, hub: LiveServer
+) -> None:
+    console = officer.page()
+    log_in_and_open_complaints(console)
+    expect(console.locator("#connection")).to_have_text("เชื่อมต่อแบบเรียลไทม์แล้ว")
+
+    number = file_case(citizen.page())
+    card = console.locator(".case-card").filter(has_text=number)
+    expect(card).to_be_visible(timeout=LIVE_MS)
+    expect(card).to_contain_text("รับเรื่องแล้ว")
+    console.get_by_role("button", name=f"เปิดดูเรื่อง {number}").click()
+    expect(console.locator("#case-history li")).to_have_count(1)
+
+    with httpx.Client(base_url=hub.url, timeout=10) as http:
+        admin = http.post("/api/officer/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        created = http.post(
+            "/api/admin/officers",
+            json={"username": "malee", "password": "malee-password-1", "departments": ["complaints"]},
+            headers={"Authorization": f"Bearer {admin.json()['token']}"},
+        )
+        assert created.status_code == 201, created.text
+        malee = http.post("/api/officer/login", json={"username": "malee", "password": "malee-password-1"})
+        changed = http.post(
+            f"/api/officer/complaints/{number}/status",
+            json={"status": "in_progress", "note": PROGRESS_NOTE},
+            headers={"Authorization": f"Bearer {malee.json()['token']}"},
+        )
+        assert changed.status_code == 200, changed.text
+
+    expect(console.locator("#case-status")).to_have_text("กำลังดำเนินการ", timeout=LIVE_MS)
+    expect(console.locator("#case-history li")).to_have_count(2)
+    expect(console.locator("#case-history li").last).to_contain_text("โดย malee")
+    expect(card).to_contain_text("กำลังดำเนินการ")
+    assert serious_violations(console) == []
+    shoot(console, "live-change")
