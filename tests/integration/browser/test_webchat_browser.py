@@ -85,8 +85,11 @@ def wait_for_bot_replies(page: Page, count: int) -> None:
 
 # ---- the hub's side, through the contract ---------------------------------------------------------
 def stored_session(page: Page) -> dict[str, str]:
-    """The session the widget keeps in localStorage (created with the first message)."""
-    handle = page.wait_for_function("localStorage.getItem('govchat.webchat:' + location.origin)")
+    """The session the widget keeps in localStorage (created with the first message).
+
+    Waits take functions, not expressions: Playwright polls an expression through eval, which the
+    pages' CSP (no 'unsafe-eval') refuses."""
+    handle = page.wait_for_function("() => localStorage.getItem('govchat.webchat:' + location.origin)")
     session: dict[str, str] = json.loads(handle.json_value())
     return session
 
@@ -515,6 +518,6 @@ class TestOwnAssets:
         wait_for_bot_replies(page, 1)
 
         assert page.evaluate("document.fonts.check('16px govchat-sarabun', 'ทดสอบ')")
-        page.wait_for_function("document.fonts.status === 'loaded'")
+        page.wait_for_function("() => document.fonts.status === 'loaded'")
         assert any("sarabun-thai" in url for url in fonts)
         assert all(url.startswith(hub.url + "/static/fonts/") for url in fonts)

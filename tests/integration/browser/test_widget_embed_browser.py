@@ -190,7 +190,7 @@ def open_chat(page: Page, agency: AgencySite) -> None:
 
 
 def session_of(page: Page, hub: RestartableHub) -> dict[str, str]:
-    handle = page.wait_for_function(f"localStorage.getItem('govchat.webchat:{hub.url}')")
+    handle = page.wait_for_function(f"() => localStorage.getItem('govchat.webchat:{hub.url}')")
     session: dict[str, str] = json.loads(handle.json_value())
     return session
 
@@ -344,7 +344,7 @@ class TestIsolationAndAccess:
         assert page.locator("main h1").evaluate("h => getComputedStyle(h).color") == "rgb(204, 0, 0)"
         assert serious_violations(page) == []
         page.wait_for_function(
-            "[...document.fonts].some(f => f.family === 'govchat-emoji' && f.status === 'loaded')"
+            "() => [...document.fonts].some(f => f.family === 'govchat-emoji' && f.status === 'loaded')"
         )
         assert page.evaluate(PAINTED_PIXELS, "😊") > 200, "the emoji is drawn in colour, not a blank or a box"
         screenshot(page, "embed-emoji-1280")
