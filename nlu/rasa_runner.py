@@ -161,8 +161,8 @@ def serve_command(
         env,
         "run",
         "--enable-api",
-        "--auth-token",
-        auth_token,
+        # One argument: a generated token may start with "-", which argparse would take for an option.
+        f"--auth-token={auth_token}",
         "--model",
         str(model),
         "--interface",
