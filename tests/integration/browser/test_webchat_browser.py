@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -84,17 +84,23 @@ def wait_for_bot_replies(page: Page, count: int) -> None:
 
 
 # ---- the hub's side, through the contract ---------------------------------------------------------
-def stored_session(page: Page) -> dict[str, str]:
-    """The session the widget keeps in localStorage (created with the first message).
+def stored_session(page: Page, hub_url: str | None = None) -> dict[str, str]:
+    """The session the widget keeps in localStorage (created with the first message), under the
+    hub's origin (``hub_url``; by default the page's own, when the page is the hub's).
 
     Waits take functions, not expressions: Playwright polls an expression through eval, which the
     pages' CSP (no 'unsafe-eval') refuses."""
-    handle = page.wait_for_function("() => localStorage.getItem('govchat.webchat:' + location.origin)")
+    key = "'govchat.webchat:' + " + (json.dumps(hub_url) if hub_url else "location.origin")
+    handle = page.wait_for_function(f"() => localStorage.getItem({key})")
     session: dict[str, str] = json.loads(handle.json_value())
     return session
 
 
-def hub_messages(hub: LiveServer, session: dict[str, str]) -> list[dict[str, Any]]:
+class HasUrl(Protocol):
+    url: str
+
+
+def hub_messages(hub: HasUrl, session: dict[str, str]) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{hub.url}/api/webchat/sessions/{session['id']}/messages",
         headers={"Authorization": f"Bearer {session['token']}"},

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import json
 import re
 import socketserver
 import threading
@@ -28,6 +27,7 @@ from app.services import Services
 from tests.conftest import ADMIN_PASSWORD, LiveServer, free_port, make_settings
 from tests.integration.browser.axe import serious_violations
 from tests.integration.browser.conftest import CHROMIUM, OutsideRequests, screenshot
+from tests.integration.browser.test_webchat_browser import hub_messages, stored_session
 
 pytestmark = [
     pytest.mark.browser,
@@ -189,22 +189,6 @@ def open_chat(page: Page, agency: AgencySite) -> None:
     expect(chat_input(page)).to_be_focused()
 
 
-def session_of(page: Page, hub: RestartableHub) -> dict[str, str]:
-    handle = page.wait_for_function(f"() => localStorage.getItem('govchat.webchat:{hub.url}')")
-    session: dict[str, str] = json.loads(handle.json_value())
-    return session
-
-
-def hub_messages(hub: RestartableHub, session: dict[str, str]) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{hub.url}/api/webchat/sessions/{session['id']}/messages",
-        headers={"Authorization": f"Bearer {session['token']}"},
-    )
-    response.raise_for_status()
-    messages: list[dict[str, Any]] = response.json()["messages"]
-    return messages
-
-
 class Officer:
     """The admin officer, through the officer API."""
 
@@ -279,7 +263,7 @@ class TestOnTheAgencySite:
         assert httpx.get(hub.url + attachment["download"], headers=officer.headers).content == PNG
 
         # While the case waits nobody types: no "typing". The officer types: "typing" shows.
-        session = session_of(page, hub)
+        session = stored_session(page, hub.url)
         ask(page, "ยังรออยู่ไหมคะ")
         wait_until(page, lambda: hub_messages(hub, session)[-1]["text"] == "ยังรออยู่ไหมคะ")
         page.wait_for_timeout(500)  # a false indicator would show by now
@@ -383,7 +367,7 @@ class TestIsolationAndAccess:
         open_chat(page, agency)
         ask(page, QUESTION)
         expect(bot_messages(page)).to_have_count(1, timeout=REPLY_MS)
-        first = session_of(page, hub)
+        first = stored_session(page, hub.url)
         expect(page.get_by_text("เบราว์เซอร์นี้จำการสนทนาไว้ 30 วัน")).to_be_visible()
 
         page.once("dialog", lambda dialog: dialog.accept())
@@ -392,7 +376,7 @@ class TestIsolationAndAccess:
         expect(page.locator(".gc-messages [data-id]")).to_have_count(0)
         ask(page, LATER_QUESTION)
         expect(bot_messages(page)).to_have_count(1, timeout=REPLY_MS)
-        assert session_of(page, hub)["id"] != first["id"]
+        assert stored_session(page, hub.url)["id"] != first["id"]
 
 
 class TestOptions:
