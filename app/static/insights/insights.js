@@ -199,12 +199,13 @@
     return button;
   }
 
-  function renderUnanswered(groups) {
-    var body = $("unanswered-table").querySelector("tbody");
+  // Unanswered and uncertain questions share their rows; only unanswered ones offer a draft.
+  function renderQuestionGroups(tableId, groups, emptyText, withDraft) {
+    var body = $(tableId).querySelector("tbody");
     body.replaceChildren();
     if (!groups.length) {
       var empty = document.createElement("tr");
-      cell(empty, L.messages.no_unanswered).colSpan = 4;
+      cell(empty, emptyText).colSpan = withDraft ? 4 : 3;
       body.appendChild(empty);
       return;
     }
@@ -213,25 +214,7 @@
       cell(tr, group.example);
       cell(tr, String(group.count), "num");
       cell(tr, group.suggested_faq ? faqTitle(group.suggested_faq) : L.messages.no_suggestion);
-      cell(tr, "").appendChild(draftButton(group));
-      body.appendChild(tr);
-    });
-  }
-
-  function renderUncertain(groups) {
-    var body = $("uncertain-table").querySelector("tbody");
-    body.replaceChildren();
-    if (!groups.length) {
-      var empty = document.createElement("tr");
-      cell(empty, L.messages.no_uncertain).colSpan = 3;
-      body.appendChild(empty);
-      return;
-    }
-    groups.forEach(function (group) {
-      var tr = document.createElement("tr");
-      cell(tr, group.example);
-      cell(tr, String(group.count), "num");
-      cell(tr, group.suggested_faq ? faqTitle(group.suggested_faq) : L.messages.no_suggestion);
+      if (withDraft) cell(tr, "").appendChild(draftButton(group));
       body.appendChild(tr);
     });
   }
@@ -277,8 +260,8 @@
       $("logout").hidden = false;
       renderSummary(data);
       renderCharts(data);
-      renderUnanswered(data.unanswered);
-      renderUncertain(data.uncertain_answers || []);
+      renderQuestionGroups("unanswered-table", data.unanswered, L.messages.no_unanswered, true);
+      renderQuestionGroups("uncertain-table", data.uncertain_answers || [], L.messages.no_uncertain, false);
       renderStale(data.stale_entries || []);
       say(format(L.messages.loaded, { days: data.days }));
       document.body.dataset.state = "ready";
