@@ -175,28 +175,18 @@
     fillTable("satisfaction-table", scores.map(function (s) { return [s, data.satisfaction[s] || 0]; }));
   }
 
-  function draftButton(group) {
-    var button = document.createElement("button");
-    button.type = "button";
-    button.textContent = L.messages.draft;
-    button.setAttribute("aria-label", format(L.messages.draft_for, { question: group.example }));
-    button.addEventListener("click", function () {
-      button.disabled = true;
-      api("/api/admin/kb/suggestions", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ faq_id: group.suggested_faq, question: group.example }),
-      }).then(function (response) {
-        if (!response.ok) { throw new Error(String(response.status)); }
-        return response.json();
-      }).then(function (draft) {
-        say(format(draft.created ? L.messages.drafted : L.messages.already_drafted, { path: draft.path }));
-      }).catch(function () {
-        button.disabled = false;
-        say(L.messages.draft_failed);
-      });
-    });
-    return button;
+  // Opens the knowledge-base editor with the question added to the entry the NLU thought closest,
+  // or a new entry holding it; nothing reaches citizens until a second person approves.
+  function draftLink(group) {
+    var link = document.createElement("a");
+    link.className = "draft-link";
+    link.textContent = L.messages.draft;
+    link.setAttribute("aria-label", format(L.messages.draft_for, { question: group.example }));
+    var question = encodeURIComponent(group.example);
+    link.href = group.suggested_faq
+      ? "/console/kb/entries/" + encodeURIComponent(group.suggested_faq) + "?add_question=" + question
+      : "/console/kb/new?question=" + question;
+    return link;
   }
 
   // Unanswered and uncertain questions share their rows; only unanswered ones offer a draft.
@@ -214,7 +204,7 @@
       cell(tr, group.example);
       cell(tr, String(group.count), "num");
       cell(tr, group.suggested_faq ? faqTitle(group.suggested_faq) : L.messages.no_suggestion);
-      if (withDraft) cell(tr, "").appendChild(draftButton(group));
+      if (withDraft) cell(tr, "").appendChild(draftLink(group));
       body.appendChild(tr);
     });
   }
