@@ -141,17 +141,19 @@ function renderQuestions() {
       });
       return el("li", { "data-question": question }, [
         el("span", { className: "kb-question", text: question }),
-        el("button", {
-          type: "button",
-          className: "secondary small",
-          text: T.remove,
-          "aria-label": format(T.removeQuestion, { question: question }),
-          onclick: function () {
-            questions.splice(index, 1);
-            renderQuestions();
-            changed();
+        el(
+          "button",
+          {
+            type: "button",
+            className: "secondary small",
+            onclick: function () {
+              questions.splice(index, 1);
+              renderQuestions();
+              changed();
+            },
           },
-        }),
+          [T.remove, el("span", { className: "visually-hidden", text: format(T.removeQuestion, { question: question }) })]
+        ),
       ].concat(notes));
     })
   );

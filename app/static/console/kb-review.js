@@ -36,28 +36,36 @@ function reviewForm(change, onDone) {
         else if (!(failure instanceof ApiError && failure.status === 401)) error.textContent = failure instanceof ApiError && failure.status === 422 ? T.noteRequired : T.failed;
       });
   }
-  var approve = el("button", {
-    type: "button",
-    text: T.approve,
-    "aria-label": format(T.approveLabel, { title: title, author: author }),
-    onclick: function () {
-      act("approve");
+  // the visible words first, then (for screen readers) which change: one name for both
+  var which = function () {
+    return el("span", { className: "visually-hidden", text: format(T.changeOf, { title: title, author: author }) });
+  };
+  var approve = el(
+    "button",
+    {
+      type: "button",
+      onclick: function () {
+        act("approve");
+      },
     },
-  });
-  var reject = el("button", {
-    type: "button",
-    className: "secondary",
-    text: T.reject,
-    "aria-label": format(T.rejectLabel, { title: title, author: author }),
-    onclick: function () {
-      if (!note.value.trim()) {
-        error.textContent = T.noteRequired;
-        note.focus();
-        return;
-      }
-      act("reject", { note: note.value.trim() });
+    [T.approve, which()]
+  );
+  var reject = el(
+    "button",
+    {
+      type: "button",
+      className: "secondary",
+      onclick: function () {
+        if (!note.value.trim()) {
+          error.textContent = T.noteRequired;
+          note.focus();
+          return;
+        }
+        act("reject", { note: note.value.trim() });
+      },
     },
-  });
+    [T.reject, which()]
+  );
   return el("div", { className: "kb-review" }, [el("label", { for: noteId, text: T.noteFor }), note, error, el("div", { className: "kb-actions" }, [approve, reject])]);
 }
 
