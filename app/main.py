@@ -38,6 +38,7 @@ from app.db import (
 from app.events import EventBus, create_event_bus
 from app.health import install_database_error_handler
 from app.health import router as health_router
+from app.kb.live import DatabaseKnowledgeBase
 from app.logging import configure_logging
 from app.metrics import Metrics
 from app.middleware import BodySizeLimit, SecurityHeaders
@@ -158,7 +159,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     work_transactions: Transactions = (
         SqliteTransactions(database_url) if is_sqlite(database_url) else SessionTransactions(sessionmaker)
     )
-    kb_store = KnowledgeBaseStore(settings.kb_dir or DEFAULT_ROOT)
+    bus = create_event_bus(settings.redis_url)
+    # The knowledge base answers come from is the database's (seeded from the YAML on a first start).
+    kb = await DatabaseKnowledgeBase.open(sessionmaker, bus, settings.kb_dir or DEFAULT_ROOT)
+    kb_store = kb.store
     responses = load_responses()
     routing = load_routing_rules()
     policy = DecisionPolicy(
@@ -167,7 +171,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lambda: kb_store.current,
     )
     nlu = await build_nlu(settings, kb_store)
-    bus = create_event_bus(settings.redis_url)
     metrics = Metrics()
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors, bus)
@@ -210,6 +213,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessionmaker=sessionmaker,
         intake=GroupCommit(work_transactions),
         kb_store=kb_store,
+        kb=kb,
         responses=responses,
         policy=policy,
         nlu=nlu,
@@ -229,8 +233,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     resumed = await resume_after_restart(work_transactions, single_process=is_sqlite(database_url))
     if resumed:
         log.warning("resumed_unfinished_work", extra={"count": resumed})
-    stop_watching = asyncio.Event()
-    watcher = asyncio.create_task(kb_store.watch(stop_watching))
+    await kb.start()
     freeze_startup_objects()
     workers.start()
     from app.insights.retention import start_retention_job
@@ -242,10 +245,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await retention.stop()
         await workers.stop()
-        stop_watching.set()
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        await kb.stop()
         for adapter in adapters.values():
             await adapter.aclose()
         await nlu.aclose()

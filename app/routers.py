@@ -23,6 +23,9 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.insights.routes import include_insights_routers
 
     include_insights_routers(app)
+    from app.kb.routes import router as kb_router
+
+    app.include_router(kb_router)
     from app.kb_pages import router as kb_pages_router
 
     app.include_router(kb_pages_router)

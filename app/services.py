@@ -10,6 +10,7 @@ from app.conversations.intake import GroupCommit
 from app.conversations.policy import DecisionPolicy
 from app.conversations.worker import Workers
 from app.events import EventBus
+from app.kb.live import DatabaseKnowledgeBase
 from app.metrics import Metrics
 from app.settings import Settings
 from app.webchat.tokens import TokenSigner
@@ -25,7 +26,8 @@ class Services:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     intake: GroupCommit  # stores webhook events, concurrent requests sharing a transaction
-    kb_store: KnowledgeBaseStore
+    kb_store: KnowledgeBaseStore  # always ``kb.store``: what answers read
+    kb: DatabaseKnowledgeBase  # the store's source (the database) and its authoring rules' departments
     responses: Responses
     policy: DecisionPolicy
     nlu: NluClient

@@ -2,22 +2,26 @@
 
 ``load_knowledge_base`` refuses any file with a structural problem (YAML, schema,
 unknown department, duplicate id, dangling ``related``). ``KnowledgeBaseStore`` holds
-the knowledge base answers are read from; ``watch`` reloads it when a file changes,
-so a corrected answer takes effect without a restart, and an invalid edit is logged
-and ignored (the previous knowledge base stays in service).
+the knowledge base answers are read from. Where the files are the truth (tools, tests),
+``watch`` reloads it when a file changes, and an invalid edit is logged and ignored (the
+previous knowledge base stays in service). The hub keeps its knowledge base in the
+database and hands each fresh one to ``replace``; either way every ``on_change``
+callback hears of a knowledge base that differs from the one before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import watchfiles
 
-from knowledge_base.parsing import Problem, parse_knowledge_base
+from knowledge_base.parsing import Problem, parse_departments, parse_knowledge_base
 from knowledge_base.schema import Department, FaqEntry
 
 DEFAULT_ROOT = Path(__file__).resolve().parent
@@ -59,6 +63,42 @@ def load_knowledge_base(root: Path = DEFAULT_ROOT) -> KnowledgeBase:
     )
 
 
+@dataclass(frozen=True)
+class DepartmentsFile:
+    departments: dict[str, Department]
+    required_ids: dict[str, str]  # entry id -> the department that must own it
+
+
+def load_departments(root: Path = DEFAULT_ROOT) -> DepartmentsFile:
+    """``departments.yml`` alone; raises ``KnowledgeBaseError`` when it is invalid."""
+    parsed = parse_departments(root)
+    errors = [problem for problem in parsed.problems if problem.severity == "error"]
+    if errors:
+        raise KnowledgeBaseError(errors)
+    return DepartmentsFile(dict(parsed.departments), dict(parsed.required_ids))
+
+
+def knowledge_base_of(departments: dict[str, Department], entries: Iterable[FaqEntry]) -> KnowledgeBase:
+    """A knowledge base held elsewhere than in files (the hub's database); entries in the order given.
+
+    The fingerprint covers everything an answer or the NLU could read, so two processes that
+    loaded the same content agree on it.
+    """
+    listed = list(entries)
+    digest = hashlib.sha256()
+    for item in [*departments.values(), *listed]:
+        digest.update(json.dumps(item.model_dump(mode="json"), ensure_ascii=False, sort_keys=True).encode())
+        digest.update(b"\0")
+    return KnowledgeBase(
+        departments=dict(departments),
+        entries={entry.id: entry for entry in listed},
+        fingerprint=digest.hexdigest(),
+    )
+
+
+ChangeCallback = Callable[[KnowledgeBase], None]
+
+
 def _is_knowledge_base_file(change: watchfiles.Change, path: str) -> bool:
     return path.endswith(".yml") and not Path(path).name.startswith((".", "~"))
 
@@ -66,9 +106,12 @@ def _is_knowledge_base_file(change: watchfiles.Change, path: str) -> bool:
 class KnowledgeBaseStore:
     """The knowledge base in service. Read ``current`` at answer time, never keep a copy."""
 
-    def __init__(self, root: Path = DEFAULT_ROOT) -> None:
+    def __init__(self, root: Path = DEFAULT_ROOT, initial: KnowledgeBase | None = None) -> None:
+        """The files under ``root``, or ``initial`` when the knowledge base comes from elsewhere."""
         self._root = root
-        self._current = load_knowledge_base(root)  # an invalid start is fatal: raise
+        # an invalid start is fatal: raise
+        self._current = initial if initial is not None else load_knowledge_base(root)
+        self._callbacks: list[ChangeCallback] = []
 
     @property
     def root(self) -> Path:
@@ -77,6 +120,29 @@ class KnowledgeBaseStore:
     @property
     def current(self) -> KnowledgeBase:
         return self._current
+
+    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Call ``callback(new_knowledge_base)`` after every change; returns the unsubscribe function."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def replace(self, fresh: KnowledgeBase) -> bool:
+        """Serve ``fresh`` from now on; True (and the callbacks called) when it differs from the current one."""
+        if fresh.fingerprint == self._current.fingerprint:
+            return False
+        self._current = fresh
+        logger.info(
+            "kb_reloaded entries=%d fingerprint=%s",
+            len(fresh.entries),
+            fresh.fingerprint[:12],
+            extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
+        )
+        for callback in list(self._callbacks):
+            try:
+                callback(fresh)
+            except Exception:  # one listener's failure must not keep the others uninformed
+                logger.exception("kb_change_callback_failed", extra={"event": "kb_change_callback_failed"})
+        return True
 
     def reload(self) -> bool:
         """Load the files again. False (and the previous knowledge base kept) when they are invalid."""
@@ -91,14 +157,7 @@ class KnowledgeBaseStore:
                 extra={"event": "kb_reload_rejected", "problems": len(exc.problems)},
             )
             return False
-        if fresh.fingerprint != self._current.fingerprint:
-            self._current = fresh
-            logger.info(
-                "kb_reloaded entries=%d fingerprint=%s",
-                len(fresh.entries),
-                fresh.fingerprint[:12],
-                extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
-            )
+        self.replace(fresh)
         return True
 
     async def watch(self, stop: asyncio.Event) -> None:

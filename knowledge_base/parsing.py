@@ -305,3 +305,12 @@ def parse_knowledge_base(root: Path) -> ParsedKnowledgeBase:
         _read_entries(kb, path, contents[path], first_lines)
     _check_related(kb)
     return kb
+
+
+def parse_departments(root: Path) -> ParsedKnowledgeBase:
+    """Only ``departments.yml`` under ``root``: for a knowledge base whose entries live elsewhere."""
+    kb = ParsedKnowledgeBase(root=root)
+    raw = _read(kb.departments_file)
+    kb.fingerprint = fingerprint({kb.departments_file: raw}, root)
+    _read_departments(kb, raw)
+    return kb

@@ -10,81 +10,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import TextIO
 
-from knowledge_base.language import is_english, is_english_sentence
+from knowledge_base.entry_rules import (
+    NEAR_DUPLICATE_JACCARD,
+    jaccard,
+    normalize_question,
+    text_findings,
+    trigrams,
+)
 from knowledge_base.loader import DEFAULT_ROOT
 from knowledge_base.parsing import FAQ_DIR, ParsedEntry, ParsedKnowledgeBase, Problem, parse_knowledge_base
 
 __all__ = ["Problem", "main", "normalize_question", "run_validate", "validate_knowledge_base"]
-
-MIN_QUESTIONS = 8
-MIN_ANSWER_CHARS = 40
-MAX_ANSWER_CHARS = 400  # about two screens of a small phone
-MAX_ANSWER_EN_CHARS = 700  # the same screens: English takes about 1.7 times the characters of Thai
-NEAR_DUPLICATE_JACCARD = 0.8
-OFFICIAL_HOST_SUFFIX = ".go.th"
-
-_THAI = re.compile(r"[\u0e00-\u0e7f]")
-_REPEATS = re.compile(r"(.)\1+")
-_SPACES_AND_MARKS = re.compile(r"[\s?!.,:;'\"()\u200b-]+")
-# Polite and softening particles, longest first, stripped where a phrase ends.
-_PARTICLES = (
-    "ครับผม",
-    "ครับ",
-    "คับ",
-    "ค่ะ",
-    "คะ",
-    "ค่า",
-    "คร่ะ",
-    "จ้ะ",
-    "จ๊ะ",
-    "จ้า",
-    "จ๊า",
-    "นะ",
-    "น้า",
-    "น๊ะ",
-    "ฮะ",
-    "ฮับ",
-    "อ่ะ",
-    "อะ",
-)
-_COLLAPSED_PARTICLES = tuple(sorted({_REPEATS.sub(r"\1", p) for p in _PARTICLES}, key=len, reverse=True))
-
-
-def _strip_particles(phrase: str) -> str:
-    stripped = True
-    while stripped:
-        stripped = False
-        for particle in _COLLAPSED_PARTICLES:
-            if phrase.endswith(particle):
-                phrase, stripped = phrase[: -len(particle)], True
-                break
-    return phrase
-
-
-def normalize_question(text: str) -> str:
-    """Lower-case, repeats collapsed, phrase-final particles and all spacing removed."""
-    collapsed = _REPEATS.sub(r"\1", text.lower())
-    stripped = "".join(_strip_particles(phrase) for phrase in _SPACES_AND_MARKS.split(collapsed))
-    return stripped or _SPACES_AND_MARKS.sub("", collapsed)  # a question that is only particles
-
-
-def _trigrams(text: str) -> frozenset[str]:
-    return frozenset(text[i : i + 3] for i in range(max(len(text) - 2, 1)))
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
-
-
-def _has_thai(text: str) -> bool:
-    return bool(_THAI.search(text))
 
 
 def _error(parsed: ParsedEntry, loc: tuple[str | int, ...], message: str) -> Problem:
@@ -114,51 +56,8 @@ def _check_required(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
 
 
 def _check_texts(parsed: ParsedEntry) -> Iterator[Problem]:
-    entry = parsed.entry
-    answer_length = len(entry.answer.strip())
-    if answer_length > MAX_ANSWER_CHARS:
-        message = f"answer is {answer_length} characters, at most {MAX_ANSWER_CHARS} fit a phone screen"
-        yield _error(parsed, ("answer",), message + " (move the rest to 'detail')")
-    elif answer_length < MIN_ANSWER_CHARS:
-        yield _error(
-            parsed, ("answer",), f"answer is {answer_length} characters, at least {MIN_ANSWER_CHARS}"
-        )
-    for name, text in (("title", entry.title), ("answer", entry.answer)):
-        if not _has_thai(text):
-            yield _error(parsed, (name,), f"{name} has no Thai text")
-    yield from _check_english(parsed)
-    for index, question in enumerate(entry.questions):
-        if not _has_thai(question) and not is_english_sentence(question):
-            message = f"question {question!r} has no Thai text and is not an English question"
-            yield _error(parsed, ("questions", index), message)
-    thai_questions = sum(1 for q in entry.questions if _has_thai(q))
-    if thai_questions < MIN_QUESTIONS:
-        in_thai = " in Thai" if thai_questions < len(entry.questions) else ""
-        message = f"has {thai_questions} questions{in_thai}, at least {MIN_QUESTIONS} needed"
-        yield _error(parsed, ("questions",), message)
-    if entry.source_url.scheme != "https" or not (entry.source_url.host or "").endswith(OFFICIAL_HOST_SUFFIX):
-        message = (
-            f"source_url {str(entry.source_url)!r} is not an official https://…{OFFICIAL_HOST_SUFFIX} page"
-        )
-        yield _error(parsed, ("source_url",), message)
-
-
-def _check_english(parsed: ParsedEntry) -> Iterator[Problem]:
-    """``title_en`` and ``answer_en`` come together, in English, as short as the Thai answer allows."""
-    entry = parsed.entry
-    if (entry.title_en is None) != (entry.answer_en is None):
-        missing = "answer_en" if entry.answer_en is None else "title_en"
-        yield _error(
-            parsed, ("title_en" if missing == "answer_en" else "answer_en",), f"{missing} is missing"
-        )
-    for name, text in (("title_en", entry.title_en), ("answer_en", entry.answer_en)):
-        if text is not None and (_has_thai(text) or not is_english(text)):
-            yield _error(parsed, (name,), f"{name} is not English text")
-    if entry.answer_en is not None and len(entry.answer_en.strip()) > MAX_ANSWER_EN_CHARS:
-        length = len(entry.answer_en.strip())
-        yield _error(
-            parsed, ("answer_en",), f"answer_en is {length} characters, at most {MAX_ANSWER_EN_CHARS}"
-        )
+    for finding in text_findings(parsed.entry):
+        yield _error(parsed, finding.loc, finding.message)
 
 
 def _check_questions(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
@@ -176,11 +75,11 @@ def _check_questions(kb: ParsedKnowledgeBase) -> Iterator[Problem]:
                 yield _error(parsed, ("questions", index), f"question {question!r} repeats one in {where}")
                 continue
             seen[key] = (parsed, index)
-            grams.append((parsed, index, _trigrams(key)))
+            grams.append((parsed, index, trigrams(key)))
     for (a, a_index, a_grams), (b, b_index, b_grams) in combinations(grams, 2):
         if a is b:
             continue
-        score = _jaccard(a_grams, b_grams)
+        score = jaccard(a_grams, b_grams)
         if score >= NEAR_DUPLICATE_JACCARD:
             question, other = b.entry.questions[b_index], a.entry.questions[a_index]
             where = f"{a.file.name}:{a.line_of('questions', a_index)}"

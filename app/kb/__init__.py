@@ -1,0 +1,1 @@
+"""Knowledge-base authoring: entries in the database, reviewed changes, versions, export and import."""

@@ -1,0 +1,50 @@
+"""Questions of a draft that another entry already answers: the editor warns before the NLU gets confused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.services import Services
+from knowledge_base.entry_rules import normalize_question
+from nlu.client import NluClient
+from nlu.embedded import EmbeddedNlu
+
+# Far above the answer threshold: the warning must mean "citizens asking this get that other entry".
+HIGH_CONFIDENCE = 0.8
+MAX_QUESTIONS_RANKED = 50
+
+
+def embedded_engine(nlu: NluClient) -> EmbeddedNlu | None:
+    """The in-process engine (on its own, or behind Rasa as the fallback): ranking with it costs no round trip."""
+    if isinstance(nlu, EmbeddedNlu):
+        return nlu
+    fallback = getattr(nlu, "fallback", None)
+    return fallback if isinstance(fallback, EmbeddedNlu) else None
+
+
+async def near_duplicates(services: Services, entry_id: str, questions: list[str]) -> list[dict[str, Any]]:
+    kb = services.kb_store.current
+    taken = {
+        normalize_question(question): other
+        for other in kb.entries.values()
+        if other.id != entry_id
+        for question in other.questions
+    }
+    found: list[dict[str, Any]] = []
+    unsure: list[str] = []
+    for question in questions:
+        other = taken.get(normalize_question(question))
+        if other is not None:
+            found.append({"question": question, "entry_id": other.id, "title": other.title})
+        else:
+            unsure.append(question)
+    engine = embedded_engine(services.nlu)
+    if engine is None:
+        return found
+    threshold = max(services.settings.answer_threshold, HIGH_CONFIDENCE)
+    for question in unsure[:MAX_QUESTIONS_RANKED]:
+        prediction = await engine.parse(question)
+        best = kb.entries.get(prediction.faq_id or "")
+        if best is not None and best.id != entry_id and prediction.faq_confidence >= threshold:
+            found.append({"question": question, "entry_id": best.id, "title": best.title})
+    return found
