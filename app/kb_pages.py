@@ -17,7 +17,7 @@ from app.conversations.replies import MAX_RELATED
 from app.deps import ServicesDep
 from app.officers.console import SECURITY_HEADERS, templates
 from channels import facebook_messages, line_messages
-from knowledge_base import validate
+from knowledge_base import entry_rules
 
 router = APIRouter(include_in_schema=False)
 MAX_PREFILL_CODE_POINTS = 2000
@@ -25,8 +25,8 @@ MAX_PREFILL_CODE_POINTS = 2000
 
 def _limits() -> dict[str, int]:
     return {
-        "answer": validate.MAX_ANSWER_CHARS,
-        "answer_en": validate.MAX_ANSWER_EN_CHARS,
+        "answer": entry_rules.MAX_ANSWER_CHARS,
+        "answer_en": entry_rules.MAX_ANSWER_EN_CHARS,
         "related_shown": MAX_RELATED,
         "line_text": line_messages.MAX_TEXT,
         "line_alt_text": line_messages.MAX_ALT_TEXT,

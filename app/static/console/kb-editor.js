@@ -76,6 +76,7 @@ function showProblems(problems) {
   var unplaced = [];
   problems.forEach(function (problem) {
     var field = String(problem.field || "").split(/[.[]/)[0];
+    if (field === "id") field = "entry_id";
     var target = $("error-" + field);
     if (!target) {
       unplaced.push(problem.msg);
