@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.conftest import ADMIN_PASSWORD, LiveServer
+from tests.conftest import ADMIN_PASSWORD
 from tests.integration.browser.conftest import ARTIFACTS, OutsideRequests
 
 LIVE_MS = 15_000
@@ -52,6 +52,12 @@ if (window.AudioContext) {
 """
 
 
+class Served(Protocol):
+    """A hub the scene talks to: one in this process (LiveServer) or a `govchat serve` (HubProcess)."""
+
+    url: str
+
+
 # ---- the people -------------------------------------------------------------------------------
 @dataclass
 class WebCitizen:
@@ -72,7 +78,7 @@ class WebCitizen:
 class Hub:
     """The live hub's HTTP side, for setting scenes the browser then shows."""
 
-    def __init__(self, server: LiveServer) -> None:
+    def __init__(self, server: Served) -> None:
         self.http = httpx.Client(base_url=server.url, timeout=30)
         self.admin = self.login("admin", ADMIN_PASSWORD)
 
@@ -123,7 +129,7 @@ class Hub:
 # ---- the browser ------------------------------------------------------------------------------
 class Console:
     def __init__(
-        self, browser: Browser, server: LiveServer, width: int = 1366, granted: bool = True, script: str = ""
+        self, browser: Browser, server: Served, width: int = 1366, granted: bool = True, script: str = ""
     ) -> None:
         self.outside = OutsideRequests(server.url)
         self.context: BrowserContext = browser.new_context(

@@ -1,14 +1,14 @@
 """``/console/insights`` in real headless Chromium: the admin logs in, the charts are drawn (and
-readable as tables), and an unanswered question becomes a knowledge-base draft in one click.
+readable as tables), and an unanswered question opens the knowledge-base editor with it added.
 The screenshot is test-artifacts/insights.png."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,15 +162,21 @@ def test_the_admin_sees_the_charts_drawn_with_tables_behind_them(
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
 
-def test_one_click_drafts_an_unanswered_question(page: Page, insights_hub: LiveServer) -> None:
+def test_the_draft_button_opens_the_editor_with_the_question_added_to_the_suggested_entry(
+    page: Page, insights_hub: LiveServer
+) -> None:
     log_in_as_admin(page)
+    question = paraphrase_row(page).get_by_role("cell").first.inner_text()
 
-    paraphrase_row(page).get_by_role("button", name="สร้างร่างคำถาม").click()
+    paraphrase_row(page).get_by_role("link", name=re.compile("สร้างร่างคำถาม")).click()
 
-    expect(page.get_by_role("status")).to_contain_text("drafts/financial_statement_deadline-")
-    kb_root = insights_hub.services.kb_store.root
-    drafts = list(Path(kb_root, "drafts").glob("financial_statement_deadline-*.yml"))
-    assert len(drafts) == 1
+    expect(page.get_by_role("heading", name=re.compile("แก้ไขคำตอบ: กำหนดส่งงบการเงิน"))).to_be_visible()
+    added = page.locator("#questions-list li").last
+    expect(added).to_contain_text(question)
+    expect(page.locator("#questions-list li")).to_have_count(
+        len(insights_hub.services.kb_store.current.entries["financial_statement_deadline"].questions) + 1
+    )
+    expect(page.get_by_role("status").filter(has_text="เพิ่มคำถาม")).to_be_attached()
 
 
 def test_a_shaky_but_given_answer_is_not_listed_as_unanswered(page: Page) -> None:
