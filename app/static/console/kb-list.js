@@ -8,6 +8,7 @@ import { KB, entryPath, isMine, refreshPendingBadge, showError, titles } from ".
 
 const DAY_MS = 24 * 3600 * 1000;
 const EXPIRING_DAYS = 30;
+const ANSWER_SHOWN = 160; // code points of the answer on a card: enough to recognise it
 
 function query() {
   var params = new URLSearchParams();
@@ -35,6 +36,11 @@ function flags(entry) {
   return found;
 }
 
+function glimpse(answer) {
+  var chars = Array.from((answer || "").replace(/\s+/g, " ").trim());
+  return chars.length > ANSWER_SHOWN ? chars.slice(0, ANSWER_SHOWN).join("") + "…" : chars.join("");
+}
+
 function card(entry) {
   var badges = [el("span", { className: "kb-status status-" + entry.status, text: CONFIG.labels.entryStatuses[entry.status] || entry.status })];
   flags(entry).forEach(function (flag) {
@@ -49,7 +55,7 @@ function card(entry) {
       el("a", { href: entryPath(entry.id), "aria-label": format(T.openEntry, { title: entry.title }), text: entry.title }),
     ]),
     el("p", { className: "kb-badges" }, badges),
-    el("p", { className: "kb-answer", text: entry.answer }),
+    el("p", { className: "kb-answer", text: glimpse(entry.answer) }),
     el("p", { className: "kb-meta", text: meta.join(" · ") }),
   ]);
 }

@@ -16,10 +16,15 @@ SUBMITTED = "ส่งให้ตรวจแล้ว"
 OWN_CHANGE = "ท่านเป็นผู้แก้ไขรายการนี้"
 
 
-def shoot(page: Page, name: str) -> Path:
+def shoot(page: Page, name: str, part: Locator | None = None) -> Path:
+    """The whole page from its top (the editor's preview sticks beside what is in view), or one ``part``."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"kb-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if part is not None:
+        part.screenshot(path=str(path))
+    else:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 

@@ -7,9 +7,11 @@ The LINE API is the loopback fake; the citizen's messages are signed webhooks, a
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -51,9 +53,26 @@ REPLY_S = 30.0
 
 
 @pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    async with fresh_postgres_database(migrated=False) as url:
-        yield url
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database with no schema: the hubs migrate it themselves.
+
+    Playwright's sync API owns this thread's event loop, so the database is made and dropped on
+    a loop of another thread, kept running in between.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    database = fresh_postgres_database(migrated=False)
+    try:
+        url = asyncio.run_coroutine_threadsafe(database.__aenter__(), loop).result()
+        try:
+            yield url
+        finally:
+            asyncio.run_coroutine_threadsafe(database.__aexit__(None, None, None), loop).result()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
 
 
 @pytest.fixture(scope="module")
