@@ -187,3 +187,73 @@ def test_the_pages_pass_axe_and_fit_a_phone(
     expect(page.locator("#questions-list")).to_contain_text("จองชื่อภาษาอังกฤษได้ไหม")
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+REFUND_TITLE = "ขอคืนค่าธรรมเนียมที่ชำระเกิน"
+REFUND_QUESTIONS = [
+    "จ่ายค่าธรรมเนียมเกินขอคืนได้ไหมคะ",
+    "ขอคืนค่าธรรมเนียมจดทะเบียนยังไง",
+    "โอนค่าธรรมเนียมซ้ำสองครั้ง ทำไงดีครับ",
+    "ชำระเงินเกินต้องทำเรื่องขอคืนที่ไหน",
+    "คืนเงินค่าจดทะเบียนใช้เวลากี่วัน",
+    "ขอเงินค่าธรรมเนียมคืนได้หรือเปล่า",
+    "จ่ายผิดจำนวน ขอคืนส่วนต่างได้ไหม",
+    "ยื่นคำขอคืนค่าธรรมเนียมต้องใช้เอกสารอะไรบ้าง",
+]
+TAKEN_QUESTION = "จองชื่อบริษัทยังไงครับ"  # already one of name_reservation's
+
+
+def test_a_new_entry_is_approved_then_retired_and_brought_back(
+    scene: Hub, consoles: list[Console], browser: Browser, hub: LiveServer
+) -> None:
+    author = supervisor(consoles, browser, hub, "kb_somchai")
+    author.goto("/console/kb/new?department=registration&question=" + REFUND_QUESTIONS[0])
+    expect(author.get_by_role("heading", name="เพิ่มคำตอบใหม่")).to_be_visible()
+    expect(author.locator("#questions-list .kb-question")).to_have_text([REFUND_QUESTIONS[0]])
+    author.locator("#field-entry_id").fill("registration_fee_refund")
+    expect(author.locator("#field-department")).to_have_value("registration")
+    author.locator("#field-title").fill(REFUND_TITLE)
+    answer_box(author).fill(
+        "ค่าธรรมเนียมที่ชำระเกินขอคืนได้ โดยยื่นคำขอพร้อมหลักฐานการชำระที่สำนักงานที่รับชำระ ภายใน 1 ปีนับจากวันที่ชำระค่ะ"
+    )
+    author.locator("#field-source_url").fill("https://www.dbd.go.th/")
+    author.locator("#field-reviewed_at").fill("2026-12-01")
+    for question in [*REFUND_QUESTIONS[1:], TAKEN_QUESTION]:
+        author.get_by_label("เพิ่มคำถาม", exact=True).fill(question)
+        author.get_by_label("เพิ่มคำถาม", exact=True).press("Enter")
+    taken = author.locator("#questions-list li").filter(has_text=TAKEN_QUESTION)
+    expect(taken.locator(".kb-duplicate")).to_contain_text("จองชื่อบริษัทหรือห้างหุ้นส่วนทางออนไลน์", timeout=LIVE_MS)
+    taken.get_by_role("button", name=f"ลบ คำถาม: {TAKEN_QUESTION}").click()
+    expect(author.locator("#check-status")).to_have_text(re.compile("ไม่พบปัญหา"), timeout=LIVE_MS)
+    author.get_by_role("button", name="ส่งให้ตรวจ").click()
+    expect(author.locator("#submit-result")).to_contain_text("ส่งให้ตรวจแล้ว")
+
+    reviewer = supervisor(consoles, browser, hub, "kb_suda")
+    reviewer.goto("/console/kb/changes")
+    expect(pending_change(reviewer, REFUND_TITLE)).to_contain_text("คำตอบใหม่")
+    approve_in_queue(reviewer, REFUND_TITLE)
+
+    open_knowledge_base(author)
+    open_entry(author, REFUND_TITLE)
+    author.get_by_role("button", name="เลิกใช้คำตอบนี้").click()
+    expect(author.locator("#submit-result")).to_contain_text("ส่งคำขอเลิกใช้คำตอบนี้ให้ตรวจแล้ว")
+    approve_in_queue(reviewer, REFUND_TITLE)
+    open_knowledge_base(reviewer)
+    expect(reviewer.locator(".kb-card").filter(has_text=REFUND_TITLE)).to_contain_text("เลิกใช้แล้ว")
+
+    open_entry(reviewer, REFUND_TITLE)
+    expect(reviewer.locator("#retired-note")).to_be_visible()
+    reviewer.get_by_role("button", name="นำคำตอบนี้กลับมาใช้").click()
+    expect(reviewer.locator("#submit-result")).to_contain_text("ส่งคำขอนำคำตอบนี้กลับมาใช้ให้ตรวจแล้ว")
+    pending = pending_change(reviewer, REFUND_TITLE)
+    expect(pending.locator('tr[data-field="status"] .diff-after')).to_have_text("เผยแพร่อยู่")
+
+
+def test_an_entry_every_installation_needs_cannot_be_retired(
+    scene: Hub, consoles: list[Console], browser: Browser, hub: LiveServer
+) -> None:
+    author = supervisor(consoles, browser, hub, "kb_suda")
+    open_entry(author, EXPIRY)
+    author.get_by_role("button", name="เลิกใช้คำตอบนี้").click()
+    expect(author.locator("#error-status")).to_contain_text("ยกเลิกไม่ได้")
+    expect(author.locator("#submit-result")).to_be_hidden()
