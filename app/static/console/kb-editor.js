@@ -121,7 +121,9 @@ function check() {
 
 function changed() {
   var draft = readDraft();
-  renderPreview(draft);
+  var english = Boolean(draft.title_en && draft.answer_en);
+  $("preview-english").disabled = !english;
+  renderPreview(draft, english && $("preview-english").checked);
   renderCounter("count-answer", draft.answer || "", limits.answer);
   renderCounter("count-answer_en", draft.answer_en || "", limits.answer_en);
   $("submit-result").textContent = "";
@@ -296,6 +298,7 @@ export function startEditor() {
   });
   form.addEventListener("submit", submit);
   $("field-department").addEventListener("change", changed);
+  $("preview-english").addEventListener("change", changed);
   $("question-add").addEventListener("click", function () {
     if (addQuestion($("question-new").value)) {
       $("question-new").value = "";

@@ -41,8 +41,10 @@ function splitText(text, limit) {
   return chunks.filter(Boolean);
 }
 
+// ok: within the limit; "warn": the channel shortens it (allowed); otherwise over the limit
 function limitItem(ok, text) {
-  return el("li", { className: ok ? "limit-ok" : "limit-over" }, [el("span", { className: "limit-mark", text: ok ? "✓ " : "⚠ " }), text]);
+  var kind = ok === true ? "ok" : ok === "warn" ? "warn" : "over";
+  return el("li", { className: "limit-" + kind }, [el("span", { className: "limit-mark", text: ok === true ? "✓ " : "⚠ " }), text]);
 }
 
 function counter(n, max) {
@@ -64,7 +66,7 @@ function relatedTitles(draft) {
 }
 
 function sourceLine(draft) {
-  return bot.source + ": " + (draft.source_url || "");
+  return draft.source_label + ": " + (draft.source_url || "");
 }
 
 function renderLine(draft, answerLength) {
@@ -90,11 +92,11 @@ function renderLine(draft, answerLength) {
     )
   );
   var items = [
-    limitItem(answerLength <= limits.answer, T.answerLimit + " " + counter(answerLength, limits.answer)),
+    limitItem(answerLength <= draft.answer_max, T.answerLimit + " " + counter(answerLength, draft.answer_max)),
     limitItem(altLength <= limits.line_alt_text, format(T.lineAltText, { n: altLength, max: limits.line_alt_text })),
   ];
   if (quick.some(function (option) { return codePoints(option) > limits.line_quick_reply; })) {
-    items.push(limitItem(false, format(T.lineQuick, { max: limits.line_quick_reply })));
+    items.push(limitItem("warn", format(T.lineQuick, { max: limits.line_quick_reply })));
   }
   $("limits-line").replaceChildren.apply($("limits-line"), items);
 }
@@ -107,8 +109,10 @@ function messengerTemplate(text) {
   ]);
 }
 
-function renderMessenger(draft, answerLength) {
-  var answer = draft.answer.trim();
+function renderMessenger(draft) {
+  // the adapter takes out the Thai source line only (its button carries the link); an English one stays
+  var answer = draft.answer.trim() + (draft.english ? "\n" + sourceLine(draft) : "");
+  var answerLength = codePoints(answer);
   var fits = answerLength <= limits.messenger_template;
   var parts = fits
     ? [messengerTemplate(answer || T.empty)]
@@ -122,7 +126,11 @@ function renderMessenger(draft, answerLength) {
   });
   $("preview-messenger").replaceChildren.apply($("preview-messenger"), parts.concat(quick.length ? [chips(quick, "fb-chips")] : []));
   var note = fits ? format(T.messengerFits, { n: answerLength, max: limits.messenger_template }) : format(T.messengerTemplate, { n: answerLength, max: limits.messenger_template });
-  $("limits-messenger").replaceChildren(limitItem(fits, note));
+  var items = [limitItem(fits || "warn", note)];
+  if (quick.some(function (option) { return option.slice(-1) === ELLIPSIS; })) {
+    items.push(limitItem("warn", format(T.lineQuick, { max: limits.messenger_quick_reply })));
+  }
+  $("limits-messenger").replaceChildren.apply($("limits-messenger"), items);
 }
 
 function renderWebchat(draft, answerLength) {
@@ -130,21 +138,31 @@ function renderWebchat(draft, answerLength) {
   $("preview-webchat").replaceChildren(
     el("div", { className: "web-bubble" }, [
       el("p", { className: "web-text", text: draft.answer.trim() || T.empty }),
-      el("p", { className: "web-text" }, [bot.source + ": ", el("span", { className: "web-link", text: draft.source_url || T.empty })]),
+      el("p", { className: "web-text" }, [draft.source_label + ": ", el("span", { className: "web-link", text: draft.source_url || T.empty })]),
     ]),
     chips(quick, "web-chips")
   );
   $("limits-webchat").replaceChildren(
-    limitItem(answerLength <= limits.answer, T.answerLimit + " " + counter(answerLength, limits.answer)),
+    limitItem(answerLength <= draft.answer_max, T.answerLimit + " " + counter(answerLength, draft.answer_max)),
     limitItem(true, T.webchatNote)
   );
 }
 
-export function renderPreview(draft) {
-  var answerLength = codePoints(draft.answer.trim());
-  renderLine(draft, answerLength);
-  renderMessenger(draft, answerLength);
-  renderWebchat(draft, answerLength);
+// `english`: what a question written in English gets, when the entry has both English texts
+// (app/conversations/replies.py); buttons and quick replies stay Thai, as the adapters send them.
+export function renderPreview(draft, english) {
+  var inEnglish = Boolean(english && draft.title_en && draft.answer_en);
+  var shown = Object.assign({}, draft, {
+    title: inEnglish ? draft.title_en : draft.title,
+    answer: (inEnglish ? draft.answer_en : draft.answer) || "",
+    english: inEnglish,
+    source_label: inEnglish ? bot.source_en : bot.source,
+    answer_max: inEnglish ? limits.answer_en : limits.answer,
+  });
+  var answerLength = codePoints(shown.answer.trim());
+  renderLine(shown, answerLength);
+  renderMessenger(shown);
+  renderWebchat(shown, answerLength);
 }
 
 export function renderCounter(id, text, max) {

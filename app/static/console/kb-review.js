@@ -92,7 +92,8 @@ export function changeCard(change, onDone, withEntryLink) {
 
 // ---- training status --------------------------------------------------------------------------
 function showTraining(status) {
-  var text = format(CONFIG.labels.training[status.state] || status.state, { error: status.error || "" });
+  var state = status.state === "idle" && status.pending_questions ? "waiting" : status.state;
+  var text = format(CONFIG.labels.training[state] || status.state, { error: status.error || "" });
   $("training").hidden = false;
   $("training").dataset.state = status.state;
   $("training").textContent = format(T.training, { state: text });
@@ -103,7 +104,8 @@ export function followTraining() {
   return api("GET", KB + "/training")
     .then(function (status) {
       showTraining(status);
-      if (status.state === "training" || status.pending_questions) trainingTimer = window.setTimeout(followTraining, TRAINING_POLL_MS);
+      // a failure stays until the next change retrains; nothing more to watch for
+      if (status.state === "training" || (status.state === "idle" && status.pending_questions)) trainingTimer = window.setTimeout(followTraining, TRAINING_POLL_MS);
     })
     .catch(function () {
       $("training").hidden = true; // no training status on this hub: nothing to show
