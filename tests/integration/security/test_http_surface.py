@@ -16,7 +16,15 @@ from app.settings import Settings
 from tests.conftest import make_settings, running_app
 from tests.integration.officers.conftest import new_citizen
 
-HTML_PAGES = ["/", "/console", "/console/insights"]
+HTML_PAGES = [
+    "/",
+    "/console",
+    "/console/insights",
+    "/console/kb",
+    "/console/kb/changes",
+    "/console/kb/new?department=registration&question=x",
+    "/console/kb/entries/name_reservation?add_question=x",
+]
 TWENTY_DIGITS = "9" * 20
 
 
