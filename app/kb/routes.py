@@ -86,12 +86,19 @@ class RejectRequest(BaseModel):
 async def list_entries(
     officer: Editor,
     session: SessionDep,
+    services: ServicesDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     department: Annotated[str | None, Query(max_length=32)] = None,
     stale: bool = False,
     expiring: bool = False,
 ) -> dict[str, Any]:
-    wanted = service.EntryFilter(q=q or None, department=department or None, stale=stale, expiring=expiring)
+    wanted = service.EntryFilter(
+        q=q or None,
+        department=department or None,
+        stale=stale,
+        expiring=expiring,
+        stale_after_days=services.settings.kb_stale_days,
+    )
     return {"entries": await service.list_entries(session, officer, wanted, utcnow().date())}
 
 

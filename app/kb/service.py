@@ -22,7 +22,6 @@ from app.officers.repository import add_audit
 STALE_REASON = "รายการนี้ถูกแก้ไขไปแล้วหลังจากสร้างร่างนี้ จึงอนุมัติไม่ได้ กรุณาสร้างร่างใหม่จากฉบับล่าสุด"
 ALREADY_REVIEWED = "ร่างนี้ได้รับการพิจารณาไปแล้ว"
 SELF_APPROVAL = "ผู้เขียนร่างอนุมัติร่างของตนเองไม่ได้ ต้องให้หัวหน้างานหรือผู้ดูแลระบบคนอื่นอนุมัติ"
-STALE_AFTER_DAYS = 365
 EXPIRING_WITHIN_DAYS = 30
 
 
@@ -46,6 +45,7 @@ class EntryFilter:
     department: str | None = None
     stale: bool = False
     expiring: bool = False
+    stale_after_days: int = 365
 
 
 def _in_scope(officer: Officer, department: str) -> bool:
@@ -69,7 +69,7 @@ def _matches(entry: KbEntry, wanted: EntryFilter, today: dt.date) -> bool:
             return False
     if wanted.stale:
         reviewed = dt.date.fromisoformat(fields["reviewed_at"])
-        if (today - reviewed).days <= STALE_AFTER_DAYS:
+        if (today - reviewed).days <= wanted.stale_after_days:
             return False
     if wanted.expiring:
         expires = fields.get("expires_at")
