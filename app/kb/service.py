@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from app.officers.access import department_scope
 from app.officers.models import Officer
 from app.officers.repository import add_audit
 
+log = logging.getLogger(__name__)
 STALE_REASON = "รายการนี้ถูกแก้ไขไปแล้วหลังจากสร้างร่างนี้ จึงอนุมัติไม่ได้ กรุณาสร้างร่างใหม่จากฉบับล่าสุด"
 ALREADY_REVIEWED = "ร่างนี้ได้รับการพิจารณาไปแล้ว"
 SELF_APPROVAL = "ผู้เขียนร่างอนุมัติร่างของตนเองไม่ได้ ต้องให้หัวหน้างานหรือผู้ดูแลระบบคนอื่นอนุมัติ"
@@ -126,7 +128,9 @@ async def check_change(
     if not _in_scope(officer, department) or not _in_scope(officer, target):
         raise KbNotFound(entry_id)
     if current is not None and current.department != department:
-        problem = FieldProblem("department", f"รายการนี้อยู่ในฝ่าย “{current.department}” (ย้ายฝ่ายด้วยช่องฝ่าย)")
+        owner = kb.departments.departments.get(current.department)
+        name = owner.name_th if owner else current.department
+        problem = FieldProblem("department", f"รายการนี้อยู่ใน{name} (ย้ายฝ่ายด้วยช่องฝ่ายในร่าง)")
         raise KbInvalid([problem])
     base_fields = current.fields if current else {"department": department}
     draft = check_draft(
