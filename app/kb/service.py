@@ -184,7 +184,7 @@ async def approve_change(
     kb: DatabaseKnowledgeBase,
     officer: Officer,
     change_id: str,
-) -> tuple[KbChange, KbEntry]:
+) -> tuple[KbChange, dict[str, Any]]:
     """Publish the change in one transaction, then tell every process; the author may not approve it."""
     async with sessionmaker() as session, session.begin():
         change = await visible_change(session, officer, change_id)
@@ -244,8 +244,9 @@ async def approve_change(
     async with sessionmaker() as session:
         published = await repository.get_entry(session, change.entry_id)
         refreshed = await repository.get_change(session, change.id)
+        pending = await repository.pending_counts(session)
     assert published is not None and refreshed is not None
-    return refreshed, published
+    return refreshed, views.entry_view(published, pending.get(published.id, 0))
 
 
 def _ensure_pending(change: KbChange) -> None:
