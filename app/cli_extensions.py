@@ -16,3 +16,6 @@ def register_extensions(sub: Any) -> None:
     from app.insights.cli import register as register_insights
 
     register_insights(sub)
+    from app.kb.cli import register as register_kb
+
+    register_kb(sub)

@@ -161,7 +161,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     bus = create_event_bus(settings.redis_url)
     # The knowledge base answers come from is the database's (seeded from the YAML on a first start).
-    kb = await DatabaseKnowledgeBase.open(sessionmaker, bus, settings.kb_dir or DEFAULT_ROOT)
+    kb = await DatabaseKnowledgeBase.open(
+        sessionmaker, bus, settings.kb_dir or DEFAULT_ROOT, settings.kb_check_seconds
+    )
     kb_store = kb.store
     responses = load_responses()
     routing = load_routing_rules()

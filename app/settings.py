@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, validation_alias="GOVCHAT_RETENTION_DAYS", gt=0)
     # Insights flag knowledge-base entries not reviewed for this many days.
     kb_stale_days: int = Field(default=365, validation_alias="GOVCHAT_KB_STALE_DAYS", gt=0)
+    # Each hub reloads the knowledge base when another publishes (Redis); it also looks at the
+    # database this often, for what it missed (no Redis, Redis away, `govchat kb import`).
+    kb_check_seconds: float = Field(default=30.0, validation_alias="GOVCHAT_KB_CHECK_SECONDS", gt=0)
 
     # Decision policy (app/conversations/policy.py); tuned on the held-out set.
     answer_threshold: float = Field(default=0.65, validation_alias="GOVCHAT_ANSWER_THRESHOLD")

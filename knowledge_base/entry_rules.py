@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from knowledge_base.language import is_english, is_english_sentence
-from knowledge_base.schema import FaqEntry
+from knowledge_base.schema import Department, FaqEntry
 
 MIN_QUESTIONS = 8
 MIN_ANSWER_CHARS = 40
@@ -201,12 +201,12 @@ def question_findings(entry: FaqEntry, others: Iterable[FaqEntry]) -> Iterator[E
 def placement_findings(
     entry: FaqEntry,
     known_ids: Iterable[str],
-    departments: Iterable[str],
+    departments: Mapping[str, Department],
     required_ids: Mapping[str, str],
 ) -> Iterator[EntryFinding]:
     """The entry's department exists and owns it when it is a required one; ``related`` names entries in service."""
     known = set(known_ids)
-    if entry.department not in set(departments):
+    if entry.department not in departments:
         yield EntryFinding(
             ("department",),
             f"unknown department {entry.department!r}",
@@ -217,7 +217,7 @@ def placement_findings(
         yield EntryFinding(
             ("department",),
             f"must be owned by department {owner!r}, not {entry.department!r}",
-            f"รายการนี้ต้องอยู่กับฝ่าย “{owner}”",
+            f"รายการนี้ต้องอยู่กับ{departments[owner].name_th if owner in departments else owner}",
         )
     for index, related in enumerate(entry.related):
         if related == entry.id:

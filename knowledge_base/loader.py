@@ -5,8 +5,7 @@ unknown department, duplicate id, dangling ``related``). ``KnowledgeBaseStore`` 
 the knowledge base answers are read from. Where the files are the truth (tools, tests),
 ``watch`` reloads it when a file changes, and an invalid edit is logged and ignored (the
 previous knowledge base stays in service). The hub keeps its knowledge base in the
-database and hands each fresh one to ``replace``; either way every ``on_change``
-callback hears of a knowledge base that differs from the one before.
+database (``app/kb/live.py``) and hands each fresh one to ``replace``.
 """
 
 from __future__ import annotations
@@ -96,22 +95,27 @@ def knowledge_base_of(departments: dict[str, Department], entries: Iterable[FaqE
     )
 
 
-ChangeCallback = Callable[[KnowledgeBase], None]
-
-
 def _is_knowledge_base_file(change: watchfiles.Change, path: str) -> bool:
     return path.endswith(".yml") and not Path(path).name.startswith((".", "~"))
 
 
+ChangeListener = Callable[["KnowledgeBase"], None]
+
+
 class KnowledgeBaseStore:
-    """The knowledge base in service. Read ``current`` at answer time, never keep a copy."""
+    """The knowledge base in service. Read ``current`` at answer time, never keep a copy.
+
+    ``on_change(listener)`` calls ``listener(new_knowledge_base)`` after each change, from
+    whichever thread replaced it (a file reload runs in a worker thread): a listener that
+    touches an event loop hands over with ``loop.call_soon_threadsafe``.
+    """
 
     def __init__(self, root: Path = DEFAULT_ROOT, initial: KnowledgeBase | None = None) -> None:
         """The files under ``root``, or ``initial`` when the knowledge base comes from elsewhere."""
         self._root = root
         # an invalid start is fatal: raise
         self._current = initial if initial is not None else load_knowledge_base(root)
-        self._callbacks: list[ChangeCallback] = []
+        self._listeners: list[ChangeListener] = []
 
     @property
     def root(self) -> Path:
@@ -121,15 +125,15 @@ class KnowledgeBaseStore:
     def current(self) -> KnowledgeBase:
         return self._current
 
-    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
-        """Call ``callback(new_knowledge_base)`` after every change; returns the unsubscribe function."""
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener`` with every new knowledge base; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def replace(self, fresh: KnowledgeBase) -> bool:
-        """Serve ``fresh`` from now on; True (and the callbacks called) when it differs from the current one."""
+    def replace(self, fresh: KnowledgeBase) -> None:
+        """Serve ``fresh`` from now on and tell the listeners (nothing happens if it is the same)."""
         if fresh.fingerprint == self._current.fingerprint:
-            return False
+            return
         self._current = fresh
         logger.info(
             "kb_reloaded entries=%d fingerprint=%s",
@@ -137,12 +141,11 @@ class KnowledgeBaseStore:
             fresh.fingerprint[:12],
             extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
         )
-        for callback in list(self._callbacks):
+        for listener in list(self._listeners):
             try:
-                callback(fresh)
-            except Exception:  # one listener's failure must not keep the others uninformed
-                logger.exception("kb_change_callback_failed", extra={"event": "kb_change_callback_failed"})
-        return True
+                listener(fresh)
+            except Exception:  # one broken listener must not keep the others from hearing
+                logger.exception("kb_change_listener_failed", extra={"event": "kb_change_listener_failed"})
 
     def reload(self) -> bool:
         """Load the files again. False (and the previous knowledge base kept) when they are invalid."""

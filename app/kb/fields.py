@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from app.kb.models import EntryStatus
 from knowledge_base.entry_rules import placement_findings, question_findings, text_findings
-from knowledge_base.schema import FaqEntry
+from knowledge_base.schema import Department, FaqEntry
 
 STATUS = "status"
 CONTENT_FIELDS = tuple(name for name in FaqEntry.model_fields if name != "id")
@@ -124,7 +124,7 @@ class Rules:
     """What the rules compare a draft with: the entries in service and the departments file."""
 
     published: Mapping[str, FaqEntry]  # every entry citizens are answered from, by id
-    departments: Iterable[str]
+    departments: Mapping[str, Department]
     required_ids: Mapping[str, str]
 
 

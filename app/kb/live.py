@@ -103,35 +103,44 @@ class DatabaseKnowledgeBase:
         sessionmaker: async_sessionmaker[AsyncSession],
         bus: EventBus,
         departments: DepartmentsFile,
+        check_seconds: float = 30.0,
     ) -> None:
         self.store = store
+        self.check_seconds = check_seconds
         self.departments = departments
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
+        self._checker: asyncio.Task[None] | None = None
+        self._state: tuple[int, int] | None = None
 
     @classmethod
     async def open(
-        cls, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus, root: Path
+        cls,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        root: Path,
+        check_seconds: float = 30.0,
     ) -> DatabaseKnowledgeBase:
         departments = await asyncio.to_thread(load_departments, root)
         await seed_if_empty(sessionmaker, root)
-        kb = await cls._load(sessionmaker, departments)
-        return cls(KnowledgeBaseStore(root, initial=kb), sessionmaker, bus, departments)
+        kb, _state = await cls._load(sessionmaker, departments)
+        return cls(KnowledgeBaseStore(root, initial=kb), sessionmaker, bus, departments, check_seconds)
 
     @staticmethod
     async def _load(
         sessionmaker: async_sessionmaker[AsyncSession], departments: DepartmentsFile
-    ) -> KnowledgeBase:
-        async with sessionmaker() as session:
+    ) -> tuple[KnowledgeBase, tuple[int, int]]:
+        async with sessionmaker() as session, session.begin():
+            state = await repository.published_state(session)
             rows = list(await repository.published_entries(session))
-        return knowledge_base_of(departments.departments, _typed_entries(rows))
+        return knowledge_base_of(departments.departments, _typed_entries(rows)), state
 
     async def reload(self) -> KnowledgeBase:
         """Read the database again; the store's listeners hear of it when it changed."""
         async with self._lock:
-            fresh = await self._load(self._sessionmaker, self.departments)
+            fresh, self._state = await self._load(self._sessionmaker, self.departments)
             self.store.replace(fresh)
             return self.store.current
 
@@ -156,6 +165,19 @@ class DatabaseKnowledgeBase:
         if self._listener.done():
             self._listener.result()  # raises what stopped it
         await self.reload()  # whatever was published between the first load and listening
+        self._checker = asyncio.create_task(self._check_now_and_then())
+
+    async def _check_now_and_then(self) -> None:
+        """Catch up with what no event told of: a cheap look at the database, a reload only on a difference."""
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                async with self._sessionmaker() as session:
+                    state = await repository.published_state(session)
+                if state != self._state:
+                    await self.reload()
+            except Exception:  # the database is away for a moment: look again next time
+                log.exception("kb_check_failed")
 
     async def _listen(self, listening: asyncio.Event) -> None:
         async with self._bus.subscribe(KB_PUBLISHED) as events:
@@ -169,7 +191,8 @@ class DatabaseKnowledgeBase:
                     log.exception("kb_reload_failed")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        for task in (self._checker, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -15,11 +15,13 @@ MAX_QUESTIONS_RANKED = 50
 
 
 def embedded_engine(nlu: NluClient) -> EmbeddedNlu | None:
-    """The in-process engine (on its own, or behind Rasa as the fallback): ranking with it costs no round trip."""
-    if isinstance(nlu, EmbeddedNlu):
-        return nlu
-    fallback = getattr(nlu, "fallback", None)
-    return fallback if isinstance(fallback, EmbeddedNlu) else None
+    """The in-process engine, however wrapped (Rasa's fallback, a swappable holder): ranking with it costs no round trip."""
+    candidate: object = nlu
+    for _wrapper in range(4):
+        if isinstance(candidate, EmbeddedNlu):
+            return candidate
+        candidate = getattr(candidate, "fallback", None) or getattr(candidate, "engine", None)
+    return None
 
 
 async def near_duplicates(services: Services, entry_id: str, questions: list[str]) -> list[dict[str, Any]]:

@@ -18,6 +18,12 @@ async def count_entries(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(KbEntry)) or 0)
 
 
+async def published_state(session: AsyncSession) -> tuple[int, int]:
+    """Changes whenever any entry is published: the number of entries and the sum of their versions."""
+    row = (await session.execute(select(func.count(), func.coalesce(func.sum(KbEntry.version), 0)))).one()
+    return int(row[0]), int(row[1])
+
+
 async def all_entries(session: AsyncSession, departments: Collection[str] | None = None) -> Sequence[KbEntry]:
     """Every entry (retired ones too) in the order of the department files: department, then position."""
     stmt = select(KbEntry).order_by(KbEntry.department, KbEntry.position, KbEntry.id)

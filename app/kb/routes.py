@@ -17,7 +17,7 @@ from app.kb.fields import FieldProblem
 from app.kb.live import DatabaseKnowledgeBase
 from app.kb.models import ChangeStatus
 from app.kb.near_duplicates import near_duplicates
-from app.kb.views import entry_view
+from app.kb.views import change_view
 from app.officers import access
 from app.officers.auth import current_officer
 from app.officers.models import Officer
@@ -86,12 +86,19 @@ class RejectRequest(BaseModel):
 async def list_entries(
     officer: Editor,
     session: SessionDep,
+    services: ServicesDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     department: Annotated[str | None, Query(max_length=32)] = None,
     stale: bool = False,
     expiring: bool = False,
 ) -> dict[str, Any]:
-    wanted = service.EntryFilter(q=q or None, department=department or None, stale=stale, expiring=expiring)
+    wanted = service.EntryFilter(
+        q=q or None,
+        department=department or None,
+        stale=stale,
+        expiring=expiring,
+        stale_after_days=services.settings.kb_stale_days,
+    )
     return {"entries": await service.list_entries(session, officer, wanted, utcnow().date())}
 
 
@@ -133,8 +140,6 @@ async def list_changes(
 
 @router.get("/changes/{change_id}")
 async def get_change(change_id: str, officer: Editor, session: SessionDep) -> dict[str, Any]:
-    from app.kb.views import change_view
-
     with as_http():
         change = await service.visible_change(session, officer, change_id)
         return await change_view(session, change)
@@ -148,7 +153,7 @@ async def approve_change(change_id: str, officer: Editor, services: ServicesDep,
         "change_id": change.id,
         "status": change.status,
         "version": change.published_version,
-        "entry": entry_view(entry, 0),
+        "entry": entry,
     }
 
 

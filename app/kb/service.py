@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +20,10 @@ from app.officers.access import department_scope
 from app.officers.models import Officer
 from app.officers.repository import add_audit
 
+log = logging.getLogger(__name__)
 STALE_REASON = "รายการนี้ถูกแก้ไขไปแล้วหลังจากสร้างร่างนี้ จึงอนุมัติไม่ได้ กรุณาสร้างร่างใหม่จากฉบับล่าสุด"
 ALREADY_REVIEWED = "ร่างนี้ได้รับการพิจารณาไปแล้ว"
 SELF_APPROVAL = "ผู้เขียนร่างอนุมัติร่างของตนเองไม่ได้ ต้องให้หัวหน้างานหรือผู้ดูแลระบบคนอื่นอนุมัติ"
-STALE_AFTER_DAYS = 365
 EXPIRING_WITHIN_DAYS = 30
 
 
@@ -46,6 +47,7 @@ class EntryFilter:
     department: str | None = None
     stale: bool = False
     expiring: bool = False
+    stale_after_days: int = 365
 
 
 def _in_scope(officer: Officer, department: str) -> bool:
@@ -69,7 +71,7 @@ def _matches(entry: KbEntry, wanted: EntryFilter, today: dt.date) -> bool:
             return False
     if wanted.stale:
         reviewed = dt.date.fromisoformat(fields["reviewed_at"])
-        if (today - reviewed).days <= STALE_AFTER_DAYS:
+        if (today - reviewed).days <= wanted.stale_after_days:
             return False
     if wanted.expiring:
         expires = fields.get("expires_at")
@@ -126,7 +128,9 @@ async def check_change(
     if not _in_scope(officer, department) or not _in_scope(officer, target):
         raise KbNotFound(entry_id)
     if current is not None and current.department != department:
-        problem = FieldProblem("department", f"รายการนี้อยู่ในฝ่าย “{current.department}” (ย้ายฝ่ายด้วยช่องฝ่าย)")
+        owner = kb.departments.departments.get(current.department)
+        name = owner.name_th if owner else current.department
+        problem = FieldProblem("department", f"รายการนี้อยู่ใน{name} (ย้ายฝ่ายด้วยช่องฝ่ายในร่าง)")
         raise KbInvalid([problem])
     base_fields = current.fields if current else {"department": department}
     draft = check_draft(
@@ -180,7 +184,7 @@ async def approve_change(
     kb: DatabaseKnowledgeBase,
     officer: Officer,
     change_id: str,
-) -> tuple[KbChange, KbEntry]:
+) -> tuple[KbChange, dict[str, Any]]:
     """Publish the change in one transaction, then tell every process; the author may not approve it."""
     async with sessionmaker() as session, session.begin():
         change = await visible_change(session, officer, change_id)
@@ -240,8 +244,9 @@ async def approve_change(
     async with sessionmaker() as session:
         published = await repository.get_entry(session, change.entry_id)
         refreshed = await repository.get_change(session, change.id)
+        pending = await repository.pending_counts(session)
     assert published is not None and refreshed is not None
-    return refreshed, published
+    return refreshed, views.entry_view(published, pending.get(published.id, 0))
 
 
 def _ensure_pending(change: KbChange) -> None:

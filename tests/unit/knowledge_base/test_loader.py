@@ -10,6 +10,8 @@ from knowledge_base.loader import (
     DEFAULT_ROOT,
     KnowledgeBaseError,
     KnowledgeBaseStore,
+    knowledge_base_of,
+    load_departments,
     load_knowledge_base,
 )
 from tests.unit.knowledge_base.conftest import FILING_QUESTIONS, NAME_QUESTIONS, WriteKb, entry_yaml
@@ -138,3 +140,34 @@ class TestWatch:
         stop.set()
         await asyncio.wait_for(watcher, timeout=10)
         assert watcher.done()
+
+
+class TestReplaceAndListen:
+    def test_a_different_knowledge_base_replaces_the_current_one_and_listeners_hear_of_it(
+        self, write_kb: WriteKb
+    ) -> None:
+        kb = load_knowledge_base(write_kb().root)
+        store = KnowledgeBaseStore(initial=kb)
+        heard: list[str] = []
+        stop = store.on_change(lambda fresh: heard.append(fresh.fingerprint))
+        entries = list(kb.entries.values())
+        fewer = knowledge_base_of(kb.departments, entries[:1])
+        store.replace(fewer)
+        store.replace(knowledge_base_of(kb.departments, entries[:1]))  # the same content: no news
+        assert store.current is fewer and heard == [fewer.fingerprint]
+        stop()
+        store.replace(knowledge_base_of(kb.departments, entries))
+        assert heard == [fewer.fingerprint]
+
+    def test_the_fingerprint_follows_the_content_not_the_objects(self, write_kb: WriteKb) -> None:
+        kb = load_knowledge_base(write_kb().root)
+        entries = list(kb.entries.values())
+        same = knowledge_base_of(kb.departments, entries)
+        assert same.fingerprint == knowledge_base_of(dict(kb.departments), list(entries)).fingerprint
+        changed = entries[0].model_copy(update={"answer": CORRECTED})
+        assert knowledge_base_of(kb.departments, [changed, *entries[1:]]).fingerprint != same.fingerprint
+
+    def test_departments_load_alone(self) -> None:
+        departments = load_departments()
+        assert "general" in departments.departments
+        assert departments.required_ids["contact_channels"] == "general"
