@@ -89,6 +89,8 @@ def two_hubs(postgres_url: str, hubs: StartHubs, fake_line: FakeLineApi) -> tupl
         "LINE_CHANNEL_ACCESS_TOKEN": fake_line.access_token,
         "LINE_API_BASE_URL": fake_line.url,
         "LINE_DATA_API_BASE_URL": fake_line.data_url,
+        # no periodic look at the database within the test: only Redis can tell the LINE hub
+        "GOVCHAT_KB_CHECK_SECONDS": "3600",
     }
     (console_hub,) = hubs(env, "console")  # the first one migrates and seeds the knowledge base
     (line_hub,) = hubs(env, "line")
@@ -115,7 +117,11 @@ def ask_on_line(hub: HubProcess, fake: FakeLineApi, text: str) -> str:
 
 
 def wait_for_reload(hub: HubProcess) -> None:
-    """The approval reached this hub through Redis: it read the knowledge base again (logged only on a change)."""
+    """The approval reached this hub through Redis: it read the knowledge base again (logged only on a change).
+
+    Waiting for it keeps the test from racing the few milliseconds between the approval's answer
+    and the other process's reload; the hub's periodic look is turned off, so only Redis can do it.
+    """
     deadline = time.monotonic() + REPLY_S
     while time.monotonic() < deadline:
         if '"kb_reloaded"' in hub.log_path.read_text("utf-8", "replace"):
