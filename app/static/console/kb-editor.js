@@ -263,10 +263,16 @@ function candidates() {
 }
 
 // After an approval: the entry as now published, its history and what is still pending.
+// After an approval here: the form shows the version now published, so that a later submission
+// is a change over it (keeping the old texts in the form would offer to undo the approval).
 function reload() {
-  return api("GET", KB + "/entries/" + encodeURIComponent(entry.id)).then(function (published) {
-    entry = published;
+  return Promise.all([api("GET", KB + "/entries/" + encodeURIComponent(entry.id)), candidates()]).then(function (loaded) {
+    entry = loaded[0];
+    fill(entry);
     header();
+    renderQuestions();
+    renderRelated(loaded[1], entry.related || []);
+    changed();
     loadHistory(entry.id);
   });
 }

@@ -114,6 +114,9 @@ export function followTraining() {
 
 // ---- an entry's pending changes and history ------------------------------------------------------
 export function loadChanges(entryId, onApproved) {
+  loadRejected(entryId).catch(function (error) {
+    showError("editor-error", error);
+  });
   return api("GET", KB + "/changes?status=pending_review&entry_id=" + encodeURIComponent(entryId))
     .then(function (data) {
       $("pending-section").hidden = data.changes.length === 0;
@@ -137,6 +140,22 @@ export function loadChanges(entryId, onApproved) {
     .catch(function (error) {
       showError("editor-error", error);
     });
+}
+
+const REJECTED_SHOWN = 3;
+
+// The officer's own changes to this entry sent back, newest first, each with the reviewer's note.
+function loadRejected(entryId) {
+  return api("GET", KB + "/changes?status=rejected&entry_id=" + encodeURIComponent(entryId)).then(function (data) {
+    var mine = data.changes.filter(isMine).slice(0, REJECTED_SHOWN);
+    $("rejected-section").hidden = mine.length === 0;
+    $("rejected-list").replaceChildren.apply(
+      $("rejected-list"),
+      mine.map(function (change) {
+        return changeCard(change, function () {});
+      })
+    );
+  });
 }
 
 function versionCard(version, index) {

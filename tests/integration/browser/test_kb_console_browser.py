@@ -257,3 +257,29 @@ def test_an_entry_every_installation_needs_cannot_be_retired(
     author.get_by_role("button", name="เลิกใช้คำตอบนี้").click()
     expect(author.locator("#error-status")).to_contain_text("ยกเลิกไม่ได้")
     expect(author.locator("#submit-result")).to_be_hidden()
+
+
+def test_a_rejected_change_goes_back_to_its_author_with_the_note(
+    scene: Hub, consoles: list[Console], browser: Browser, hub: LiveServer
+) -> None:
+    title = "จดทะเบียนแก้ไขกรรมการ ที่ตั้ง ทุน หรือวัตถุประสงค์"  # registration_amendment [registration]
+    note = "กรุณาระบุค่าธรรมเนียมแต่ละรายการให้ครบก่อนค่ะ"
+    author = supervisor(consoles, browser, hub, "kb_somchai")
+    open_entry(author, title)
+    submit_answer(author, answer_box(author).input_value() + " ค่าธรรมเนียมตามรายการที่แก้ไขค่ะ")
+
+    reviewer = supervisor(consoles, browser, hub, "kb_suda")
+    reviewer.get_by_role("link", name=re.compile("รายการรอตรวจ")).click()
+    change = pending_change(reviewer, title)
+    change.get_by_role("button", name=re.compile("ส่งกลับ")).click()
+    expect(change.get_by_role("alert")).to_have_text("กรุณาเขียนหมายเหตุถึงผู้แก้ไขก่อนส่งกลับ")
+    change.get_by_label("หมายเหตุถึงผู้แก้ไข").fill(note)
+    change.get_by_role("button", name=re.compile("ส่งกลับ")).click()
+    expect(pending_change(reviewer, title)).to_have_count(0)
+
+    author.reload()
+    sent_back = author.locator("#rejected-list .kb-change")
+    expect(sent_back).to_contain_text("ไม่อนุมัติ")
+    expect(sent_back).to_contain_text(f"หมายเหตุ: {note}")
+    expect(sent_back).to_contain_text("ตรวจโดย kb_suda")
+    expect(author.locator("#pending-section")).to_be_hidden()
