@@ -126,13 +126,16 @@ export function loadChanges(entryId, onApproved) {
         $("pending-list"),
         data.changes.map(function (change) {
           return changeCard(change, function (action, result, done) {
-            $("submit-result").textContent = done;
             loadChanges(entryId, onApproved);
-            if (action === "approve") {
-              $("pending-section").hidden = false;
-              if ("questions" in (change.fields || {})) followTraining();
-              onApproved();
+            if (action !== "approve") {
+              $("submit-result").textContent = done;
+              return;
             }
+            if ("questions" in (change.fields || {})) followTraining();
+            // said once the form shows the published version (refilling it clears the last result)
+            Promise.resolve(onApproved()).then(function () {
+              $("submit-result").textContent = done;
+            });
           });
         })
       );

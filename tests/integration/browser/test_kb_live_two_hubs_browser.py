@@ -8,6 +8,7 @@ The LINE API is the loopback fake; the citizen's messages are signed webhooks, a
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import uuid
@@ -23,8 +24,8 @@ from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
 from tests.integration.browser.conftest import CHROMIUM
 from tests.integration.browser.inbox_scene import OFFICER_PASSWORD, Console, Hub
 from tests.integration.browser.kb_scene import (
+    LIVE_MS,
     answer_box,
-    approve_in_queue,
     open_entry,
     open_knowledge_base,
     shoot,
@@ -157,7 +158,11 @@ def test_an_answer_approved_in_one_hubs_console_is_what_line_citizens_get_from_t
         expect(author.locator("#preview-line .line-text")).to_have_text(NEW_ANSWER)
 
         reviewer = log_in(browser, console_hub, "kb_prasert", consoles)
-        approve_in_queue(reviewer, TITLE)
+        open_entry(reviewer, TITLE)  # approved from the entry's own page this time
+        reviewer.locator("#pending-list").get_by_role("button", name=re.compile("อนุมัติและเผยแพร่")).click()
+        expect(reviewer.locator("#submit-result")).to_contain_text("อนุมัติแล้ว", timeout=LIVE_MS)
+        expect(answer_box(reviewer)).to_have_value(NEW_ANSWER)
+        expect(reviewer.locator('#history-list li[data-version="2"]')).to_contain_text("อนุมัติโดย kb_prasert")
         shoot(reviewer, "two-hubs-approved")
     finally:
         for console in consoles:
