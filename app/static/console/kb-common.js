@@ -139,7 +139,6 @@ export function refreshPendingBadge() {
       }).length;
       $("nav-pending").hidden = waiting === 0;
       $("nav-pending").textContent = String(waiting);
-      $("nav-pending").setAttribute("aria-label", format(T.pendingBadge, { n: waiting }));
       return data.changes;
     })
     .catch(function () {
