@@ -41,6 +41,7 @@ from app.health import router as health_router
 from app.logging import configure_logging
 from app.metrics import Metrics
 from app.middleware import BodySizeLimit, SecurityHeaders
+from app.nlu_training.setup import build_retrainer
 from app.services import Services
 from app.settings import Settings
 from app.web import router as web_router
@@ -58,6 +59,7 @@ from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBase, KnowledgeBaseStor
 from nlu.client import NluClient
 from nlu.embedded import ENGINE_VERSION, EmbeddedNlu, knowledge_base_documents
 from nlu.examples import load_training_examples
+from nlu.swappable import SwappableNlu
 from nlu.thai_text import tokenize
 
 log = logging.getLogger(__name__)
@@ -67,15 +69,24 @@ STATIC_DIR = Path(__file__).parent / "static"
 _embedded_engines: dict[str, EmbeddedNlu] = {}
 
 
-async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
-    """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
-
-    Restarts (and several apps in one test process) then start in well under a second.
-    """
-    kb = kb_store.current
+def embedded_training_digest(kb: KnowledgeBase) -> str:
+    """Names the embedded engine a knowledge base trains: its training text and the engine version."""
     documents = load_training_examples(kb) + knowledge_base_documents(kb)
     text = "\n".join(sorted(f"{e.label}\t{e.text}" for e in documents))
-    digest = hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
+
+
+async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
+    return await train_embedded_for(kb_store.current, cache_dir)
+
+
+async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -> EmbeddedNlu:
+    """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
+
+    Restarts (and several apps in one test process) then start in well under a second, and after
+    a knowledge-base change every process but the first loads what that one trained.
+    """
+    digest = embedded_training_digest(kb)
     if digest in _embedded_engines:
         return _embedded_engines[digest]
     path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
@@ -103,10 +114,19 @@ def _load_or_train(kb: KnowledgeBase, path: Path | None) -> EmbeddedNlu:
 
 
 async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClient:
-    """The embedded engine always (default and fallback); Rasa in front of it when configured."""
-    embedded = await train_embedded(kb_store, settings.var_dir / "cache")
+    return (await build_swappable_nlu(settings, kb_store))[0]
+
+
+async def build_swappable_nlu(
+    settings: Settings, kb_store: KnowledgeBaseStore
+) -> tuple[NluClient, SwappableNlu]:
+    """The embedded engine always (default and fallback); Rasa in front of it when configured.
+
+    The embedded engine sits in a ``SwappableNlu``, the second value, which retraining replaces."""
+    trained = await train_embedded(kb_store, settings.var_dir / "cache")
+    embedded = SwappableNlu(trained, embedded_training_digest(kb_store.current))
     if not settings.rasa_url:
-        return embedded
+        return embedded, embedded
     from nlu.rasa_http import RasaHttpNlu
     from nlu.resilient import FailoverNlu
 
@@ -117,7 +137,7 @@ async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClie
         timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5)),
         auth_token=token,
     )
-    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
+    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout), embedded
 
 
 def freeze_startup_objects() -> None:
@@ -166,7 +186,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         routing,
         lambda: kb_store.current,
     )
-    nlu = await build_nlu(settings, kb_store)
+    nlu, embedded_nlu = await build_swappable_nlu(settings, kb_store)
+    cache_dir = settings.var_dir / "cache"
+    training = build_retrainer(
+        settings,
+        kb_store,
+        embedded_nlu,
+        lambda kb: train_embedded_for(kb, cache_dir),
+        embedded_training_digest,
+    )
     bus = create_event_bus(settings.redis_url)
     metrics = Metrics()
     config_errors: dict[str, str] = {}
@@ -220,6 +248,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         webchat_tokens=TokenSigner(secret, "govchat.webchat", settings.webchat_session_days * 86400),
         officer_tokens=TokenSigner(secret, "govchat.officer", settings.officer_token_hours * 3600),
         config_errors=config_errors,
+        training=training,
     )
     app.state.services = services
     app.state.webchat_limits = WebchatLimits(settings)
@@ -231,6 +260,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("resumed_unfinished_work", extra={"count": resumed})
     stop_watching = asyncio.Event()
     watcher = asyncio.create_task(kb_store.watch(stop_watching))
+    training.start()
     freeze_startup_objects()
     workers.start()
     from app.insights.retention import start_retention_job
@@ -242,6 +272,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await retention.stop()
         await workers.stop()
+        await training.stop()
         stop_watching.set()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

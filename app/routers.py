@@ -23,3 +23,6 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.insights.routes import include_insights_routers
 
     include_insights_routers(app)
+    from app.nlu_training.routes import router as training_router
+
+    app.include_router(training_router)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,12 +63,21 @@ def _is_knowledge_base_file(change: watchfiles.Change, path: str) -> bool:
     return path.endswith(".yml") and not Path(path).name.startswith((".", "~"))
 
 
+ChangeListener = Callable[["KnowledgeBase"], None]
+
+
 class KnowledgeBaseStore:
-    """The knowledge base in service. Read ``current`` at answer time, never keep a copy."""
+    """The knowledge base in service. Read ``current`` at answer time, never keep a copy.
+
+    ``on_change(listener)`` calls ``listener(new_knowledge_base)`` after each change, from
+    whichever thread replaced it (a file reload runs in a worker thread): a listener that
+    touches an event loop hands over with ``loop.call_soon_threadsafe``.
+    """
 
     def __init__(self, root: Path = DEFAULT_ROOT) -> None:
         self._root = root
         self._current = load_knowledge_base(root)  # an invalid start is fatal: raise
+        self._listeners: list[ChangeListener] = []
 
     @property
     def root(self) -> Path:
@@ -77,6 +86,28 @@ class KnowledgeBaseStore:
     @property
     def current(self) -> KnowledgeBase:
         return self._current
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener`` with every new knowledge base; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def replace(self, fresh: KnowledgeBase) -> None:
+        """Serve ``fresh`` from now on and tell the listeners (nothing happens if it is the same)."""
+        if fresh.fingerprint == self._current.fingerprint:
+            return
+        self._current = fresh
+        logger.info(
+            "kb_reloaded entries=%d fingerprint=%s",
+            len(fresh.entries),
+            fresh.fingerprint[:12],
+            extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(fresh)
+            except Exception:  # one broken listener must not keep the others from hearing
+                logger.exception("kb_change_listener_failed", extra={"event": "kb_change_listener_failed"})
 
     def reload(self) -> bool:
         """Load the files again. False (and the previous knowledge base kept) when they are invalid."""
@@ -91,14 +122,7 @@ class KnowledgeBaseStore:
                 extra={"event": "kb_reload_rejected", "problems": len(exc.problems)},
             )
             return False
-        if fresh.fingerprint != self._current.fingerprint:
-            self._current = fresh
-            logger.info(
-                "kb_reloaded entries=%d fingerprint=%s",
-                len(fresh.entries),
-                fresh.fingerprint[:12],
-                extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
-            )
+        self.replace(fresh)
         return True
 
     async def watch(self, stop: asyncio.Event) -> None:
