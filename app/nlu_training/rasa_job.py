@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from app.db import utcnow
@@ -27,6 +28,7 @@ from nlu.training_data import DEFAULT_CONFIG, RasaProject
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 400
+INTERRUPTED = "the hub process that was training stopped before it finished; the next change retrains"
 # While another process trains, look again this often whether it has finished.
 RECHECK_SECONDS = 2.0
 
@@ -71,6 +73,9 @@ class RasaRetraining:
 
     async def status(self) -> TrainingStatus:
         recorded = await self.board.get()
+        if recorded is not None and recorded.state == "training" and not await self.lock.held():
+            # the process that trained stopped (its lock expired): the old model still serves
+            return replace(recorded, state="failed", error=INTERRUPTED)
         if recorded is not None:
             return recorded
         served = await self.models.served_model()

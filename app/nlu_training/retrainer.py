@@ -5,7 +5,8 @@ the NLU out of date. One loop per process then, with the old models serving mean
 
 1. the embedded engine: trained in a worker thread on the new knowledge base (or loaded from the
    pickle another process wrote for the same training data), then swapped in (``SwappableNlu``);
-2. with Rasa: ``RasaRetraining`` trains and has the server load the model (one process at a time).
+2. with Rasa, at the same time: ``RasaRetraining`` trains and has the server load the model (one
+   process at a time).
 
 Changes that arrive while a step runs are coalesced: the loop goes round once more, on the newest
 knowledge base, however many there were. Data that did not change costs a digest and nothing else.
@@ -45,14 +46,15 @@ class NluRetrainer:
         self._kb_store = kb_store
         self.embedded = embedded
         self._train_embedded = train_embedded
-        self._training_digest = training_digest
+        self.training_digest = training_digest
         self.rasa = rasa
         self._embedded_status = TrainingStatus("idle", "embedded", embedded.model)
         self._changed = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._look_again: asyncio.Task[None] | None = None
         self._stop_listening: Callable[[], None] | None = None
-        self.rounds = 0  # completed passes of the loop (tests wait on it)
+        self.rounds = 0  # completed passes of the loop
+        self._busy = False
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -79,6 +81,11 @@ class NluRetrainer:
         if self.rasa is not None:
             await self.rasa.aclose()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to do: no change waiting and no step running (another process may still train Rasa)."""
+        return not self._busy and not self._changed.is_set()
+
     async def status(self) -> TrainingStatus:
         """The state the editor shows: Rasa's job when Rasa answers, else this process's embedded engine."""
         status = await self.rasa.status() if self.rasa is not None else self._embedded_status
@@ -89,14 +96,22 @@ class NluRetrainer:
         while True:
             await self._changed.wait()
             self._changed.clear()
-            kb = self._kb_store.current
-            await self._retrain_embedded(kb)
-            busy_elsewhere = self.rasa is not None and not await self.rasa.retrain(kb)
-            if busy_elsewhere and (self._look_again is None or self._look_again.done()):
-                self._look_again = asyncio.get_running_loop().create_task(
-                    self._look_again_after_other_process()
-                )
-            self.rounds += 1
+            self._busy = True
+            try:
+                await self._retrain(self._kb_store.current)
+            except Exception:  # e.g. Redis away: the models in service stay; the next change retries
+                log.exception("nlu_retraining_round_failed", extra={"event": "nlu_retraining_round_failed"})
+            finally:
+                self.rounds += 1
+                self._busy = False
+
+    async def _retrain(self, kb: KnowledgeBase) -> None:
+        # side by side: Rasa trains in a process of its own, the embedded engine in a thread here
+        rasa_done = self.rasa.retrain(kb) if self.rasa is not None else _nothing_to_do()
+        _, trained_rasa = await asyncio.gather(self._retrain_embedded(kb), rasa_done)
+        busy_elsewhere = not trained_rasa
+        if busy_elsewhere and (self._look_again is None or self._look_again.done()):
+            self._look_again = asyncio.get_running_loop().create_task(self._look_again_after_other_process())
 
     async def _look_again_after_other_process(self) -> None:
         assert self.rasa is not None
@@ -104,7 +119,7 @@ class NluRetrainer:
         self._changed.set()
 
     async def _retrain_embedded(self, kb: KnowledgeBase) -> None:
-        digest = await asyncio.to_thread(self._training_digest, kb)
+        digest = await asyncio.to_thread(self.training_digest, kb)
         if digest == self.embedded.model:
             return
         started_at = utcnow().isoformat()
@@ -134,3 +149,7 @@ class NluRetrainer:
             time.monotonic() - started,
             extra={"event": "embedded_nlu_swapped", "model": digest},
         )
+
+
+async def _nothing_to_do() -> bool:
+    return True

@@ -28,6 +28,7 @@ def _rasa_retraining(settings: Settings) -> RasaRetraining | None:
         return None
     token = settings.rasa_auth_token.get_secret_value() if settings.rasa_auth_token else None
     models = RasaModels(settings.rasa_url, token)
+    log_dir, build_root = settings.var_dir / "log", settings.var_dir / "rasa" / "data"
     if settings.redis_url:  # hubs sharing the Rasa server share the job's state and lock
         import redis.asyncio as redis
 
@@ -37,7 +38,8 @@ def _rasa_retraining(settings: Settings) -> RasaRetraining | None:
             models,
             RedisBoard(client, key),
             RedisLock(client, key),
-            log_dir=settings.var_dir / "log",
+            log_dir=log_dir,
+            build_root=build_root,
             close=client.aclose,
         )
-    return RasaRetraining(models, MemoryBoard(), MemoryLock(), log_dir=settings.var_dir / "log")
+    return RasaRetraining(models, MemoryBoard(), MemoryLock(), log_dir=log_dir, build_root=build_root)
