@@ -63,7 +63,7 @@ def _is_knowledge_base_file(change: watchfiles.Change, path: str) -> bool:
     return path.endswith(".yml") and not Path(path).name.startswith((".", "~"))
 
 
-ChangeListener = Callable[["KnowledgeBase"], None]
+ChangeCallback = Callable[[KnowledgeBase], None]
 
 
 class KnowledgeBaseStore:
@@ -77,7 +77,7 @@ class KnowledgeBaseStore:
     def __init__(self, root: Path = DEFAULT_ROOT) -> None:
         self._root = root
         self._current = load_knowledge_base(root)  # an invalid start is fatal: raise
-        self._listeners: list[ChangeListener] = []
+        self._callbacks: list[ChangeCallback] = []
 
     @property
     def root(self) -> Path:
@@ -87,15 +87,15 @@ class KnowledgeBaseStore:
     def current(self) -> KnowledgeBase:
         return self._current
 
-    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
-        """Call ``listener`` with every new knowledge base; returns the function that stops it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Call ``callback(new_knowledge_base)`` after every change; returns the unsubscribe function."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
 
-    def replace(self, fresh: KnowledgeBase) -> None:
-        """Serve ``fresh`` from now on and tell the listeners (nothing happens if it is the same)."""
+    def replace(self, fresh: KnowledgeBase) -> bool:
+        """Serve ``fresh`` from now on; True (and the callbacks called) when it differs from the current one."""
         if fresh.fingerprint == self._current.fingerprint:
-            return
+            return False
         self._current = fresh
         logger.info(
             "kb_reloaded entries=%d fingerprint=%s",
@@ -103,11 +103,12 @@ class KnowledgeBaseStore:
             fresh.fingerprint[:12],
             extra={"event": "kb_reloaded", "entries": len(fresh.entries)},
         )
-        for listener in list(self._listeners):
+        for callback in list(self._callbacks):
             try:
-                listener(fresh)
-            except Exception:  # one broken listener must not keep the others from hearing
-                logger.exception("kb_change_listener_failed", extra={"event": "kb_change_listener_failed"})
+                callback(fresh)
+            except Exception:  # one listener's failure must not keep the others uninformed
+                logger.exception("kb_change_callback_failed", extra={"event": "kb_change_callback_failed"})
+        return True
 
     def reload(self) -> bool:
         """Load the files again. False (and the previous knowledge base kept) when they are invalid."""

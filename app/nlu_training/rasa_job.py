@@ -28,6 +28,7 @@ from nlu.training_data import DEFAULT_CONFIG, RasaProject
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 400
+UNREACHABLE = "the Rasa server did not say which model it serves (is it running?); the next change retries"
 INTERRUPTED = "the hub process that was training stopped before it finished; the next change retrains"
 # While another process trains, look again this often whether it has finished.
 RECHECK_SECONDS = 2.0
@@ -81,11 +82,13 @@ class RasaRetraining:
         served = await self.models.served_model()
         return TrainingStatus("idle", "rasa", _fingerprint(served))
 
-    async def retrain(self, kb: KnowledgeBase) -> bool:
+    async def retrain(self, kb: KnowledgeBase, *, at_start: bool = False) -> bool:
         """Train for ``kb`` unless the server already serves its model; never raises.
 
         False when another process trains now: look again once it has finished
         (``wait_for_other_process``), since it trains the newest knowledge base it saw, maybe not ``kb``.
+        ``at_start``: the hub's first look (a Rasa server restarted on the seed files serves an older
+        model than the database's knowledge base); a server that does not answer yet is left alone.
         """
         try:
             project = await asyncio.to_thread(
@@ -95,6 +98,10 @@ class RasaRetraining:
             await self._fail(await self._served_fingerprint(), exc, started_at=None)
             return True
         served = await self._served_fingerprint()
+        if not served:
+            if not at_start:
+                await self._fail(served, RasaModelError(UNREACHABLE), started_at=None)
+            return True
         if served == project.fingerprint:
             await self._record_idle_if_behind(project.fingerprint)
             return True
@@ -120,6 +127,7 @@ class RasaRetraining:
             trained_s = time.monotonic() - started
             load_s = await self.models.load_model(model)
         except (RasaRunError, RasaEnvError, RasaModelError, OSError) as exc:
+            self._failed_fingerprint = project.fingerprint
             await self._fail(served, exc, started_at)
             return
         finally:

@@ -55,6 +55,7 @@ class NluRetrainer:
         self._stop_listening: Callable[[], None] | None = None
         self.rounds = 0  # completed passes of the loop
         self._busy = False
+        self._at_start = False
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -64,6 +65,9 @@ class NluRetrainer:
             loop.call_soon_threadsafe(self._changed.set)
 
         self._stop_listening = self._kb_store.on_change(changed)
+        self._at_start = self.rasa is not None
+        if self._at_start:  # does the Rasa server serve the model of the knowledge base in service?
+            self._changed.set()
         self._loop_task = loop.create_task(self._run())
 
     def knowledge_base_changed(self) -> None:
@@ -107,7 +111,8 @@ class NluRetrainer:
 
     async def _retrain(self, kb: KnowledgeBase) -> None:
         # side by side: Rasa trains in a process of its own, the embedded engine in a thread here
-        rasa_done = self.rasa.retrain(kb) if self.rasa is not None else _nothing_to_do()
+        at_start, self._at_start = self._at_start, False
+        rasa_done = self.rasa.retrain(kb, at_start=at_start) if self.rasa is not None else _nothing_to_do()
         _, trained_rasa = await asyncio.gather(self._retrain_embedded(kb), rasa_done)
         busy_elsewhere = not trained_rasa
         if busy_elsewhere and (self._look_again is None or self._look_again.done()):

@@ -35,7 +35,7 @@ from tests.integration.nlu_training.kb_edits import (
     copy_knowledge_base,
 )
 
-pytestmark = pytest.mark.rasa
+pytestmark = [pytest.mark.rasa, pytest.mark.timeout(1800)]
 # Rasa trains on the knowledge base in about a minute on a loaded machine; the e5 featurizer more.
 TRAINING_TIMEOUT = 900
 
