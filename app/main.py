@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import hashlib
 import logging
@@ -97,20 +98,25 @@ async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -
 
 
 def _load_or_train(kb: KnowledgeBase, path: Path | None) -> EmbeddedNlu:
-    if path is not None and path.exists():
-        try:
-            engine = pickle.loads(path.read_bytes())  # our own file, written below
-            if isinstance(engine, EmbeddedNlu):
-                return engine
-        except Exception:
-            log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
-    engine = EmbeddedNlu.from_knowledge_base(kb)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        return EmbeddedNlu.from_knowledge_base(kb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Hub processes sharing the cache hear of a change together: one trains, the others wait for
+    # its pickle and load it (about a second against tens of seconds of training each).
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            try:
+                engine = pickle.loads(path.read_bytes())  # our own file, written below
+                if isinstance(engine, EmbeddedNlu):
+                    return engine
+            except Exception:
+                log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
+        engine = EmbeddedNlu.from_knowledge_base(kb)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(pickle.dumps(engine))
         temporary.replace(path)
-    return engine
+        return engine
 
 
 async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClient:
