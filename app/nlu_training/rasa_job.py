@@ -148,6 +148,7 @@ class RasaRetraining:
                 "event": "rasa_model_swapped",
                 "model": project.fingerprint,
                 "train_s": round(trained_s, 1),
+                "load_s": round(load_s, 1),
             },
         )
 
