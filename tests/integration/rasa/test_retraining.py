@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from app.nlu_training.rasa_job import RasaRetraining
-from app.nlu_training.status import MemoryBoard, MemoryLock
+from app.nlu_training.status import MemoryBoard, MemoryLock, RedisBoard, RedisLock, shared_key
 from app.officers.models import Role
 from app.services import Services
 from knowledge_base.loader import load_knowledge_base
@@ -147,3 +148,38 @@ async def test_a_failed_training_leaves_the_old_model_serving_and_says_why(
         await client.aclose()
     assert still.faq_id == KNOWN_ENTRY
     assert not await job.lock.held()
+
+
+async def test_two_hubs_sharing_the_rasa_server_train_one_at_a_time(
+    ensure_serving: RasaServer, rasa_env: RasaEnv, broken_config: Path, tmp_path: Path
+) -> None:
+    import redis.asyncio as redis_asyncio
+
+    client = redis_asyncio.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=2)
+    key = shared_key(f"{ensure_serving.url}/{uuid.uuid4().hex}")  # this test's own lock and state
+    kb_dir = copy_knowledge_base(tmp_path / "kb")
+    add_question(kb_dir, TARGET_ENTRY, NEW_QUESTION)
+    kb = load_knowledge_base(kb_dir)
+
+    def hub(name: str) -> RasaRetraining:
+        return RasaRetraining(
+            RasaModels(ensure_serving.url, ensure_serving.auth_token),
+            RedisBoard(client, key),
+            RedisLock(client, key),
+            log_dir=tmp_path / name,
+            build_root=tmp_path / "rasa-data",
+            config=broken_config,  # fails fast, after the lock has done its work
+            rasa_env=lambda: rasa_env,
+        )
+
+    first, second = hub("first"), hub("second")
+    try:
+        trained = await asyncio.gather(first.retrain(kb), second.retrain(kb))
+        assert sorted(trained) == [False, True]  # one trained, the other was told to look again later
+        assert not await first.lock.held()
+        for job in (first, second):  # both read the one state the training left
+            status = await job.status()
+            assert status.state == "failed" and status.error is not None and "NoSuchComponent" in status.error
+    finally:
+        await client.delete(f"{key}:lock", f"{key}:status")
+        await client.aclose()
