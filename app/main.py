@@ -200,6 +200,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded_nlu,
         lambda kb: train_embedded_for(kb, cache_dir),
         embedded_training_digest,
+        # the new engine lives as long as the old one did: keep the collector off it too
+        after_swap=lambda: freeze_startup_objects(),
     )
     bus = create_event_bus(settings.redis_url)
     metrics = Metrics()

@@ -42,12 +42,14 @@ class NluRetrainer:
         train_embedded: EmbeddedTrainer,
         training_digest: Callable[[KnowledgeBase], str],
         rasa: RasaRetraining | None = None,
+        after_swap: Callable[[], None] = lambda: None,
     ) -> None:
         self._kb_store = kb_store
         self.embedded = embedded
         self._train_embedded = train_embedded
         self.training_digest = training_digest
         self.rasa = rasa
+        self._after_swap = after_swap
         self._embedded_status = TrainingStatus("idle", "embedded", embedded.model)
         self._changed = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -147,6 +149,7 @@ class NluRetrainer:
             )
             return
         self.embedded.swap(engine, digest)
+        self._after_swap()
         self._embedded_status = TrainingStatus("idle", "embedded", digest, started_at, utcnow().isoformat())
         log.info(
             "embedded_nlu_swapped model=%s seconds=%.2f",

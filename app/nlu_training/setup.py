@@ -19,8 +19,11 @@ def build_retrainer(
     embedded: SwappableNlu,
     train_embedded: EmbeddedTrainer,
     training_digest: Callable[[KnowledgeBase], str],
+    after_swap: Callable[[], None],
 ) -> NluRetrainer:
-    return NluRetrainer(kb_store, embedded, train_embedded, training_digest, _rasa_retraining(settings))
+    return NluRetrainer(
+        kb_store, embedded, train_embedded, training_digest, _rasa_retraining(settings), after_swap
+    )
 
 
 def _rasa_retraining(settings: Settings) -> RasaRetraining | None:
