@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -28,6 +29,8 @@ from nlu.training_data import DEFAULT_CONFIG, RasaProject
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 400
+# The models the hub and `govchat nlu train` make are named by their project's fingerprint.
+OUR_MODEL = re.compile(r"[0-9a-f]{16}")
 UNREACHABLE = "the Rasa server did not say which model it serves (is it running?); the next change retries"
 INTERRUPTED = "the hub process that was training stopped before it finished; the next change retrains"
 # While another process trains, look again this often whether it has finished.
@@ -88,7 +91,8 @@ class RasaRetraining:
         False when another process trains now: look again once it has finished
         (``wait_for_other_process``), since it trains the newest knowledge base it saw, maybe not ``kb``.
         ``at_start``: the hub's first look (a Rasa server restarted on the seed files serves an older
-        model than the database's knowledge base); a server that does not answer yet is left alone.
+        model than the database's knowledge base); a server that does not answer yet, or serves a
+        model the hub did not make, is left alone.
         """
         try:
             project = await asyncio.to_thread(
@@ -98,9 +102,12 @@ class RasaRetraining:
             await self._fail(await self._served_fingerprint(), exc, started_at=None)
             return True
         served = await self._served_fingerprint()
+        if at_start and not OUR_MODEL.fullmatch(served):
+            return (
+                True  # not answering yet, or serving a model someone else made: not ours to replace unasked
+            )
         if not served:
-            if not at_start:
-                await self._fail(served, RasaModelError(UNREACHABLE), started_at=None)
+            await self._fail(served, RasaModelError(UNREACHABLE), started_at=None)
             return True
         if served == project.fingerprint:
             await self._record_idle_if_behind(project.fingerprint)
