@@ -86,7 +86,7 @@ class RasaRetraining:
         return TrainingStatus("idle", "rasa", _fingerprint(served))
 
     async def retrain(self, kb: KnowledgeBase, *, at_start: bool = False) -> bool:
-        """Train for ``kb`` unless the server already serves its model; never raises.
+        """Train for ``kb`` unless the server already serves its model (failures go to the status).
 
         False when another process trains now: look again once it has finished
         (``wait_for_other_process``), since it trains the newest knowledge base it saw, maybe not ``kb``.

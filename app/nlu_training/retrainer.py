@@ -72,10 +72,6 @@ class NluRetrainer:
             self._changed.set()
         self._loop_task = loop.create_task(self._run())
 
-    def knowledge_base_changed(self) -> None:
-        """Look again (for callers on the event loop; ``on_change`` does this for the store)."""
-        self._changed.set()
-
     async def stop(self) -> None:
         if self._stop_listening is not None:
             self._stop_listening()
