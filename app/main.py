@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import hashlib
 import logging
@@ -42,6 +43,7 @@ from app.kb.live import DatabaseKnowledgeBase
 from app.logging import configure_logging
 from app.metrics import Metrics
 from app.middleware import BodySizeLimit, SecurityHeaders
+from app.nlu_training.setup import build_retrainer
 from app.services import Services
 from app.settings import Settings
 from app.web import router as web_router
@@ -59,6 +61,7 @@ from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBase, KnowledgeBaseStor
 from nlu.client import NluClient
 from nlu.embedded import ENGINE_VERSION, EmbeddedNlu, knowledge_base_documents
 from nlu.examples import load_training_examples
+from nlu.swappable import SwappableNlu
 from nlu.thai_text import tokenize
 
 log = logging.getLogger(__name__)
@@ -68,15 +71,24 @@ STATIC_DIR = Path(__file__).parent / "static"
 _embedded_engines: dict[str, EmbeddedNlu] = {}
 
 
-async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
-    """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
-
-    Restarts (and several apps in one test process) then start in well under a second.
-    """
-    kb = kb_store.current
+def embedded_training_digest(kb: KnowledgeBase) -> str:
+    """Names the embedded engine a knowledge base trains: its training text and the engine version."""
     documents = load_training_examples(kb) + knowledge_base_documents(kb)
     text = "\n".join(sorted(f"{e.label}\t{e.text}" for e in documents))
-    digest = hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
+
+
+async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
+    return await train_embedded_for(kb_store.current, cache_dir)
+
+
+async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -> EmbeddedNlu:
+    """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
+
+    Restarts (and several apps in one test process) then start in well under a second, and after
+    a knowledge-base change every process but the first loads what that one trained.
+    """
+    digest = embedded_training_digest(kb)
     if digest in _embedded_engines:
         return _embedded_engines[digest]
     path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
@@ -87,27 +99,41 @@ async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = 
 
 
 def _load_or_train(kb: KnowledgeBase, path: Path | None) -> EmbeddedNlu:
-    if path is not None and path.exists():
-        try:
-            engine = pickle.loads(path.read_bytes())  # our own file, written below
-            if isinstance(engine, EmbeddedNlu):
-                return engine
-        except Exception:
-            log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
-    engine = EmbeddedNlu.from_knowledge_base(kb)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        return EmbeddedNlu.from_knowledge_base(kb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Hub processes sharing the cache hear of a change together: one trains, the others wait for
+    # its pickle and load it (about a second against tens of seconds of training each).
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            try:
+                engine = pickle.loads(path.read_bytes())  # our own file, written below
+                if isinstance(engine, EmbeddedNlu):
+                    return engine
+            except Exception:
+                log.warning("embedded_nlu_cache_unreadable", extra={"path": str(path)})
+        engine = EmbeddedNlu.from_knowledge_base(kb)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(pickle.dumps(engine))
         temporary.replace(path)
-    return engine
+        return engine
 
 
 async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClient:
-    """The embedded engine always (default and fallback); Rasa in front of it when configured."""
-    embedded = await train_embedded(kb_store, settings.var_dir / "cache")
+    return (await build_swappable_nlu(settings, kb_store))[0]
+
+
+async def build_swappable_nlu(
+    settings: Settings, kb_store: KnowledgeBaseStore
+) -> tuple[NluClient, SwappableNlu]:
+    """The embedded engine always (default and fallback); Rasa in front of it when configured.
+
+    The embedded engine sits in a ``SwappableNlu``, the second value, which retraining replaces."""
+    trained = await train_embedded(kb_store, settings.var_dir / "cache")
+    embedded = SwappableNlu(trained, embedded_training_digest(kb_store.current))
     if not settings.rasa_url:
-        return embedded
+        return embedded, embedded
     from nlu.rasa_http import RasaHttpNlu
     from nlu.resilient import FailoverNlu
 
@@ -118,7 +144,7 @@ async def build_nlu(settings: Settings, kb_store: KnowledgeBaseStore) -> NluClie
         timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5)),
         auth_token=token,
     )
-    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
+    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout), embedded
 
 
 def freeze_startup_objects() -> None:
@@ -172,7 +198,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         routing,
         lambda: kb_store.current,
     )
-    nlu = await build_nlu(settings, kb_store)
+    nlu, embedded_nlu = await build_swappable_nlu(settings, kb_store)
+    cache_dir = settings.var_dir / "cache"
+    training = build_retrainer(
+        settings,
+        kb_store,
+        embedded_nlu,
+        lambda kb: train_embedded_for(kb, cache_dir),
+        embedded_training_digest,
+        # the new engine lives as long as the old one did: keep the collector off it too
+        after_swap=lambda: freeze_startup_objects(),
+    )
     metrics = Metrics()
     config_errors: dict[str, str] = {}
     adapters = build_adapters(settings, config_errors, bus)
@@ -226,6 +262,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         webchat_tokens=TokenSigner(secret, "govchat.webchat", settings.webchat_session_days * 86400),
         officer_tokens=TokenSigner(secret, "govchat.officer", settings.officer_token_hours * 3600),
         config_errors=config_errors,
+        training=training,
     )
     app.state.services = services
     app.state.webchat_limits = WebchatLimits(settings)
@@ -236,6 +273,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if resumed:
         log.warning("resumed_unfinished_work", extra={"count": resumed})
     await kb.start()
+    training.start()
     freeze_startup_objects()
     workers.start()
     from app.insights.retention import start_retention_job
@@ -247,6 +285,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await retention.stop()
         await workers.stop()
+        await training.stop()
         await kb.stop()
         for adapter in adapters.values():
             await adapter.aclose()

@@ -29,3 +29,6 @@ def include_feature_routers(app: FastAPI) -> None:
     from app.kb_pages import router as kb_pages_router
 
     app.include_router(kb_pages_router)
+    from app.nlu_training.routes import router as training_router
+
+    app.include_router(training_router)

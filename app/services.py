@@ -12,6 +12,7 @@ from app.conversations.worker import Workers
 from app.events import EventBus
 from app.kb.live import DatabaseKnowledgeBase
 from app.metrics import Metrics
+from app.nlu_training.retrainer import NluRetrainer
 from app.settings import Settings
 from app.webchat.tokens import TokenSigner
 from channels.base import ChannelAdapter
@@ -37,5 +38,6 @@ class Services:
     workers: Workers
     webchat_tokens: TokenSigner
     officer_tokens: TokenSigner
+    training: NluRetrainer  # retrains the NLU when the knowledge base's questions change
     # Problems found at run time that an operator must fix (e.g. a revoked channel token).
     config_errors: dict[str, str] = field(default_factory=dict)

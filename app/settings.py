@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     api_docs: bool = Field(default=False, validation_alias="GOVCHAT_API_DOCS")
     # Sent to Rasa as ``?token=``; the Rasa server is started with the same ``--auth-token``.
     rasa_auth_token: SecretStr | None = Field(default=None, validation_alias="RASA_AUTH_TOKEN")
+    # A knowledge-base change to the questions retrains Rasa from the hub, in Rasa's environment on
+    # this machine, and the Rasa server loads the model from this machine's cache: off where the hub
+    # has no Rasa environment or shares no disk with the server (then `govchat nlu train` + restart).
+    rasa_retrain: bool = Field(default=True, validation_alias="GOVCHAT_RASA_RETRAIN")
 
     @field_validator("admin_password")
     @classmethod

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBaseError, load_knowledge_base
+from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from nlu.examples import CORE_INTENTS_FILE, load_training_examples
 from nlu.rasa_env import EXIT_NO_PYTHON, REPO_ROOT, PythonNotFoundError, RasaEnvError, ensure
 from nlu.rasa_runner import (
@@ -64,6 +64,16 @@ def build_govchat_project(
         kb = load_knowledge_base(kb_root)
     except KnowledgeBaseError as exc:
         raise NluCommandError(f"cannot train: {exc}") from exc
+    return build_project_for(kb, core_path, build_root, config)
+
+
+def build_project_for(
+    kb: KnowledgeBase,
+    core_path: Path = CORE_INTENTS_FILE,
+    build_root: Path = BUILD_ROOT,
+    config: Path = DEFAULT_CONFIG,
+) -> RasaProject:
+    """The Rasa project for ``kb`` as the hub serves it (which may no longer be the files on disk)."""
     try:
         examples = load_training_examples(kb, core_path)
     except (OSError, ValueError) as exc:

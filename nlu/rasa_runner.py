@@ -90,7 +90,8 @@ def rasa_command(env: RasaEnv, *args: str) -> list[str]:
     return [str(env.python), "-m", LAUNCHER, *args]
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The end of a log file, for an error message."""
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
     return "\n".join(text.splitlines()[-lines:])
 
@@ -107,16 +108,21 @@ def train_model(
     target = model_path(project)
     if target.exists() and not force:
         return target, False
-    files = ["--config", str(project.config_file), "--nlu", str(project.nlu_file)]
     run_rasa_training(
         env,
-        ["nlu", *files, "--domain", str(project.domain_file)],
+        nlu_training_args(project),
         cwd=project.root,
         target=target,
         log=log_file or project.root / "train.log",
         timeout=timeout,
     )
     return target, True
+
+
+def nlu_training_args(project: RasaProject) -> list[str]:
+    """The arguments of ``rasa train`` for an NLU-only model of ``project``."""
+    files = ["--config", str(project.config_file), "--nlu", str(project.nlu_file)]
+    return ["nlu", *files, "--domain", str(project.domain_file)]
 
 
 def run_rasa_training(
@@ -143,7 +149,9 @@ def run_rasa_training(
                 raise RasaRunError(f"Rasa training took over {timeout:.0f} s (log: {log})") from exc
         produced = Path(out) / f"{name}.tar.gz"
         if result.returncode != 0 or not produced.exists():
-            raise RasaRunError(f"Rasa training failed (exit {result.returncode}, log: {log}):\n{_tail(log)}")
+            raise RasaRunError(
+                f"Rasa training failed (exit {result.returncode}, log: {log}):\n{log_tail(log)}"
+            )
         os.replace(produced, target)  # atomic: a concurrent reader sees the old or the new file
 
 
@@ -244,7 +252,7 @@ class RasaServer:
             if self.process.poll() is not None:
                 raise RasaRunError(
                     f"Rasa exited with {self.process.returncode} while starting (log: {self.log_file}):\n"
-                    f"{_tail(self.log_file)}"
+                    f"{log_tail(self.log_file)}"
                 )
             if self.is_ready():
                 self._warm_up(max(deadline - time.monotonic(), 5.0))

@@ -106,6 +106,47 @@ class TestKnowledgeBaseStore:
             KnowledgeBaseStore(tmp.root)
 
 
+class TestOnChange:
+    def test_listeners_hear_each_new_knowledge_base_and_nothing_when_it_is_unchanged(
+        self, write_kb: WriteKb
+    ) -> None:
+        tmp = write_kb()
+        store = KnowledgeBaseStore(tmp.root)
+        heard: list[str] = []
+        store.on_change(lambda kb: heard.append(kb.fingerprint))
+        assert store.reload() is True
+        assert heard == []
+        tmp.write(
+            "faq/registration.yml", entry_yaml("name_reservation", "registration", NAME_QUESTIONS[::-1])
+        )
+        assert store.reload() is True
+        assert heard == [store.current.fingerprint]
+
+    def test_a_failing_listener_does_not_keep_the_others_from_hearing(
+        self, write_kb: WriteKb, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        tmp = write_kb()
+        store = KnowledgeBaseStore(tmp.root)
+        heard: list[str] = []
+
+        def broken(_kb: object) -> None:
+            raise RuntimeError("listener bug")
+
+        store.on_change(broken)
+        stop = store.on_change(lambda kb: heard.append(kb.fingerprint))
+        tmp.write(
+            "faq/registration.yml", entry_yaml("name_reservation", "registration", NAME_QUESTIONS[::-1])
+        )
+        with caplog.at_level(logging.ERROR):
+            assert store.reload() is True
+        assert heard == [store.current.fingerprint]
+        assert "kb_change_callback_failed" in caplog.text
+        stop()
+        tmp.write("faq/registration.yml", entry_yaml("name_reservation", "registration", NAME_QUESTIONS))
+        assert store.reload() is True
+        assert len(heard) == 1  # stopped listening
+
+
 class TestWatch:
     async def test_a_saved_correction_takes_effect_without_reload(self, write_kb: WriteKb) -> None:
         tmp = write_kb()
