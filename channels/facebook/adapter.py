@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.base import (
+    CITIZEN_KINDS,
     Channel,
     FinalSendError,
     InboundMessage,
@@ -39,9 +40,9 @@ from channels.base import (
     SendResult,
     SignatureError,
 )
-from channels.facebook_events import parse_body
-from channels.facebook_graph import GraphApiError, GraphClient, GraphUnavailable
-from channels.facebook_messages import MessengerLabels, build_parts
+from channels.facebook.events import parse_body
+from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
+from channels.facebook.messages import MessengerLabels, build_parts
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,12 @@ class MessengerAdapter:
         self._parts_sent: OrderedDict[str, int] = OrderedDict()
 
     # -- inbound ---------------------------------------------------------------------------
+
+    def answer_subscription_check(self, query: Mapping[str, str]) -> str | None:
+        """Meta's ``GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C``: ``C`` when ``T`` is ours."""
+        return self.verify_subscription(
+            query.get("hub.mode"), query.get("hub.verify_token"), query.get("hub.challenge")
+        )
 
     def verify_subscription(self, mode: str | None, token: str | None, challenge: str | None) -> str | None:
         """The challenge to echo when Meta's subscription check names our verify token, else ``None``."""
@@ -216,6 +223,13 @@ class MessengerAdapter:
         """The typing bubble while the answer is prepared; harmless when it fails."""
         if message.addressed:
             await self._sender_action(message.user_id, "typing_on")
+
+    async def after_stored(self, stored: Sequence[InboundMessage]) -> None:
+        """The "seen" receipt for each citizen whose new message is ours to answer (not while
+        another app holds the thread)."""
+        users = (event.user_id for event in stored if event.addressed and event.kind in CITIZEN_KINDS)
+        for user_id in dict.fromkeys(users):
+            await self.mark_seen(user_id)
 
     async def mark_seen(self, user_id: str) -> None:
         """The "seen" receipt for a message just stored; harmless when it fails."""

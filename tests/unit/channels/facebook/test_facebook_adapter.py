@@ -20,8 +20,8 @@ from channels.base import (
     RetryableSendError,
     SignatureError,
 )
-from channels.facebook import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
-from channels.facebook_messages import MessengerLabels
+from channels.facebook.adapter import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
+from channels.facebook.messages import MessengerLabels
 from tests.conftest import free_port
 from tests.fakes.graph_api import (
     PAGE_ACCESS_TOKEN,

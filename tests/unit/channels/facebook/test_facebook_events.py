@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from channels.base import POSTBACK_HUMAN, Channel, InboundKind, PayloadError
-from channels.facebook_events import parse_body
+from channels.facebook.events import parse_body
 from tests.fakes.graph_api import MessengerFixtures, first_event, messenger_fixtures
 
 __all__ = ["messenger_fixtures"]

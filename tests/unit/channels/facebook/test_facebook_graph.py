@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.facebook_graph import GraphApiError, GraphClient, GraphUnavailable
+from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
 from tests.fakes.graph_api import (
     PAGE_ACCESS_TOKEN,
     FakeGraphApi,

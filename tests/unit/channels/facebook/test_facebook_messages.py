@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from channels.base import POSTBACK_CANCEL, POSTBACK_HUMAN, FaqCard, OutboundMessage
-from channels.facebook_messages import (
+from channels.facebook.messages import (
     MAX_QUICK_REPLIES,
     MessengerLabels,
     build_parts,

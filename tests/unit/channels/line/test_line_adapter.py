@@ -20,8 +20,8 @@ from channels.base import (
     OutboundMessage,
     RetryableSendError,
 )
-from channels.line import LineAdapter
-from channels.line_messages import (
+from channels.line.adapter import LineAdapter
+from channels.line.messages import (
     MAX_QUICK_REPLIES,
     LineLabels,
     build_messages,
