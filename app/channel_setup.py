@@ -1,4 +1,5 @@
-"""The platform channels' adapters, built from the hub's settings when their credentials are set.
+"""The platform channels the hub serves: their webhooks, and their adapters built from the hub's
+settings when their credentials are set.
 
 Everything else about a channel lives in its package (``channels/line/``, ``channels/facebook/``);
 this module only hands it what comes from the hub: credentials, hosts, the var folder and the
@@ -10,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.settings import Settings
-from channels.base import ChannelAdapter
+from channels import facebook, line
+from channels.base import ChannelAdapter, WebhookSpec
 from knowledge_base.conversation import load_responses
 
 # line-bot-sdk takes seconds to import: it loads only when LINE is configured.
@@ -18,14 +20,17 @@ if TYPE_CHECKING:
     from channels.facebook.adapter import MessengerAdapter
     from channels.line.adapter import LineAdapter
 
+# Each is served at /webhooks/<channel> by app/webhooks/routes.py.
+WEBHOOK_CHANNELS: tuple[WebhookSpec, ...] = (line.WEBHOOK, facebook.WEBHOOK)
+
 
 def configured_platform_adapters(
     settings: Settings, config_errors: dict[str, str]
 ) -> dict[str, ChannelAdapter]:
     """The LINE and Messenger adapters, each built only when its credentials are configured."""
     adapters: dict[str, ChannelAdapter] = {}
-    if (line := build_line_adapter(settings, config_errors)) is not None:
-        adapters["line"] = line
+    if (line_adapter := build_line_adapter(settings, config_errors)) is not None:
+        adapters["line"] = line_adapter
     if (messenger := build_messenger_adapter(settings, config_errors)) is not None:
         adapters["facebook"] = messenger
     return adapters

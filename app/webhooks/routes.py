@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from app.channel_setup import WEBHOOK_CHANNELS
 from app.deps import ServicesDep
 from app.services import Services
 from app.webhooks.storing import store_events
-from channels import facebook, line
 from channels.base import (
     ChannelNotConfigured,
     PayloadError,
@@ -31,7 +31,6 @@ from channels.base import (
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_CHANNELS: tuple[WebhookSpec, ...] = (line.WEBHOOK, facebook.WEBHOOK)
 ERROR_STATUSES: dict[type[WebhookError], int] = {
     SignatureError: 401,  # nothing is stored
     PayloadError: 400,  # signed, but not JSON or not the platform's schema: nothing is stored

@@ -1,6 +1,6 @@
 """The Facebook Messenger channel: verify and parse webhooks, send through the Send API.
 
-Plain HTTP (aiohttp) against the Graph API (``channels/facebook_graph.py``); no SDK.
+Plain HTTP (aiohttp) against the Graph API (``channels/facebook/graph.py``); no SDK.
 
 Messaging windows (Messenger Platform "Send a message" and message tags):
 - Within 24 hours of the citizen's last message anything may be sent as ``messaging_type: RESPONSE``.
@@ -114,12 +114,7 @@ class MessengerAdapter:
 
     def answer_subscription_check(self, query: Mapping[str, str]) -> str | None:
         """Meta's ``GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C``: ``C`` when ``T`` is ours."""
-        return self.verify_subscription(
-            query.get("hub.mode"), query.get("hub.verify_token"), query.get("hub.challenge")
-        )
-
-    def verify_subscription(self, mode: str | None, token: str | None, challenge: str | None) -> str | None:
-        """The challenge to echo when Meta's subscription check names our verify token, else ``None``."""
+        mode, token, challenge = (query.get(f"hub.{name}") for name in ("mode", "verify_token", "challenge"))
         if mode != "subscribe" or token is None or challenge is None:
             return None
         if not hmac.compare_digest(token.encode("utf-8"), self._verify_token):

@@ -40,7 +40,7 @@ class TestVerification:
         checked = 0
         for vector in line.fixtures.vectors():
             if vector.secret != line.fixtures.secret:
-                continue  # other secrets: tests/unit/channels/test_line_events.py
+                continue  # other secrets: tests/unit/channels/line/test_line_events.py
             response = await line.post_raw(vector.body, {SIGNATURE_HEADER: vector.signature})
             assert (response.status_code == 200) is vector.expected_valid, vector.id
             assert (response.status_code == 401) is not vector.expected_valid, vector.id

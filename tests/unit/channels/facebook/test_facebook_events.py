@@ -1,4 +1,4 @@
-"""Messenger webhook bodies -> InboundMessages, on the official fixtures (channels/facebook_events.py)."""
+"""Messenger webhook bodies -> InboundMessages, on the official fixtures (channels/facebook/events.py)."""
 
 from __future__ import annotations
 

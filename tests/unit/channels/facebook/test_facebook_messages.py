@@ -1,4 +1,4 @@
-"""Outbound messages -> Send API message objects (channels/facebook_messages.py)."""
+"""Outbound messages -> Send API message objects (channels/facebook/messages.py)."""
 
 from __future__ import annotations
 
