@@ -12,7 +12,7 @@ from app.cli import build_parser
 from app.settings import Settings
 from channels.line.menu_image import Canvas
 from channels.line.rich_menu import MENU_TEMPLATE, load_menu
-from tests.fakes.line_api import FakeLineApi, Scripted
+from tests.fakes.line.api import FakeLineApi, Scripted
 from tests.integration.line.conftest import line_settings
 
 

@@ -14,8 +14,8 @@ from app.conversations.models import ConversationState, WorkStatus
 from channels.base import InboundKind
 from nlu.client import NluClient, Prediction
 from tests.conftest import queue_drained, running_app, wait_for
-from tests.fakes.line_api import BOT_USER_ID
-from tests.fakes.line_fixtures import SIGNATURE_HEADER, LineFixtures
+from tests.fakes.line.api import BOT_USER_ID
+from tests.fakes.line.fixtures import SIGNATURE_HEADER, LineFixtures
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub
 
 QUESTION = "จดทะเบียนบริษัทออนไลน์ได้ไหม"

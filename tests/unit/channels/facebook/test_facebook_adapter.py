@@ -23,7 +23,7 @@ from channels.base import (
 from channels.facebook.adapter import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
 from channels.facebook.messages import MessengerLabels
 from tests.conftest import free_port
-from tests.fakes.graph_api import (
+from tests.fakes.facebook.graph_api import (
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
     FakeGraphApi,

@@ -10,7 +10,7 @@ import pytest
 
 from channels.base import POSTBACK_HUMAN, Channel, InboundKind, PayloadError
 from channels.facebook.events import parse_body
-from tests.fakes.graph_api import MessengerFixtures, first_event, messenger_fixtures
+from tests.fakes.facebook.graph_api import MessengerFixtures, first_event, messenger_fixtures
 
 __all__ = ["messenger_fixtures"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
-from tests.fakes.graph_api import (
+from tests.fakes.facebook.graph_api import (
     PAGE_ACCESS_TOKEN,
     FakeGraphApi,
     MessengerFixtures,

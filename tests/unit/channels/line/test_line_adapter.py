@@ -28,7 +28,7 @@ from channels.line.messages import (
     build_quick_reply,
     shorten,
 )
-from tests.fakes.line_api import FakeLineApi, Scripted
+from tests.fakes.line.api import FakeLineApi, Scripted
 
 USER = "U1111111111111111111111111111111a"
 GROUP = "C2222222222222222222222222222222b"

@@ -13,8 +13,8 @@ from channels.base import InboundKind, InboundMessage, PayloadError, SignatureEr
 from channels.line.adapter import LineAdapter
 from channels.line.events import ACCOUNT_PLACEHOLDER
 from channels.line.messages import LineLabels
-from tests.fakes.line_api import BOT_USER_ID
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures, line_fixtures
+from tests.fakes.line.api import BOT_USER_ID
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures, line_fixtures
 
 __all__ = ["line_fixtures"]
 
