@@ -7,12 +7,9 @@ from typing import Any
 
 def register_extensions(sub: Any) -> None:
     """Each feature adds its commands here, e.g. ``govchat line setup``."""
-    from app.line_setup import register as register_line
+    from app.channel_commands import register as register_channels
 
-    register_line(sub)
-    from app.facebook_setup import register as register_facebook
-
-    register_facebook(sub)
+    register_channels(sub)
     from app.insights.cli import register as register_insights
 
     register_insights(sub)

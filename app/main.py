@@ -55,7 +55,7 @@ from app.webchat.routes import router as webchat_router
 from app.webchat.tokens import TokenSigner
 from app.webchat.typing_events import bot_composing_announcer
 from channels.base import ChannelAdapter
-from channels.webchat import WebchatAdapter
+from channels.webchat.adapter import WebchatAdapter
 from knowledge_base.conversation import load_responses, load_routing_rules
 from knowledge_base.loader import DEFAULT_ROOT, KnowledgeBase, KnowledgeBaseStore
 from nlu.client import NluClient

@@ -6,12 +6,9 @@ from fastapi import FastAPI
 
 
 def include_feature_routers(app: FastAPI) -> None:
-    from app.webhooks.line import router as line_webhook_router
+    from app.webhooks.routes import webhook_router
 
-    app.include_router(line_webhook_router)
-    from app.webhooks.facebook import router as facebook_webhook_router
-
-    app.include_router(facebook_webhook_router)
+    app.include_router(webhook_router())
     from app.officers.routes import include_officer_routers
 
     include_officer_routers(app)

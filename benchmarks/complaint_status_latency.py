@@ -1,7 +1,7 @@
 """Complaint status change -> the citizen's channel: from the officer's API call to the message there.
 
 The hub runs as its own process (``govchat serve``, configured by environment as in production),
-with LINE pointed at the loopback fake LINE API (``tests/fakes/line_api.py``, in this process).
+with LINE pointed at the loopback fake LINE API (``tests/fakes/line/api.py``, in this process).
 Cases are filed straight into the database (the bot's filing is not what is measured). Then,
 one change at a time, ``POST /api/officer/complaints/{number}/status`` and the clock runs until
 
@@ -42,7 +42,7 @@ from app.conversations.repository import get_or_create_conversation_for  # noqa:
 from app.db import create_engine, create_sessionmaker, utcnow  # noqa: E402
 from app.webchat.service import find_conversation  # noqa: E402
 from benchmarks.escalation_latency import free_port, line_of  # noqa: E402
-from tests.fakes.line_api import FakeLineApi  # noqa: E402
+from tests.fakes.line.api import FakeLineApi  # noqa: E402
 
 ADMIN_PASSWORD = "benchmark-admin-password"
 STATUSES = ("in_progress", "closed")

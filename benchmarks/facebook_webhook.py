@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import httpx  # noqa: E402
 
 from tests.conftest import free_port, fresh_postgres_database  # noqa: E402
-from tests.fakes.graph_api import (  # noqa: E402
+from tests.fakes.facebook.graph_api import (  # noqa: E402
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
     FakeGraphApi,

@@ -2,7 +2,7 @@
 
 The pieces ``benchmarks/load.py`` drives, and a one-rate command kept for the README:
 
-* ``FakeLine``: the fake LINE Messaging API (``tests/fakes/line_api.py``) in its own process,
+* ``FakeLine``: the fake LINE Messaging API (``tests/fakes/line/api.py``) in its own process,
   so serving the hub's replies never competes with the load generator for the GIL. It issues
   reply tokens in bulk and reports every answer it accepted (a reply by token, a push by
   chat) with the moment it accepted it, and whether that answer handed the chat to a person.
@@ -59,7 +59,7 @@ class Answer:
 
 def _serve_fake_line(connection: Connection, handover_markers: Sequence[str]) -> None:
     """The child process: run the fake and answer ``tokens`` / ``answers`` / ``stop`` commands."""
-    from tests.fakes.line_api import FakeLineApi
+    from tests.fakes.line.api import FakeLineApi
 
     def handed_over(body: Any) -> bool:
         messages = body.get("messages") if isinstance(body, dict) else None
@@ -92,7 +92,7 @@ def _serve_fake_line(connection: Connection, handover_markers: Sequence[str]) ->
 
 
 class FakeLine:
-    """``tests/fakes/line_api.FakeLineApi`` in a child process (see the module doc)."""
+    """``tests/fakes/line/api.FakeLineApi`` in a child process (see the module doc)."""
 
     def __init__(self, handover_markers: Sequence[str] = ()) -> None:
         self.handover_markers = tuple(handover_markers)

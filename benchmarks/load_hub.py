@@ -26,7 +26,7 @@ from benchmarks.load_sending import CpuMeter, InFlight, loop_factory, new_sessio
 from benchmarks.load_steps import VAR_DIR, Message, Step, Workload, judge
 from knowledge_base.conversation import load_responses
 from nlu.rasa_runner import RasaServer
-from tests.fakes.line_api import BOT_USER_ID
+from tests.fakes.line.api import BOT_USER_ID
 
 POLL_S = 0.25
 BARE = "bare-fastapi"  # benchmarks/bare_line_app.py: the floor under the hub

@@ -1,8 +1,11 @@
 """The small interface every channel adapter implements, and the values that cross it.
 
-A webhook route calls ``parse_webhook`` (verify the signature on the raw body, then turn
-every event of the batch into an ``InboundMessage`` with a dedupe key); the hub stores them
-and answers 2xx. Later a delivery worker calls ``send`` with outbound messages of one
+Each channel is one package (``channels/line/``, ``channels/facebook/``, ``channels/webchat/``).
+A platform that posts webhooks is described by a ``WebhookSpec`` (its package's ``WEBHOOK``) and
+its adapter is a ``WebhookReceiver``: the hub's one webhook route (``app/webhooks/routes.py``)
+calls ``parse_webhook`` (verify the signature on the raw body, then turn every event of the batch
+into an ``InboundMessage`` with a dedupe key), stores the events and answers 2xx, mapping the
+errors below to statuses. Later a delivery worker calls ``send`` with outbound messages of one
 conversation, in order. ``send`` raises ``RetryableSendError`` or ``FinalSendError``.
 """
 
@@ -12,7 +15,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Channel(StrEnum):
@@ -29,6 +32,10 @@ class InboundKind(StrEnum):
     UNFOLLOW = "unfollow"  # blocked or unfollowed: no more pushes
     UNSEND = "unsend"  # the citizen took a message back: remove its content
     IGNORED = "ignored"  # stored for the record, acknowledged, not answered
+
+
+# What a citizen said or sent: counted as a message in, and answered.
+CITIZEN_KINDS = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK})
 
 
 @dataclass(frozen=True)
@@ -95,15 +102,19 @@ class SendResult:
     platform_message_id: str | None = None
 
 
-class SignatureError(Exception):
+class WebhookError(Exception):
+    """Why a webhook request is refused before anything is stored (the hub's route picks the status)."""
+
+
+class SignatureError(WebhookError):
     """Missing or wrong signature: answer 401 and store nothing."""
 
 
-class PayloadError(Exception):
+class PayloadError(WebhookError):
     """Correctly signed but not valid JSON or not the platform's schema: 400."""
 
 
-class ChannelNotConfigured(Exception):
+class ChannelNotConfigured(WebhookError):
     """Credentials missing: the webhook answers 503."""
 
 
@@ -130,10 +141,6 @@ class ChannelAdapter(Protocol):
     name: Channel
     max_batch: int  # how many consecutive messages one ``send`` call may carry
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
-        """Verify then parse. Raises SignatureError, PayloadError or ChannelNotConfigured."""
-        ...
-
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Deliver messages of one conversation, in order."""
         ...
@@ -147,6 +154,34 @@ class ChannelAdapter(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """A channel whose platform posts to ``/webhooks/<channel>``: what the hub's route needs to know
+    of it without an adapter (none is built while its credentials are unset)."""
+
+    channel: Channel
+    not_configured: str  # the 503's reason while the credentials are unset
+    subscription_check: bool = False  # the platform also calls ``GET`` to check the subscription
+
+
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """The inbound side of a webhook channel's adapter."""
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
+        """Verify then parse every event of the batch; raises a ``WebhookError``."""
+        ...
+
+    def answer_subscription_check(self, query: Mapping[str, str]) -> str | None:
+        """The text to echo to the platform's ``GET`` check (``WebhookSpec.subscription_check``),
+        or ``None``: refused (403)."""
+        ...
+
+    async def after_stored(self, stored: Sequence[InboundMessage]) -> None:
+        """Courtesies owed for newly stored events, run after the 200 (Messenger's "seen")."""
+        ...
 
 
 # Postback payloads every channel's buttons and menus use (LINE postback data, Messenger payloads).

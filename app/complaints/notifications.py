@@ -26,7 +26,7 @@ from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations import service as conversations
 from app.conversations.models import Conversation, Message, Sender
 from channels.base import Channel
-from channels.facebook import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, WINDOW_MARGIN
+from channels.facebook.adapter import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, WINDOW_MARGIN
 
 # What the citizen reads (INTERFACES.md: the status in these words).
 STATUS_TH = {

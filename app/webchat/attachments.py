@@ -1,6 +1,6 @@
 """Files a citizen sends in web chat: JPEG, PNG or PDF up to 10 MB, checked by their content.
 
-They are kept as LINE's are (``channels/line_content.py``): a file under
+They are kept as LINE's are (``channels/line/content.py``): a file under
 ``<var>/attachments/webchat/<conversation>/``, its path relative to the var dir on the
 message's ``extra["attachments"]``. The officer console lists and serves them from there, and
 retention and a citizen's erasure delete them with the message (``app/insights``).

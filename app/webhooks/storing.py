@@ -1,14 +1,13 @@
-"""What both platform webhooks do with a verified batch: store it once, count it, wake a worker."""
+"""What the webhook route does with a verified batch: store it once, count it, wake a worker."""
 
 from __future__ import annotations
 
 import logging
 
 from app.services import Services
-from channels.base import InboundKind, InboundMessage
+from channels.base import CITIZEN_KINDS, InboundKind, InboundMessage
 
 log = logging.getLogger(__name__)
-CITIZEN_MESSAGES = frozenset({InboundKind.TEXT, InboundKind.ATTACHMENT, InboundKind.POSTBACK})
 
 
 async def store_events(services: Services, events: list[InboundMessage]) -> list[InboundMessage]:
@@ -22,7 +21,7 @@ async def store_events(services: Services, events: list[InboundMessage]) -> list
     if len(stored) < len(events):
         log.info("webhook_events_duplicate", extra={"count": len(events) - len(stored)})
     for event in stored:
-        if event.kind in CITIZEN_MESSAGES:
+        if event.kind in CITIZEN_KINDS:
             services.metrics.messages_in.labels(event.channel.value).inc()
         elif event.kind == InboundKind.IGNORED:
             log.info("webhook_event_ignored", extra={"event_type": event.event_type})

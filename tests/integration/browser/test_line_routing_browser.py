@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import LiveServer, make_settings
-from tests.fakes.line_api import FakeLineApi
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
+from tests.fakes.line.api import FakeLineApi
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures
 from tests.integration.browser.axe import serious_violations
 from tests.integration.browser.conftest import CHROMIUM
 from tests.integration.browser.inbox_scene import LIVE_MS, OFFICER_PASSWORD, Console, Hub, row_of

@@ -16,7 +16,7 @@ from app.services import Services
 from app.settings import Settings
 from channels.base import Channel
 from tests.conftest import make_settings, wait_for
-from tests.fakes.graph_api import (
+from tests.fakes.facebook.graph_api import (
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
     FakeGraphApi,

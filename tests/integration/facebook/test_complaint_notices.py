@@ -11,7 +11,7 @@ from app.complaints import notifications
 from app.conversations.models import Conversation
 from app.db import utcnow
 from tests.conftest import ADMIN_PASSWORD, wait_for
-from tests.fakes.graph_api import first_event
+from tests.fakes.facebook.graph_api import first_event
 from tests.integration.complaints.helpers import file_case, status_url
 from tests.integration.facebook.conftest import Messenger
 from tests.integration.officers.conftest import login

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from app.channel_commands import cmd_facebook_setup, facebook_setup
 from app.cli import build_parser
-from app.facebook_setup import PROFILE_TEMPLATE, cmd_facebook_setup, facebook_setup, load_profile
 from app.settings import Settings
 from channels.base import POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS, POSTBACK_GET_STARTED, POSTBACK_HUMAN
+from channels.facebook.profile import PROFILE_TEMPLATE, load_profile
 from knowledge_base.loader import load_knowledge_base
-from tests.fakes.graph_api import PAGE_ACCESS_TOKEN, FakeGraphApi, MessengerFixtures, invalid_token
+from tests.fakes.facebook.graph_api import PAGE_ACCESS_TOKEN, FakeGraphApi, MessengerFixtures, invalid_token
 from tests.integration.facebook.conftest import messenger_settings
 
 

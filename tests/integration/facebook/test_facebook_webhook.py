@@ -11,7 +11,7 @@ import httpx
 
 from channels.base import InboundKind
 from tests.conftest import make_settings, queue_drained, running_app
-from tests.fakes.graph_api import VERIFY_TOKEN, FakeGraphApi, MessengerFixtures, first_event
+from tests.fakes.facebook.graph_api import VERIFY_TOKEN, FakeGraphApi, MessengerFixtures, first_event
 from tests.integration.facebook.conftest import Messenger
 
 VECTORS = MessengerFixtures().vectors()

@@ -15,9 +15,9 @@ import pytest
 from app.services import Services
 from app.settings import Settings
 from tests.conftest import make_settings
-from tests.fakes.graph_api import PAGE_ACCESS_TOKEN, VERIFY_TOKEN, FakeGraphApi, MessengerFixtures
-from tests.fakes.line_api import FakeLineApi
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
+from tests.fakes.facebook.graph_api import PAGE_ACCESS_TOKEN, VERIFY_TOKEN, FakeGraphApi, MessengerFixtures
+from tests.fakes.line.api import FakeLineApi
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures
 from tests.integration.fuzz.hub import MAX_BODY_BYTES, Hub
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.conversations.models import Message, WorkItem
 from app.services import Services
-from tests.fakes.graph_api import MessengerFixtures
-from tests.fakes.line_fixtures import LineFixtures
+from tests.fakes.facebook.graph_api import MessengerFixtures
+from tests.fakes.line.fixtures import LineFixtures
 
 # Small enough that a body over it is cheap to generate, large enough for every other case here
 # (10,000 Thai characters are 30,000 bytes of UTF-8; 10,000 levels of nesting are 20,000 bytes).

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.line_api import BOT_USER_ID
+from tests.fakes.line.api import BOT_USER_ID
 from tests.integration.fuzz.checks import assert_no_server_error, assert_rejected_and_nothing_stored
 from tests.integration.fuzz.hub import Hub, Stored
 from tests.integration.fuzz.strategies import dumps, nested

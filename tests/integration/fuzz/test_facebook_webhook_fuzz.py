@@ -12,7 +12,7 @@ from urllib.parse import quote_from_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fakes.graph_api import VERIFY_TOKEN
+from tests.fakes.facebook.graph_api import VERIFY_TOKEN
 from tests.integration.fuzz.checks import FUZZ
 from tests.integration.fuzz.hub import SQLITE_ONLY, Hub
 from tests.integration.fuzz.platforms import DEEP, MESSENGER, assert_deep_nesting_rejected

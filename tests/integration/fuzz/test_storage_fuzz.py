@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fakes.line_api import BOT_USER_ID
+from tests.fakes.line.api import BOT_USER_ID
 from tests.integration.fuzz.checks import FUZZ, assert_no_server_error, assert_rejected_and_nothing_stored
 from tests.integration.fuzz.hub import ON_BOTH_DATABASES, Hub
 from tests.integration.fuzz.strategies import dumps, hostile_text

@@ -16,8 +16,8 @@ from app.services import Services
 from app.settings import Settings
 from channels.base import Channel
 from tests.conftest import make_settings, wait_for
-from tests.fakes.line_api import FakeLineApi
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures, line_fixtures
+from tests.fakes.line.api import FakeLineApi
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures, line_fixtures
 
 __all__ = ["line_fixtures"]
 

@@ -11,7 +11,7 @@ from app.conversations import service
 from app.conversations.models import Conversation, DeliveryStatus, Message, Sender
 from app.db import utcnow
 from tests.conftest import ADMIN_PASSWORD, wait_for
-from tests.fakes.line_api import Scripted
+from tests.fakes.line.api import Scripted
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub
 
 QUESTION = "จดทะเบียนบริษัทออนไลน์ได้ไหม"
@@ -35,14 +35,22 @@ async def settled(line: LineHub, chat_id: str, count: int = 1) -> list[Message]:
     return result
 
 
+async def counted(line: LineHub, sample: str) -> None:
+    """Wait for a metric sample: the worker counts a delivery just after storing its status."""
+
+    async def shown() -> bool:
+        return sample in (await line.client.get("/metrics")).text
+
+    await wait_for(shown, REPLY_TIMEOUT)
+
+
 class TestReplyOrPush:
     async def test_a_fresh_token_is_used_and_counted_as_reply(self, line: LineHub) -> None:
         await line.post(line.text("Ureply", QUESTION))
         (answer,) = await settled(line, "Ureply")
         assert (answer.delivery_status, answer.delivered_via) == (DeliveryStatus.SENT, "reply")
         assert line.fake.requests("push") == []
-        metrics = (await line.client.get("/metrics")).text
-        assert 'govchat_messages_out_total{channel="line",via="reply"} 1.0' in metrics
+        await counted(line, 'govchat_messages_out_total{channel="line",via="reply"} 1.0')
 
     async def test_an_expired_token_is_not_used_and_the_answer_is_pushed(self, line: LineHub) -> None:
         await line.post(line.text("Ulate", QUESTION, age_seconds=120))
@@ -51,8 +59,7 @@ class TestReplyOrPush:
         assert line.fake.requests("reply") == []
         (push,) = line.fake.requests("push")
         assert push.json["to"] == "Ulate" and push.headers["x-line-retry-key"]
-        metrics = (await line.client.get("/metrics")).text
-        assert 'govchat_messages_out_total{channel="line",via="push"} 1.0' in metrics
+        await counted(line, 'govchat_messages_out_total{channel="line",via="push"} 1.0')
 
     async def test_invalid_reply_token_falls_back_to_push(self, line: LineHub) -> None:
         event = line.text("Uinvalid", QUESTION, fresh_token=False)
@@ -183,5 +190,4 @@ class TestGivingUp:
         assert answer.delivery_status == DeliveryStatus.FAILED
         assert answer.delivery_error is not None and "500" in answer.delivery_error
         assert line.fake.deliveries("Udown") == []
-        metrics = (await line.client.get("/metrics")).text
-        assert 'govchat_delivery_failures_total{channel="line",reason="gave_up"} 1.0' in metrics
+        await counted(line, 'govchat_delivery_failures_total{channel="line",reason="gave_up"} 1.0')

@@ -7,11 +7,12 @@ import struct
 import zlib
 from pathlib import Path
 
+from app.channel_commands import cmd_line_setup, line_setup
 from app.cli import build_parser
-from app.line_menu_image import Canvas
-from app.line_setup import MENU_TEMPLATE, cmd_line_setup, line_setup, load_menu
 from app.settings import Settings
-from tests.fakes.line_api import FakeLineApi, Scripted
+from channels.line.menu_image import Canvas
+from channels.line.rich_menu import MENU_TEMPLATE, load_menu
+from tests.fakes.line.api import FakeLineApi, Scripted
 from tests.integration.line.conftest import line_settings
 
 

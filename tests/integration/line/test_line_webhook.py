@@ -14,8 +14,8 @@ from app.conversations.models import ConversationState, WorkStatus
 from channels.base import InboundKind
 from nlu.client import NluClient, Prediction
 from tests.conftest import queue_drained, running_app, wait_for
-from tests.fakes.line_api import BOT_USER_ID
-from tests.fakes.line_fixtures import SIGNATURE_HEADER, LineFixtures
+from tests.fakes.line.api import BOT_USER_ID
+from tests.fakes.line.fixtures import SIGNATURE_HEADER, LineFixtures
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub
 
 QUESTION = "จดทะเบียนบริษัทออนไลน์ได้ไหม"
@@ -40,7 +40,7 @@ class TestVerification:
         checked = 0
         for vector in line.fixtures.vectors():
             if vector.secret != line.fixtures.secret:
-                continue  # other secrets: tests/unit/channels/test_line_events.py
+                continue  # other secrets: tests/unit/channels/line/test_line_events.py
             response = await line.post_raw(vector.body, {SIGNATURE_HEADER: vector.signature})
             assert (response.status_code == 200) is vector.expected_valid, vector.id
             assert (response.status_code == 401) is not vector.expected_valid, vector.id

@@ -14,7 +14,7 @@ from app.conversations.models import Citizen, Conversation, DeliveryStatus, Mess
 from app.db import create_engine, create_sessionmaker
 from channels.base import Channel
 from tests.conftest import wait_for
-from tests.fakes.line_api import FakeLineApi
+from tests.fakes.line.api import FakeLineApi
 from tests.integration.reliability.processes import SETTLE_TIMEOUT, SentEvent
 
 

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import POSTGRES_AVAILABLE, fresh_postgres_database
-from tests.fakes.line_api import FakeLineApi
-from tests.fakes.line_fixtures import LineFixtures, line_fixtures
+from tests.fakes.line.api import FakeLineApi
+from tests.fakes.line.fixtures import LineFixtures, line_fixtures
 from tests.integration.line.conftest import fake_line, line, line_overrides, settings
 from tests.integration.processes import hubs
 from tests.integration.reliability.processes import LineSender

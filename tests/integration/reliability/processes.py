@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_PASSWORD, wait_for
-from tests.fakes.line_api import FakeLineApi
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
+from tests.fakes.line.api import FakeLineApi
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures
 from tests.integration.line.conftest import TEXT_EVENT
 from tests.integration.processes import HUB_VAR_DIR, HubProcess
 

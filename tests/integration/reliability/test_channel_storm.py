@@ -16,7 +16,7 @@ import pytest
 
 from app.conversations.models import DeliveryStatus, Message
 from tests.conftest import ADMIN_PASSWORD, wait_for
-from tests.fakes.line_api import FakeLineApi, Recorded, Scripted
+from tests.fakes.line.api import FakeLineApi, Recorded, Scripted
 from tests.integration.line.conftest import LineHub
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

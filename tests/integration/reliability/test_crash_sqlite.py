@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.fakes.line_api import FakeLineApi
+from tests.fakes.line.api import FakeLineApi
 from tests.integration.processes import StartHubs
 from tests.integration.reliability.audit import (
     assert_duplicates_explained,

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from tests.conftest import POSTGRES_ADMIN_DSN, wait_for
-from tests.fakes.line_api import FakeLineApi
+from tests.fakes.line.api import FakeLineApi
 from tests.integration.processes import NEEDS_POSTGRES, StartHubs
 from tests.integration.reliability.audit import (
     assert_duplicates_explained,

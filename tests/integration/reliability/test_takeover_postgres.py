@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
 from app.db import create_engine, create_sessionmaker
 from tests.conftest import wait_for
-from tests.fakes.line_api import FakeLineApi
+from tests.fakes.line.api import FakeLineApi
 from tests.integration.processes import NEEDS_POSTGRES, StartHubs
 from tests.integration.reliability.audit import (
     assert_duplicates_explained,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SHARED_DIR
-from tests.fakes.line_api import BOT_USER_ID
+from tests.fakes.line.api import BOT_USER_ID
 
 LINE_FIXTURES = SHARED_DIR / "fixtures" / "line"
 # The channel secret of the computed vectors in signature_vectors.json: tests sign with it too,

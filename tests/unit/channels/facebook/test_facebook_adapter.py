@@ -20,10 +20,10 @@ from channels.base import (
     RetryableSendError,
     SignatureError,
 )
-from channels.facebook import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
-from channels.facebook_messages import MessengerLabels
+from channels.facebook.adapter import BOT_OUTSIDE_WINDOW, CONFIG_ERROR_KEY, MessengerAdapter
+from channels.facebook.messages import MessengerLabels
 from tests.conftest import free_port
-from tests.fakes.graph_api import (
+from tests.fakes.facebook.graph_api import (
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
     FakeGraphApi,
@@ -94,12 +94,14 @@ def _outbound(
     )
 
 
-def _inbound(addressed: bool = True) -> InboundMessage:
+def _inbound(
+    addressed: bool = True, user_id: str = USER, kind: InboundKind = InboundKind.TEXT
+) -> InboundMessage:
     return InboundMessage(
         channel=Channel.FACEBOOK,
         dedupe_key="m_1",
-        user_id=USER,
-        kind=InboundKind.TEXT,
+        user_id=user_id,
+        kind=kind,
         timestamp=NOW,
         text="สวัสดี",
         addressed=addressed,
@@ -153,8 +155,11 @@ class TestSubscription:
         self, messenger_fixtures: MessengerFixtures, mode: str | None, token: str | None, expected: str | None
     ) -> None:
         adapter = _adapter(messenger_fixtures, "http://127.0.0.1:9/v21.0", {})
+        query = {"hub.challenge": "1158201444"}
+        query.update({"hub.mode": mode} if mode is not None else {})
+        query.update({"hub.verify_token": token} if token is not None else {})
 
-        assert adapter.verify_subscription(mode, token, "1158201444") == expected
+        assert adapter.answer_subscription_check(query) == expected
 
 
 class TestWindows:
@@ -344,10 +349,24 @@ class TestSenderActions:
 
         assert graph_api.sender_actions() == []
 
-    async def test_mark_seen(self, adapter: MessengerAdapter, graph_api: FakeGraphApi) -> None:
-        await adapter.mark_seen(USER)
+    async def test_stored_messages_are_marked_seen_once_per_citizen(
+        self, adapter: MessengerAdapter, graph_api: FakeGraphApi
+    ) -> None:
+        other = "2234343043305866"
 
-        assert [a.body["sender_action"] for a in graph_api.sender_actions()] == ["mark_seen"]
+        await adapter.after_stored([_inbound(), _inbound(), _inbound(user_id=other)])
+
+        actions = [(a.body["recipient"]["id"], a.body["sender_action"]) for a in graph_api.sender_actions()]
+        assert actions == [(USER, "mark_seen"), (other, "mark_seen")]
+
+    async def test_nothing_is_marked_seen_in_a_thread_another_app_holds_or_for_a_handover(
+        self, adapter: MessengerAdapter, graph_api: FakeGraphApi
+    ) -> None:
+        handover = _inbound(kind=InboundKind.IGNORED)
+
+        await adapter.after_stored([_inbound(addressed=False), handover])
+
+        assert graph_api.sender_actions() == []
 
     async def test_a_failing_sender_action_is_harmless(
         self, adapter: MessengerAdapter, graph_api: FakeGraphApi

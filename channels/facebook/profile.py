@@ -1,24 +1,21 @@
-"""The Messenger channel's wiring: the adapter from settings, and ``govchat facebook setup``.
+"""The Page's Messenger profile: ``profile.yml`` describes it, ``set_up_profile`` sends it.
 
-``govchat facebook setup`` sets the Page's Get Started button (payload ``get_started``), the
-greeting (Thai by default, English for ``en_US``) and the persistent menu described in
-``templates/facebook_profile.yml`` with one ``POST /me/messenger_profile``. Properties it does
-not name are left as they are, so running it again is safe.
+The profile is the Get Started button (payload ``get_started``), the greeting (Thai by default,
+English for ``en_US``) and the persistent menu, set with one ``POST /me/messenger_profile``.
+Properties it does not name are left as they are, so running it again is safe. The hub's
+``govchat facebook setup`` passes the credentials and the knowledge base's entry ids in.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from app.settings import Settings
 from channels.base import (
     POSTBACK_COMPLAINT,
     POSTBACK_COMPLAINT_STATUS,
@@ -26,13 +23,9 @@ from channels.base import (
     POSTBACK_GET_STARTED,
     POSTBACK_HUMAN,
 )
-from channels.facebook import MessengerAdapter
-from channels.facebook_graph import GraphApiError, GraphClient, GraphUnavailable
-from channels.facebook_messages import MessengerLabels
-from knowledge_base.conversation import load_responses
-from knowledge_base.loader import DEFAULT_ROOT, load_knowledge_base
+from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
 
-PROFILE_TEMPLATE = Path(__file__).parent / "templates" / "facebook_profile.yml"
+PROFILE_TEMPLATE = Path(__file__).parent / "profile.yml"
 _MENU_PAYLOADS = frozenset({POSTBACK_HUMAN, POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS})
 
 
@@ -122,59 +115,23 @@ def load_profile(path: Path = PROFILE_TEMPLATE) -> ProfileTemplate:
     return ProfileTemplate.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def build_messenger_adapter(settings: Settings, config_errors: dict[str, str]) -> MessengerAdapter | None:
-    """The adapter when all three credentials are set; else the webhook answers 503."""
-    secrets = (
-        settings.facebook_app_secret,
-        settings.facebook_verify_token,
-        settings.facebook_page_access_token,
-    )
-    if any(secret is None or not secret.get_secret_value() for secret in secrets):
-        return None
-    app_secret, verify_token, page_token = (s.get_secret_value() for s in secrets if s is not None)
-    responses = load_responses()
-    return MessengerAdapter(
-        app_secret=app_secret,
-        verify_token=verify_token,
-        page_access_token=page_token,
-        graph_api_base_url=settings.facebook_graph_api_base_url,
-        labels=MessengerLabels(
-            source=responses.source_label,
-            human=responses.quick_reply_human,
-            cancel=responses.quick_reply_cancel,
-        ),
-        config_errors=config_errors,
-    )
-
-
-def register(sub: Any) -> None:
-    facebook = sub.add_parser("facebook", help="the Facebook Page's Messenger").add_subparsers(
-        dest="facebook_command", required=True
-    )
-    setup = facebook.add_parser(
-        "setup", help="set the Get Started button, greeting and persistent menu (Messenger Profile API)"
-    )
-    setup.add_argument(
-        "--profile", type=Path, default=PROFILE_TEMPLATE, help="the profile description (YAML)"
-    )
-    setup.add_argument("--dry-run", action="store_true", help="print the request body instead of sending it")
-    setup.set_defaults(handler=cmd_facebook_setup)
-
-
-def cmd_facebook_setup(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(facebook_setup(settings, args.profile, sys.stdout, dry_run=args.dry_run))
-
-
-async def facebook_setup(
-    settings: Settings, profile_path: Path, out: TextIO, *, dry_run: bool = False
+async def set_up_profile(
+    *,
+    profile_path: Path,
+    is_known_faq: Callable[[str], bool],
+    out: TextIO,
+    dry_run: bool = False,
+    graph_api_base_url: str,
+    page_access_token: str | None,
+    app_secret: str | None,
 ) -> int:
+    """``govchat facebook setup``: check the profile, send it (or print it), say what happened (exit status)."""
     try:
         profile = load_profile(profile_path)
     except (OSError, yaml.YAMLError, ValidationError) as error:
         print(f"{profile_path}: {error}", file=out)
         return 1
-    kb = load_knowledge_base(settings.kb_dir or DEFAULT_ROOT)
-    missing = [faq_id for faq_id in profile.faq_ids() if kb.entry(faq_id) is None]
+    missing = [faq_id for faq_id in profile.faq_ids() if not is_known_faq(faq_id)]
     if missing:
         print(f"{profile_path}: no knowledge base entry {', '.join(missing)}", file=out)
         return 1
@@ -182,14 +139,10 @@ async def facebook_setup(
     if dry_run:
         print(json.dumps(body, ensure_ascii=False, indent=2), file=out)
         return 0
-    if settings.facebook_page_access_token is None or settings.facebook_app_secret is None:
+    if page_access_token is None or app_secret is None:
         print("FACEBOOK_PAGE_ACCESS_TOKEN and FACEBOOK_APP_SECRET must be set", file=out)
         return 1
-    graph = GraphClient(
-        base_url=settings.facebook_graph_api_base_url,
-        access_token=settings.facebook_page_access_token.get_secret_value(),
-        app_secret=settings.facebook_app_secret.get_secret_value(),
-    )
+    graph = GraphClient(base_url=graph_api_base_url, access_token=page_access_token, app_secret=app_secret)
     try:
         await graph.post("/me/messenger_profile", body)
     except GraphApiError as error:

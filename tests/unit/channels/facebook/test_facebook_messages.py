@@ -1,4 +1,4 @@
-"""Outbound messages -> Send API message objects (channels/facebook_messages.py)."""
+"""Outbound messages -> Send API message objects (channels/facebook/messages.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from channels.base import POSTBACK_CANCEL, POSTBACK_HUMAN, FaqCard, OutboundMessage
-from channels.facebook_messages import (
+from channels.facebook.messages import (
     MAX_QUICK_REPLIES,
     MessengerLabels,
     build_parts,

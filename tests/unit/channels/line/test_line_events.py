@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from channels.base import InboundKind, InboundMessage, PayloadError, SignatureError
-from channels.line import LineAdapter
-from channels.line_events import ACCOUNT_PLACEHOLDER
-from channels.line_messages import LineLabels
-from tests.fakes.line_api import BOT_USER_ID
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures, line_fixtures
+from channels.line.adapter import LineAdapter
+from channels.line.events import ACCOUNT_PLACEHOLDER
+from channels.line.messages import LineLabels
+from tests.fakes.line.api import BOT_USER_ID
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures, line_fixtures
 
 __all__ = ["line_fixtures"]
 

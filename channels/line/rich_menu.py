@@ -1,38 +1,29 @@
-"""The LINE channel's wiring: the adapter from settings, and ``govchat line setup`` (rich menu).
+"""The LINE account's rich menu: ``rich_menu.yml`` describes it, ``set_up_rich_menu`` installs it.
 
-The rich menu is described in ``templates/line_rich_menu.yml``; ``govchat line setup``
-creates it through the Messaging API, uploads its image (drawn here unless ``--image`` names
-a designed one) through the data API, makes it the default, and deletes the menus of the
-same name it replaces, so running it again is safe.
+Installing creates the menu through the Messaging API, uploads its image (drawn by
+``menu_image.py`` unless a designed one is given) through the data API, makes it the default,
+and deletes the menus of the same name it replaces, so running it again is safe. The hub's
+``govchat line setup`` passes the credentials and the knowledge base's entry ids in.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.line_menu_image import Tile, draw_menu, hex_color
-from app.settings import Settings
 from channels.base import (
     POSTBACK_COMPLAINT,
     POSTBACK_COMPLAINT_STATUS,
     POSTBACK_FAQ_PREFIX,
     POSTBACK_HUMAN,
 )
-from knowledge_base.loader import DEFAULT_ROOT, load_knowledge_base
+from channels.line.menu_image import Tile, draw_menu, hex_color
 
-# line-bot-sdk takes seconds to import: only the hub and `line setup` load it, not every
-# `govchat` command whose parser registers `line setup`.
-if TYPE_CHECKING:
-    from channels.line import LineAdapter
-
-MENU_TEMPLATE = Path(__file__).parent / "templates" / "line_rich_menu.yml"
+MENU_TEMPLATE = Path(__file__).parent / "rich_menu.yml"
 MAX_IMAGE_BYTES = 1024 * 1024  # LINE's limit for a rich menu image
 _MENU_PAYLOADS = frozenset({POSTBACK_HUMAN, POSTBACK_COMPLAINT, POSTBACK_COMPLAINT_STATUS})
 
@@ -85,55 +76,28 @@ def load_menu(path: Path = MENU_TEMPLATE) -> MenuTemplate:
     return MenuTemplate.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def build_line_adapter(settings: Settings, config_errors: dict[str, str]) -> LineAdapter | None:
-    """The adapter when both credentials are set; else the webhook answers 503."""
-    if settings.line_channel_secret is None or settings.line_channel_access_token is None:
-        return None
-    from channels.line import LineAdapter
-    from channels.line_messages import LineLabels
-    from knowledge_base.conversation import load_responses
-
-    responses = load_responses()
-    return LineAdapter(
-        channel_secret=settings.line_channel_secret.get_secret_value(),
-        access_token=settings.line_channel_access_token.get_secret_value(),
-        api_base_url=settings.line_api_base_url,
-        data_api_base_url=settings.line_data_api_base_url,
-        labels=LineLabels(source=responses.source_label, human=responses.quick_reply_human),
-        var_dir=settings.var_dir,
-        postback_texts={area.data: area.text for area in load_menu().areas},
-        config_errors=config_errors,
-    )
+def postback_texts(menu: MenuTemplate) -> dict[str, str]:
+    """What each tapped area says in the transcript (LINE sends only the area's data)."""
+    return {area.data: area.text for area in menu.areas}
 
 
-def register(sub: Any) -> None:
-    line = sub.add_parser("line", help="the LINE Official Account").add_subparsers(
-        dest="line_command", required=True
-    )
-    setup = line.add_parser("setup", help="create the default rich menu and make it the default")
-    setup.add_argument(
-        "--image",
-        type=Path,
-        help="a designed PNG or JPEG of the menu's size (2500x1686) instead of the drawn one",
-    )
-    setup.add_argument("--menu", type=Path, default=MENU_TEMPLATE, help="the rich menu description (YAML)")
-    setup.set_defaults(handler=cmd_line_setup)
-
-
-def cmd_line_setup(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(line_setup(settings, args.menu, args.image, sys.stdout))
-
-
-async def line_setup(settings: Settings, menu_path: Path, image_path: Path | None, out: TextIO) -> int:
-    if settings.line_channel_access_token is None:
-        print("LINE_CHANNEL_ACCESS_TOKEN is not set", file=out)
-        return 1
+async def set_up_rich_menu(
+    *,
+    access_token: str,
+    api_base_url: str,
+    data_api_base_url: str,
+    menu_path: Path,
+    image_path: Path | None,
+    is_known_faq: Callable[[str], bool],
+    out: TextIO,
+) -> int:
+    """``govchat line setup``: check the menu and its image, install it, say what happened (exit status)."""
     try:
         menu = load_menu(menu_path)
     except (OSError, yaml.YAMLError, ValidationError) as error:
         print(f"{menu_path}: {error}", file=out)
         return 1
-    missing = _unknown_entries(menu, settings)
+    missing = [faq_id for faq_id in _faq_ids(menu) if not is_known_faq(faq_id)]
     if missing:
         print(f"{menu_path}: no knowledge base entry {', '.join(missing)}", file=out)
         return 1
@@ -147,9 +111,10 @@ async def line_setup(settings: Settings, menu_path: Path, image_path: Path | Non
         return 1
     from linebot.v3.messaging import ApiException
 
-    token = settings.line_channel_access_token.get_secret_value()
     try:
-        menu_id = await install_rich_menu(settings, token, menu, image, content_type)
+        menu_id = await install_rich_menu(
+            api_base_url, data_api_base_url, access_token, menu, image, content_type
+        )
     except ApiException as error:
         print(f"LINE API {error.status}: {error.body or error.reason}", file=out)
         return 1
@@ -157,12 +122,10 @@ async def line_setup(settings: Settings, menu_path: Path, image_path: Path | Non
     return 0
 
 
-def _unknown_entries(menu: MenuTemplate, settings: Settings) -> list[str]:
-    kb = load_knowledge_base(settings.kb_dir or DEFAULT_ROOT)
-    ids = [
+def _faq_ids(menu: MenuTemplate) -> list[str]:
+    return [
         a.data.removeprefix(POSTBACK_FAQ_PREFIX) for a in menu.areas if a.data.startswith(POSTBACK_FAQ_PREFIX)
     ]
-    return [faq_id for faq_id in ids if kb.entry(faq_id) is None]
 
 
 def _menu_image(menu: MenuTemplate, image_path: Path | None) -> tuple[bytes, str]:
@@ -173,7 +136,7 @@ def _menu_image(menu: MenuTemplate, image_path: Path | None) -> tuple[bytes, str
 
 
 async def install_rich_menu(
-    settings: Settings, token: str, menu: MenuTemplate, image: bytes, content_type: str
+    api_base_url: str, data_api_base_url: str, token: str, menu: MenuTemplate, image: bytes, content_type: str
 ) -> str:
     """Create, upload, set as default, then remove the older menus of the same name."""
     from linebot.v3.messaging import (
@@ -184,12 +147,8 @@ async def install_rich_menu(
         Configuration,
     )
 
-    api_client = AsyncApiClient(
-        Configuration(host=settings.line_api_base_url.rstrip("/"), access_token=token)
-    )
-    data_client = AsyncApiClient(
-        Configuration(host=settings.line_data_api_base_url.rstrip("/"), access_token=token)
-    )
+    api_client = AsyncApiClient(Configuration(host=api_base_url.rstrip("/"), access_token=token))
+    data_client = AsyncApiClient(Configuration(host=data_api_base_url.rstrip("/"), access_token=token))
     try:
         api, blob = AsyncMessagingApi(api_client), AsyncMessagingApiBlob(data_client)
         existing = await api.get_rich_menu_list()

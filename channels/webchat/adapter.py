@@ -8,7 +8,7 @@ Delivery needs no outside platform: a stored outbound message is already visible
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from channels.base import Channel, InboundMessage, OutboundMessage, SendResult
 
@@ -20,9 +20,6 @@ class WebchatAdapter:
     def __init__(self, on_processing: Callable[[str], Awaitable[None]] | None = None) -> None:
         # Called with the session id when the bot is preparing an answer (the widget's "typing").
         self._on_processing = on_processing
-
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
-        raise NotImplementedError("web chat has its own API, not a webhook")
 
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         return [SendResult(message_id=m.message_id, via="websocket") for m in messages]

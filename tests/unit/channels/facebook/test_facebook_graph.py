@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.facebook_graph import GraphApiError, GraphClient, GraphUnavailable
-from tests.fakes.graph_api import (
+from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
+from tests.fakes.facebook.graph_api import (
     PAGE_ACCESS_TOKEN,
     FakeGraphApi,
     MessengerFixtures,

@@ -1,4 +1,4 @@
-"""Messenger webhook bodies -> InboundMessages, on the official fixtures (channels/facebook_events.py)."""
+"""Messenger webhook bodies -> InboundMessages, on the official fixtures (channels/facebook/events.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from channels.base import POSTBACK_HUMAN, Channel, InboundKind, PayloadError
-from channels.facebook_events import parse_body
-from tests.fakes.graph_api import MessengerFixtures, first_event, messenger_fixtures
+from channels.facebook.events import parse_body
+from tests.fakes.facebook.graph_api import MessengerFixtures, first_event, messenger_fixtures
 
 __all__ = ["messenger_fixtures"]
 

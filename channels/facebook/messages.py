@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.base import POSTBACK_CANCEL, POSTBACK_HUMAN, OutboundMessage
-from channels.facebook_events import QUICK_REPLY_TEXT_PREFIX
+from channels.facebook.events import QUICK_REPLY_TEXT_PREFIX
 
 MAX_TEXT = 2000
 MAX_TEMPLATE_TEXT = 640

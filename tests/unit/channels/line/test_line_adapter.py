@@ -20,15 +20,15 @@ from channels.base import (
     OutboundMessage,
     RetryableSendError,
 )
-from channels.line import LineAdapter
-from channels.line_messages import (
+from channels.line.adapter import LineAdapter
+from channels.line.messages import (
     MAX_QUICK_REPLIES,
     LineLabels,
     build_messages,
     build_quick_reply,
     shorten,
 )
-from tests.fakes.line_api import FakeLineApi, Scripted
+from tests.fakes.line.api import FakeLineApi, Scripted
 
 USER = "U1111111111111111111111111111111a"
 GROUP = "C2222222222222222222222222222222b"

@@ -45,9 +45,9 @@ from channels.base import (
     SendResult,
     SignatureError,
 )
-from channels.line_content import LineContentStore
-from channels.line_events import parse_body
-from channels.line_messages import LineLabels, LineMessage, build_messages, push_request, reply_request
+from channels.line.content import LineContentStore
+from channels.line.events import parse_body
+from channels.line.messages import LineLabels, LineMessage, build_messages, push_request, reply_request
 from channels.proxy import environment_proxy
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,12 @@ class LineAdapter:
         if not self._signature_matches(body, signature):
             raise SignatureError("X-Line-Signature does not match the body")
         return parse_body(body, self.postback_texts)
+
+    def answer_subscription_check(self, query: Mapping[str, str]) -> str | None:
+        return None  # LINE checks a webhook URL with a signed POST of no events
+
+    async def after_stored(self, stored: Sequence[InboundMessage]) -> None:
+        return None
 
     def _signature_matches(self, body: bytes, signature: str) -> bool:
         try:

@@ -1,6 +1,6 @@
 """The Facebook Messenger channel: verify and parse webhooks, send through the Send API.
 
-Plain HTTP (aiohttp) against the Graph API (``channels/facebook_graph.py``); no SDK.
+Plain HTTP (aiohttp) against the Graph API (``channels/facebook/graph.py``); no SDK.
 
 Messaging windows (Messenger Platform "Send a message" and message tags):
 - Within 24 hours of the citizen's last message anything may be sent as ``messaging_type: RESPONSE``.
@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.base import (
+    CITIZEN_KINDS,
     Channel,
     FinalSendError,
     InboundMessage,
@@ -39,9 +40,9 @@ from channels.base import (
     SendResult,
     SignatureError,
 )
-from channels.facebook_events import parse_body
-from channels.facebook_graph import GraphApiError, GraphClient, GraphUnavailable
-from channels.facebook_messages import MessengerLabels, build_parts
+from channels.facebook.events import parse_body
+from channels.facebook.graph import GraphApiError, GraphClient, GraphUnavailable
+from channels.facebook.messages import MessengerLabels, build_parts
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,9 @@ class MessengerAdapter:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    def verify_subscription(self, mode: str | None, token: str | None, challenge: str | None) -> str | None:
-        """The challenge to echo when Meta's subscription check names our verify token, else ``None``."""
+    def answer_subscription_check(self, query: Mapping[str, str]) -> str | None:
+        """Meta's ``GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C``: ``C`` when ``T`` is ours."""
+        mode, token, challenge = (query.get(f"hub.{name}") for name in ("mode", "verify_token", "challenge"))
         if mode != "subscribe" or token is None or challenge is None:
             return None
         if not hmac.compare_digest(token.encode("utf-8"), self._verify_token):
@@ -216,6 +218,13 @@ class MessengerAdapter:
         """The typing bubble while the answer is prepared; harmless when it fails."""
         if message.addressed:
             await self._sender_action(message.user_id, "typing_on")
+
+    async def after_stored(self, stored: Sequence[InboundMessage]) -> None:
+        """The "seen" receipt for each citizen whose new message is ours to answer (not while
+        another app holds the thread)."""
+        users = (event.user_id for event in stored if event.addressed and event.kind in CITIZEN_KINDS)
+        for user_id in dict.fromkeys(users):
+            await self.mark_seen(user_id)
 
     async def mark_seen(self, user_id: str) -> None:
         """The "seen" receipt for a message just stored; harmless when it fails."""

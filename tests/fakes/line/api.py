@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.line_api_rules import check_messages, check_rich_menu, error_response, png_size
+from tests.fakes.line.api_rules import check_messages, check_rich_menu, error_response, png_size
 
 ACCESS_TOKEN = "test-channel-access-token"
 BOT_USER_ID = "U0123456789abcdef0123456789abcdef"
