@@ -1,10 +1,9 @@
 """The bot's side of a conversation: handle queued events, each exactly once.
 
-A worker has leased a batch of items, at most one per conversation, each decoded once into
-an ``InboundEvent``. NLU runs outside any transaction (``understanding.py``); then one
-transaction re-reads the conversations, checks the leases are still
-ours, stores each decision, its replies and state change (``bot_replies.py``), and marks the
-items done. A
+A worker has leased a batch of items, at most one per conversation, each decoded once into an
+``InboundEvent``. The NLU runs outside any transaction (``understanding.py``); then one
+transaction re-reads the conversations, checks the leases are still ours, stores each
+decision, its replies and state change (``bot_replies.py``), and marks the items done. A
 crash before that commit leaves the items queued (their leases expire and another worker
 takes them). The transactions are sync units of work (``app.db.Transactions``): on SQLite
 each runs in one call, and may run a second time if SQLite's lock was taken, so a unit only
