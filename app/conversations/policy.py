@@ -13,7 +13,7 @@ Every escalation to an officer queue is an ``ESCALATE`` decision of this policy,
 - ``low_confidence``: about our services, but no entry is sure enough, or the citizen was
   already asked to choose once (``decide``, ``_clarify``);
 - ``repeated_fallback``: the third message in a row the bot could not place (``_fallback``);
-- ``expired_answer``: the entry's answer is past its ``expires_at`` (``answer_entry``);
+- ``expired_answer``: the entry to answer is past its ``expires_at``, or gone (``answer_entry``);
 - ``complaint``: the citizen filed a complaint case (``complaint_filed``).
 """
 
