@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from app.conversations.models import WorkItem
 from channels.base import (
@@ -28,6 +28,10 @@ from channels.base import (
 from knowledge_base.conversation import Responses
 
 _QUEUED = TypeAdapter(InboundMessage)
+
+
+class UndecodableEvent(ValueError):
+    """A work item's payload is not an event as intake queues it (the reason names no value)."""
 
 
 def postback_readings(responses: Responses) -> dict[str, str]:
@@ -52,7 +56,15 @@ class InboundEvent:
 
     @classmethod
     def decode(cls, item: WorkItem, postback_readings: Mapping[str, str]) -> InboundEvent:
-        inbound = _QUEUED.validate_python(item.payload)
+        try:
+            inbound = _QUEUED.validate_python(item.payload)
+        except ValidationError as error:
+            # Field names and error types only: the values are what a citizen wrote.
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['type']}"
+                for e in error.errors(include_input=False, include_url=False)
+            )
+            raise UndecodableEvent(f"work item {item.id}: {problems}") from None
         return cls(
             item_id=item.id,
             conversation_id=str(item.conversation_id),

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from app.conversations.inbound import InboundEvent, postback_readings
+from app.conversations.inbound import InboundEvent, UndecodableEvent, postback_readings
 from app.conversations.intake import inbound_to_payload
 from app.conversations.models import WorkItem
 from channels.base import (
@@ -75,10 +75,14 @@ class TestDecode:
         inbound = message(InboundKind.ATTACHMENT, attachments=(Attachment(kind="file", filename="a.pdf"),))
         assert queued(inbound).attachments_as_queued() == inbound_to_payload(inbound)["attachments"]
 
-    def test_a_payload_that_is_no_queued_event_is_refused(self) -> None:
-        item = WorkItem(id=1, conversation_id="c1", payload={"redacted": True}, received_at=RECEIVED)
-        with pytest.raises(ValueError):
+    def test_a_payload_that_is_no_queued_event_is_refused_without_repeating_its_values(self) -> None:
+        payload = inbound_to_payload(message(text="เบอร์ 0812345678"))
+        payload["kind"] = "voice"
+        item = WorkItem(id=1, conversation_id="c1", payload=payload, received_at=RECEIVED)
+        with pytest.raises(UndecodableEvent, match="work item 1: kind: enum") as refused:
             InboundEvent.decode(item, READINGS)
+        assert "0812345678" not in str(refused.value)
+        assert "voice" not in str(refused.value)
 
 
 class TestText:
