@@ -35,6 +35,10 @@ class Responses(BaseModel):
     thai_only_en: str = "This answer is only available in Thai; please see the official page below."
     quick_reply_human: str
     quick_reply_cancel: str
+    # What the bot reads a tapped "officer" or "cancel" button as: words routing.yml's request
+    # phrases and cancel words recognise, so that the button and the typed words act alike.
+    human_postback_reads_as: str
+    cancel_postback_reads_as: str
     # The officer queue and complaints.
     officer_joined: str
     transferred: str

@@ -9,18 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# Core intents besides the retrieval intent ``faq`` (INTERFACES.md, `govchat nlu predict`).
+# Every intent name a backend reports (INTERFACES.md, `govchat nlu predict`); code names them
+# only through these constants.
+FAQ_INTENT = "faq"  # the retrieval intent: which entry is in ``Prediction.faq_ranking``
+FALLBACK_INTENT = "nlu_fallback"  # nothing recognised with enough confidence
+GREET_INTENT = "greet"
+GOODBYE_INTENT = "goodbye"
+THANKS_INTENT = "thanks"
+REQUEST_HUMAN_INTENT = "request_human"
+COMPLAINT_FILE_INTENT = "complaint_file"
+COMPLAINT_STATUS_INTENT = "complaint_status"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+# Core intents besides ``faq``: the ones trained from ``nlu/data/core_intents.yml``.
 CORE_INTENTS: tuple[str, ...] = (
-    "greet",
-    "goodbye",
-    "thanks",
-    "request_human",
-    "complaint_file",
-    "complaint_status",
-    "out_of_scope",
+    GREET_INTENT,
+    GOODBYE_INTENT,
+    THANKS_INTENT,
+    REQUEST_HUMAN_INTENT,
+    COMPLAINT_FILE_INTENT,
+    COMPLAINT_STATUS_INTENT,
+    OUT_OF_SCOPE_INTENT,
 )
-FAQ_INTENT = "faq"
-FALLBACK_INTENT = "nlu_fallback"
 
 
 @dataclass(frozen=True)

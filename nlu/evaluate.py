@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from nlu.client import FAQ_INTENT, NluClient, Prediction
+from nlu.client import FAQ_INTENT, OUT_OF_SCOPE_INTENT, REQUEST_HUMAN_INTENT, NluClient, Prediction
 from nlu.examples import Example
 from nlu.metrics import CalibrationBin, LabelScore, agreement, calibration_bins, label_scores, top_confusions
 
@@ -270,12 +270,12 @@ class HeldoutReport:
 
     @property
     def off_topic_not_answered(self) -> float | None:
-        off_topic = self._of("out_of_scope")
+        off_topic = self._of(OUT_OF_SCOPE_INTENT)
         return _rate(sum(not o.answered for o in off_topic), len(off_topic))
 
     @property
     def human_requests_escalated(self) -> float | None:
-        requests = self._of("request_human")
+        requests = self._of(REQUEST_HUMAN_INTENT)
         return _rate(sum(o.action == ESCALATE for o in requests), len(requests))
 
     def per_intent(self) -> tuple[IntentOutcome, ...]:

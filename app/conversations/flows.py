@@ -1,9 +1,11 @@
 """Multi-step bot flows around the officer queue, called by the pipeline.
 
-- Escalation notices: "an officer will answer, you are number N", and outside office hours
+- Escalations: carrying out the policy's ``ESCALATE`` decisions (``escalate``), and the
+  notices "an officer will answer, you are number N", and outside office hours
   (``knowledge_base/office_hours.yml``) when an answer can be expected.
 - Complaints: ask for a short description (``awaiting = "complaint_description"``), file a
-  case with a tracking number and a 4-digit PIN and queue it for the complaints department.
+  case with a tracking number and a 4-digit PIN and queue it as the policy decides
+  (``DecisionPolicy.complaint_filed``).
 - Case status, in every conversation state (also while waiting for or talking with an
   officer, who sees the exchange in the transcript): a message naming a case number gets its
   status at once -- from the channel identity that filed it with the number alone, from any
@@ -18,13 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.complaints import service as complaints
 from app.conversations import service
-from app.conversations.models import Conversation, ConversationState, WorkItem
+from app.conversations.inbound import InboundEvent
+from app.conversations.models import Conversation, ConversationState
 from app.conversations.policy import Decision, DecisionPolicy, EscalationReason
 from app.conversations.replies import Reply
 from app.db import utcnow
@@ -41,6 +43,7 @@ from channels.base import (
 from knowledge_base.conversation import Responses
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.office_hours import OfficeHours, load_office_hours
+from nlu.client import COMPLAINT_STATUS_INTENT
 from nlu.thai_text import normalize
 
 AWAITING_COMPLAINT_DESCRIPTION = "complaint_description"
@@ -49,7 +52,6 @@ AWAITING_RATING = "rating"
 AWAITING_PIN_PREFIX = "complaint_pin:"  # followed by the case number the PIN is for
 MAX_PIN_FAILURES = 5  # wrong PINs per conversation within PIN_FAILURE_WINDOW
 PIN_FAILURE_WINDOW = dt.timedelta(hours=1)
-COMPLAINT_STATUS_INTENT = "complaint_status"
 _RATING = re.compile(r"^\s*([1-5])\s*(?:คะแนน|ดาว|/\s*5)?\s*[.!]?\s*$")
 
 
@@ -76,7 +78,12 @@ class Flows:
         self.office_hours = office_hours or load_office_hours()
         self.clock = clock  # tests inject a fixed time to check the after-hours notice
 
-    # ---- notices ---------------------------------------------------------------------------
+    # ---- escalations and their notices -----------------------------------------------------
+    def escalate(self, session: Session, conversation: Conversation, decision: Decision) -> int:
+        """Carry out the policy's escalation: the conversation joins the queue; the citizen's position."""
+        department, reason = decision.escalation
+        return service.escalate(session, conversation, department, reason, decision.topic)
+
     def after_hours_note(self) -> str:
         """Empty during office hours; else when officers will be back."""
         now = self.clock()
@@ -89,7 +96,7 @@ class Flows:
         )
         return "\n" + text
 
-    def escalation_reply(self, reason: str, position: int) -> Reply:
+    def escalation_reply(self, reason: EscalationReason, position: int) -> Reply:
         text = self.responses.escalated.format(position=position)
         if reason == EscalationReason.EXPIRED_ANSWER:
             text = f"{self.responses.expired_answer}\n{text}"
@@ -108,11 +115,11 @@ class Flows:
         return Reply(self.responses.complaint_ask_description, [self.responses.quick_reply_cancel])
 
     # ---- messages a flow answers instead of the NLU ----------------------------------------
-    def consumes(self, conversation: Conversation, item: WorkItem) -> bool:
-        """Whether the bot answers this item through a flow (no NLU needed)."""
-        if item.kind not in (InboundKind.TEXT, InboundKind.POSTBACK):
+    def consumes(self, conversation: Conversation, event: InboundEvent) -> bool:
+        """Whether the bot answers this event through a flow (no NLU needed)."""
+        if event.kind not in (InboundKind.TEXT, InboundKind.POSTBACK):
             return False
-        postback, text = _postback(item), _text(item)
+        postback, text = event.postback, event.text
         if conversation.state == ConversationState.BOT and self._bot_flow_takes(conversation, postback, text):
             return True
         # A case number, or the PIN the bot asked for, is answered in every state.
@@ -129,11 +136,11 @@ class Flows:
             return bool(text.strip()) or postback == POSTBACK_CANCEL
         return conversation.awaiting == AWAITING_RATING and parse_rating(text) is not None
 
-    def handle(self, session: Session, conversation: Conversation, item: WorkItem) -> list[Reply] | None:
-        """The flow's replies, or ``None`` when no flow takes this item (the NLU path does)."""
-        if not self.consumes(conversation, item):
+    def handle(self, session: Session, conversation: Conversation, event: InboundEvent) -> list[Reply] | None:
+        """The flow's replies, or ``None`` when no flow takes this event (the NLU path does)."""
+        if not self.consumes(conversation, event):
             return None
-        postback, text = _postback(item), _text(item)
+        postback, text = event.postback, event.text
         awaiting = conversation.awaiting
         conversation.awaiting = None
         if conversation.state == ConversationState.BOT:
@@ -146,7 +153,7 @@ class Flows:
             if awaiting == AWAITING_COMPLAINT_DESCRIPTION and postback != POSTBACK_COMPLAINT_STATUS:
                 if postback == POSTBACK_CANCEL or self.policy.is_cancel(text):
                     return [Reply(self.responses.complaint_cancelled)]
-                return [self._file_complaint(session, conversation, item, text)]
+                return [self._file_complaint(session, conversation, event)]
             if awaiting == AWAITING_RATING and (rating := parse_rating(text)) is not None:
                 return [self._rate(session, conversation, rating)]
         found = complaints.find_number_and_pin(text)
@@ -161,16 +168,13 @@ class Flows:
         conversation.awaiting = AWAITING_COMPLAINT_NUMBER
         return [Reply(self.responses.complaint_ask_number)]
 
-    def _file_complaint(
-        self, session: Session, conversation: Conversation, item: WorkItem, text: str
-    ) -> Reply:
-        routing = self.policy.routing
-        department = routing.intent_departments.get("complaint_file", routing.default_department)
-        case = complaints.file_complaint(session, conversation, text, department, self.clock())
+    def _file_complaint(self, session: Session, conversation: Conversation, event: InboundEvent) -> Reply:
+        decision = self.policy.complaint_filed()
+        department, _ = decision.escalation
+        case = complaints.file_complaint(session, conversation, event.text, department, self.clock())
         pin = complaints.issue_pin(case, self.pin_key)
-        conversation.question_message_id = item.message_id
-        reason = EscalationReason.COMPLAINT
-        position = service.escalate(session, conversation, department, reason)
+        conversation.question_message_id = event.message_id
+        position = self.escalate(session, conversation, decision)
         filed = self.responses.complaint_filed.format(number=case.number, pin=pin, position=position)
         return Reply(filed + self.after_hours_note(), [self.responses.quick_reply_cancel])
 
@@ -240,12 +244,3 @@ def _awaited_pin(conversation: Conversation, text: str) -> str | None:
     if not (conversation.awaiting or "").startswith(AWAITING_PIN_PREFIX):
         return None
     return complaints.parse_pin(text)
-
-
-def _postback(item: WorkItem) -> str:
-    payload: dict[str, Any] = item.payload
-    return str(payload.get("payload") or "") if item.kind == InboundKind.POSTBACK else ""
-
-
-def _text(item: WorkItem) -> str:
-    return str(item.payload.get("text") or "")

@@ -2,6 +2,19 @@
 
 Live conversations and ``govchat nlu predict`` both call ``DecisionPolicy.decide_message``.
 Thresholds come from settings; words and routing come from ``knowledge_base/routing.yml``.
+
+Every escalation to an officer queue is an ``ESCALATE`` decision of this policy, with its
+``EscalationReason`` and department; the pipeline and the complaint flow only carry it out
+(``app.conversations.flows.Flows.escalate``). Why a conversation was escalated:
+
+- ``requested``: the citizen asked for a person (words of ``routing.yml`` or the NLU's
+  ``request_human``), routed to the topic the request names, else the recent topic
+  (``_requested``);
+- ``low_confidence``: about our services, but no entry is sure enough, or the citizen was
+  already asked to choose once (``decide``, ``_clarify``);
+- ``repeated_fallback``: the third message in a row the bot could not place (``_fallback``);
+- ``expired_answer``: the entry to answer is past its ``expires_at``, or gone (``answer_entry``);
+- ``complaint``: the citizen filed a complaint case (``complaint_filed``).
 """
 
 from __future__ import annotations
@@ -15,14 +28,26 @@ from enum import StrEnum
 from knowledge_base.conversation import RoutingRules
 from knowledge_base.language import THAI, detect_language
 from knowledge_base.loader import KnowledgeBase
-from nlu.client import FALLBACK_INTENT, FAQ_INTENT, NluClient, Prediction, Ranked
+from nlu.client import (
+    COMPLAINT_FILE_INTENT,
+    COMPLAINT_STATUS_INTENT,
+    FALLBACK_INTENT,
+    FAQ_INTENT,
+    GOODBYE_INTENT,
+    GREET_INTENT,
+    REQUEST_HUMAN_INTENT,
+    THANKS_INTENT,
+    NluClient,
+    Prediction,
+    Ranked,
+)
 from nlu.thai_text import normalize
 
-SMALLTALK_INTENTS = frozenset({"greet", "goodbye", "thanks"})
-COMPLAINT_INTENTS = frozenset({"complaint_file", "complaint_status"})
+SMALLTALK_INTENTS = frozenset({GREET_INTENT, GOODBYE_INTENT, THANKS_INTENT})
+COMPLAINT_INTENTS = frozenset({COMPLAINT_FILE_INTENT, COMPLAINT_STATUS_INTENT})
 # Intents that, named in a request for a person, choose its department ("ขอคุยกับเจ้าหน้าที่เรื่อง
 # ร้องเรียน"). Not ``complaint_status``: "เรื่องที่ถามเมื่อกี้" reads as one but means the recent topic.
-REQUEST_TOPIC_INTENTS = frozenset({"complaint_file"})
+REQUEST_TOPIC_INTENTS = frozenset({COMPLAINT_FILE_INTENT})
 MAX_SUGGESTIONS = 3
 FALLBACKS_BEFORE_OFFER = 1  # the second fallback in a row offers a person
 FALLBACKS_BEFORE_ESCALATION = 2  # the third escalates
@@ -38,6 +63,8 @@ class Action(StrEnum):
 
 
 class EscalationReason(StrEnum):
+    """Why a conversation went to an officer queue (the module's docstring says when)."""
+
     REQUESTED = "requested"
     LOW_CONFIDENCE = "low_confidence"
     REPEATED_FALLBACK = "repeated_fallback"
@@ -73,6 +100,18 @@ class Decision:
     offer_human: bool = False
     topic: str | None = None  # the entry an escalation was routed by
     language: str = THAI  # of the citizen's message: replies.py answers in English where it can
+
+    def __post_init__(self) -> None:
+        # Carrying out an escalation needs both; nothing downstream may guess them.
+        if self.action == Action.ESCALATE and (self.reason is None or self.department is None):
+            raise ValueError("an escalation decision names its reason and its department")
+
+    @property
+    def escalation(self) -> tuple[str, EscalationReason]:
+        """The department and the reason of an ``ESCALATE`` decision."""
+        if self.action != Action.ESCALATE or self.reason is None or self.department is None:
+            raise ValueError(f"a {self.action} decision is no escalation")
+        return self.department, self.reason
 
 
 @dataclass(frozen=True)
@@ -176,16 +215,12 @@ class DecisionPolicy:
         """A request for a person: to the topic it names, else the recent topic, else the default."""
         route = await self.named_route(text, nlu) or self.recent_route(context)
         route = route or Route(self.routing.default_department)
-        return Decision(
-            Action.ESCALATE,
-            "request_human",
-            confidence,
-            route.topic,
-            (),
-            EscalationReason.REQUESTED,
-            route.department,
-            topic=route.topic,
-        )
+        return _escalation(EscalationReason.REQUESTED, REQUEST_HUMAN_INTENT, confidence, route, route.topic)
+
+    def complaint_filed(self) -> Decision:
+        """A complaint case was filed: to the complaints department's queue."""
+        department = self._intent_department(COMPLAINT_FILE_INTENT)
+        return _escalation(EscalationReason.COMPLAINT, COMPLAINT_FILE_INTENT, 1.0, Route(department))
 
     async def named_route(self, text: str, nlu: NluClient) -> Route | None:
         """The department of the topic a request names, when the NLU is really sure of it.
@@ -200,9 +235,7 @@ class DecisionPolicy:
         prediction = await nlu.parse(remainder)
         trusted = prediction.confidence >= self.thresholds.intent
         if trusted and prediction.intent in REQUEST_TOPIC_INTENTS:
-            return Route(
-                self.routing.intent_departments.get(prediction.intent, self.routing.default_department)
-            )
+            return Route(self._intent_department(prediction.intent))
         if prediction.intent != FAQ_INTENT:
             return None
         kb = self._kb()
@@ -233,11 +266,10 @@ class DecisionPolicy:
         t = self.thresholds
         intent, confidence = prediction.intent, prediction.confidence
         trusted = intent != FAQ_INTENT and confidence >= t.intent
-        if trusted and intent == "request_human":
+        if trusted and intent == REQUEST_HUMAN_INTENT:
             return self._escalate(intent, confidence, EscalationReason.REQUESTED, prediction)
         if trusted and intent in COMPLAINT_INTENTS:
-            department = self.routing.intent_departments.get(intent, self.routing.default_department)
-            return Decision(Action.COMPLAINT, intent, confidence, department=department)
+            return Decision(Action.COMPLAINT, intent, confidence, department=self._intent_department(intent))
         if trusted and intent in SMALLTALK_INTENTS:
             return Decision(Action.SMALLTALK, intent, confidence)
 
@@ -260,17 +292,8 @@ class DecisionPolicy:
     def answer_entry(self, faq_id: str, confidence: float) -> Decision:
         entry = self._kb().entry(faq_id)
         if entry is None or entry.is_expired(self._today()):
-            department = entry.department if entry else self.routing.default_department
-            return Decision(
-                Action.ESCALATE,
-                FAQ_INTENT,
-                confidence,
-                faq_id,
-                (),
-                EscalationReason.EXPIRED_ANSWER,
-                department,
-                topic=entry.id if entry else None,
-            )
+            route = Route(entry.department, entry.id) if entry else Route(self.routing.default_department)
+            return _escalation(EscalationReason.EXPIRED_ANSWER, FAQ_INTENT, confidence, route, faq_id)
         return Decision(Action.ANSWER, FAQ_INTENT, confidence, faq_id)
 
     def _clarify(self, prediction: Prediction) -> Decision:
@@ -300,18 +323,8 @@ class DecisionPolicy:
         self, intent: str, confidence: float, reason: EscalationReason, prediction: Prediction | None
     ) -> Decision:
         best = prediction.faq_ranking[0] if prediction and prediction.faq_ranking else None
-        department = self.route(intent, best)
-        routed_by = best.name if best and self._routes_by(best) else None
-        return Decision(
-            Action.ESCALATE,
-            intent,
-            confidence,
-            best.name if best else None,
-            (),
-            reason,
-            department,
-            topic=routed_by,
-        )
+        route = Route(self.route(intent, best), best.name if best and self._routes_by(best) else None)
+        return _escalation(reason, intent, confidence, route, best.name if best else None)
 
     def _routes_by(self, best_guess: Ranked) -> bool:
         return (
@@ -325,7 +338,25 @@ class DecisionPolicy:
             entry = self._kb().entry(best_guess.name)
             if entry is not None:
                 return entry.department
+        return self._intent_department(intent)
+
+    def _intent_department(self, intent: str) -> str:
         return self.routing.intent_departments.get(intent, self.routing.default_department)
+
+
+def _escalation(
+    reason: EscalationReason, intent: str, confidence: float, route: Route, faq_id: str | None = None
+) -> Decision:
+    """The one shape of an ``ESCALATE`` decision: to ``route``'s department, for ``reason``."""
+    return Decision(
+        Action.ESCALATE,
+        intent,
+        confidence,
+        faq_id,
+        reason=reason,
+        department=route.department,
+        topic=route.topic,
+    )
 
 
 # Thai vowel and tone marks written above or below a consonant: never the start of a word.

@@ -9,6 +9,7 @@ from app.conversations.policy import Action, Decision
 from knowledge_base.conversation import Responses
 from knowledge_base.language import ENGLISH
 from knowledge_base.loader import KnowledgeBase
+from nlu.client import GREET_INTENT
 
 MAX_RELATED = 2
 GREETING_TOPICS = ("company_registration_online", "financial_statement_submission", "company_certificate")
@@ -50,7 +51,7 @@ def render_bot_reply(decision: Decision, kb: KnowledgeBase, responses: Responses
         return faq_answer(kb, responses, decision.faq_id, decision.language)
     if decision.action == Action.SMALLTALK:
         text = getattr(responses, decision.intent)
-        topics = titles(kb, list(GREETING_TOPICS)) if decision.intent == "greet" else []
+        topics = titles(kb, list(GREETING_TOPICS)) if decision.intent == GREET_INTENT else []
         return Reply(text=text, quick_replies=[*topics, responses.quick_reply_human] if topics else [])
     if decision.action == Action.CLARIFY:
         options = titles(kb, decision.suggestions)

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.conversations.models import Conversation, Message, Sender
 from app.conversations.models import Escalation as EscalationRow
+from nlu.client import FAQ_INTENT
 
 AGENCY_TIME_ZONE = "Asia/Bangkok"
 BANGKOK_OFFSET = "+7 hours"  # Asia/Bangkok has kept UTC+7, without daylight saving, since 1920
@@ -143,7 +144,7 @@ async def daily_aggregates(
     merged: dict[tuple[str, str, str, str], list[int]] = {}
     for date, channel, intent, _action, faq_id, count, escalations in rows.all():
         # an FAQ id is the entry answered or offered; other intents carry only a routing guess
-        key = (str(date), str(channel), intent or "", (faq_id or "") if intent == "faq" else "")
+        key = (str(date), str(channel), intent or "", (faq_id or "") if intent == FAQ_INTENT else "")
         totals = merged.setdefault(key, [0, 0])
         totals[0] += int(count)
         totals[1] += int(escalations or 0)

@@ -23,11 +23,11 @@ from app.officers.errors import NotFound
 from app.officers.models import Officer
 from app.officers.views import DEFAULT_TARGET_WAIT_MINUTES
 from app.services import Services
+from nlu.client import REQUEST_HUMAN_INTENT
 
 MAX_QUERY_CHARS = 200
 MAX_HISTORY = 20
 QUESTION_LOOKBACK = 5  # citizen messages looked at before an escalation for what it was about
-REQUEST_HUMAN_INTENT = "request_human"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The decision policy: thresholds, rules before the NLU, routing, expired entries."""
+"""The decision policy: thresholds, rules before the NLU, routing, expired entries, escalations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ import datetime as dt
 
 import pytest
 
-from app.conversations.policy import Action, DecisionPolicy, EscalationReason, Thresholds, TurnContext
-from knowledge_base.conversation import load_routing_rules
+from app.conversations.policy import (
+    Action,
+    Decision,
+    DecisionPolicy,
+    EscalationReason,
+    Thresholds,
+    TurnContext,
+)
+from knowledge_base.conversation import load_responses, load_routing_rules
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
 from nlu.client import Prediction, Ranked
 
@@ -109,3 +116,43 @@ class TestRulesBeforeTheNlu:
         policy = policy_for(kb)
         assert policy.is_cancel("ยกเลิก")
         assert not policy.is_cancel("ยกเลิกบริษัทต้องทำยังไง")
+
+
+class TestEscalation:
+    def test_a_filed_complaint_escalates_to_the_complaints_department_for_reason_complaint(
+        self, kb: KnowledgeBase
+    ) -> None:
+        decision = policy_for(kb).complaint_filed()
+        assert decision.action == Action.ESCALATE
+        assert decision.escalation == ("complaints", EscalationReason.COMPLAINT)
+
+    def test_a_filed_complaint_goes_where_routing_sends_complaints(self, kb: KnowledgeBase) -> None:
+        routing = load_routing_rules()
+        moved = routing.model_copy(update={"intent_departments": {"complaint_file": "general"}})
+        policy = DecisionPolicy(THRESHOLDS, moved, lambda: kb)
+        assert policy.complaint_filed().escalation == ("general", EscalationReason.COMPLAINT)
+
+    @pytest.mark.parametrize(
+        "missing",
+        [{"department": "general"}, {"reason": EscalationReason.REQUESTED}],
+        ids=["reason", "department"],
+    )
+    def test_an_escalation_without_its_reason_or_department_cannot_be_decided(
+        self, missing: dict[str, object]
+    ) -> None:
+        with pytest.raises(ValueError, match="reason and its department"):
+            Decision(Action.ESCALATE, "request_human", 1.0, **missing)  # type: ignore[arg-type]
+
+    def test_only_an_escalation_has_a_department_and_reason_to_carry_out(self) -> None:
+        with pytest.raises(ValueError, match="no escalation"):
+            _ = Decision(Action.ANSWER, "faq", 0.9, "name_reservation").escalation
+
+
+class TestTappedButtons:
+    """A tapped "officer" or "cancel" button is read as words; the policy must recognise them."""
+
+    def test_the_officer_button_is_read_as_a_bare_request_for_a_person(self, kb: KnowledgeBase) -> None:
+        assert policy_for(kb).is_bare_request(load_responses().human_postback_reads_as)
+
+    def test_the_cancel_button_is_read_as_a_cancel(self, kb: KnowledgeBase) -> None:
+        assert policy_for(kb).is_cancel(load_responses().cancel_postback_reads_as)
