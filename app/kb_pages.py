@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 from app.conversations.replies import MAX_RELATED
 from app.deps import ServicesDep
 from app.officers.console import SECURITY_HEADERS, templates
-from channels import facebook_messages, line_messages
+from channels.facebook import messages as facebook_messages
+from channels.line import messages as line_messages
 from knowledge_base import entry_rules
 
 router = APIRouter(include_in_schema=False)

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import fresh_postgres_database
-from tests.fakes.line_api import FakeLineApi
+from tests.fakes.line.api import FakeLineApi
 from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
 from tests.integration.browser.conftest import CHROMIUM
 from tests.integration.browser.inbox_scene import OFFICER_PASSWORD, Console, Hub
