@@ -21,6 +21,7 @@ from app.insights import repository
 from app.insights.drafts import Draft, write_suggestion
 from app.insights.grouping import group_questions
 from app.insights.repository import DecidedMessage
+from app.insights.schemas import InsightsReport
 from app.logging import mask_pii
 from app.officers.models import AuditRecord, Officer
 from app.services import Services
@@ -128,7 +129,7 @@ async def build_insights(
     answer_threshold: float,
     stale_after_days: int,
     now: dt.datetime,
-) -> dict[str, Any]:
+) -> InsightsReport:
     """The ``GET /api/admin/insights`` body (INTERFACES.md) plus backward-compatible extras."""
     since = now - dt.timedelta(days=days)
     messages_in: dict[str, int] = dict.fromkeys(Channel, 0)
@@ -180,7 +181,7 @@ async def build_insights(
         "first_replies": len(waits),
         "stale_entries": stale_entries(kb, now.astimezone(AGENCY_ZONE).date(), stale_after_days),
     }
-    return dict(mask_tree(body))
+    return InsightsReport.model_validate(mask_tree(body))
 
 
 async def suggest_question(services: Services, officer: Officer, faq_id: str | None, question: str) -> Draft:

@@ -14,6 +14,7 @@ from app.officers.access import ALL_DEPARTMENTS
 from app.officers.errors import Conflict, Invalid, NotFound
 from app.officers.models import Officer, Role
 from app.officers.passwords import hash_password
+from app.officers.schemas import AuditEntry, OfficerAccount
 
 MAX_AUDIT_RECORDS = 1000
 
@@ -26,15 +27,15 @@ def check_departments(departments: Sequence[str], known: Collection[str]) -> lis
     return list(dict.fromkeys(departments))
 
 
-def officer_view(officer: Officer) -> dict[str, Any]:
-    return {
-        "id": officer.id,
-        "username": officer.username,
-        "role": officer.role,
-        "departments": list(officer.departments or []),
-        "active": officer.active,
-        "created_at": officer.created_at.isoformat(),
-    }
+def officer_view(officer: Officer) -> OfficerAccount:
+    return OfficerAccount(
+        id=officer.id,
+        username=officer.username,
+        role=Role(officer.role),
+        departments=list(officer.departments or []),
+        active=officer.active,
+        created_at=officer.created_at,
+    )
 
 
 async def create_officer(
@@ -99,7 +100,7 @@ async def update_officer(
     return officer, bool(changed)
 
 
-async def list_officers(session: AsyncSession) -> list[dict[str, Any]]:
+async def list_officers(session: AsyncSession) -> list[OfficerAccount]:
     return [officer_view(o) for o in await repository.list_officers(session)]
 
 
@@ -110,20 +111,20 @@ async def audit_log(
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     records = await repository.audit_records(
         session, limit=min(limit, MAX_AUDIT_RECORDS), action=action, officer_id=officer_id, target=target
     )
     names = await repository.usernames(session, {r.officer_id for r in records if r.officer_id})
     return [
-        {
-            "id": r.id,
-            "officer_id": r.officer_id,
-            "username": names.get(r.officer_id or ""),
-            "action": r.action,
-            "target": r.target,
-            "detail": r.detail or {},
-            "created_at": r.created_at.isoformat(),
-        }
+        AuditEntry(
+            id=r.id,
+            officer_id=r.officer_id,
+            username=names.get(r.officer_id or ""),
+            action=r.action,
+            target=r.target,
+            detail=r.detail or {},
+            created_at=r.created_at,
+        )
         for r in records
     ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 
-from app.conversations.models import Conversation
+from app.conversations.models import Conversation, ConversationState
 from app.deps import ServicesDep, SessionDep
 from app.middleware import attachment_delivery
 from app.officers import access, auth, inbox, service, views
@@ -15,9 +15,20 @@ from app.officers.auth import CurrentOfficer
 from app.officers.errors import as_http
 from app.officers.schemas import (
     AssignRequest,
+    CannedReplies,
+    CitizenHistory,
+    Colleagues,
+    ConversationDetail,
+    ConversationStatus,
+    DepartmentCounts,
+    DepartmentList,
+    HeldConversations,
     LoginRequest,
     MessageAccepted,
+    Note,
     NoteRequest,
+    OfficerProfile,
+    Queue,
     ReplyRequest,
     TokenResponse,
     TransferRequest,
@@ -27,13 +38,13 @@ from channels.base import Channel
 router = APIRouter(prefix="/api/officer", tags=["officer"])
 
 
-def _state(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": conversation.id,
-        "state": conversation.state,
-        "department": conversation.department,
-        "assigned_to": conversation.assigned_to,
-    }
+def _state(conversation: Conversation) -> ConversationStatus:
+    return ConversationStatus(
+        id=conversation.id,
+        state=ConversationState(conversation.state),
+        department=conversation.department,
+        assigned_to=conversation.assigned_to,
+    )
 
 
 @router.post("/login")
@@ -51,13 +62,13 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
 
 
 @router.get("/me")
-async def me(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+async def me(officer: CurrentOfficer, services: ServicesDep) -> OfficerProfile:
     return views.me(services, officer)
 
 
 @router.get("/departments")
-async def departments(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
-    return {"departments": views.departments(services)}
+async def departments(officer: CurrentOfficer, services: ServicesDep) -> DepartmentList:
+    return DepartmentList(departments=views.departments(services))
 
 
 def _inbox_filter(
@@ -80,9 +91,9 @@ InboxFilterDep = Annotated[inbox.InboxFilter, Depends(_inbox_filter)]
 @router.get("/queue")
 async def queue(
     officer: CurrentOfficer, services: ServicesDep, session: SessionDep, wanted: InboxFilterDep
-) -> dict[str, Any]:
+) -> Queue:
     rows = await views.queue(services, session, officer)
-    return {"conversations": await inbox.filter_rows(session, rows, wanted)}
+    return Queue(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
 @router.get("/conversations")
@@ -92,31 +103,31 @@ async def held_conversations(
     session: SessionDep,
     wanted: InboxFilterDep,
     everyone: bool = False,
-) -> dict[str, Any]:
+) -> HeldConversations:
     """Conversations with an officer: mine, or (supervisors, admins) everyone's in my departments."""
     everyone = everyone and access.can_overrule(officer)
     rows = await views.held(services, session, officer, everyone)
-    return {"conversations": await inbox.filter_rows(session, rows, wanted)}
+    return HeldConversations(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
 @router.get("/counts")
-async def counts(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def counts(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> DepartmentCounts:
     """Waiting, with-officer and breached-target counts of each of my departments."""
-    return {"departments": await inbox.department_counts(services, session, officer)}
+    return DepartmentCounts(departments=await inbox.department_counts(services, session, officer))
 
 
 @router.get("/officers")
-async def officers(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def officers(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> Colleagues:
     """Supervisors and admins: the officers they may assign a conversation to."""
     if not access.can_overrule(officer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only supervisors and administrators reassign")
-    return {"officers": await inbox.colleagues(services, session, officer)}
+    return Colleagues(officers=await inbox.colleagues(services, session, officer))
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation(
     conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
-) -> dict[str, Any]:
+) -> ConversationDetail:
     with as_http():
         return await views.conversation_detail(services, session, officer, conversation_id)
 
@@ -124,14 +135,14 @@ async def conversation(
 @router.get("/conversations/{conversation_id}/citizen")
 async def citizen_history(
     conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
-) -> dict[str, Any]:
+) -> CitizenHistory:
     """The citizen panel: this channel identity's earlier hand-overs and complaint cases."""
     with as_http():
         return await inbox.citizen_history(services, session, officer, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/claim")
-async def claim(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+async def claim(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> ConversationStatus:
     with as_http():
         return _state(await service.claim(services, officer, conversation_id))
 
@@ -161,13 +172,13 @@ async def resend(
 @router.post("/conversations/{conversation_id}/transfer")
 async def transfer(
     conversation_id: str, body: TransferRequest, officer: CurrentOfficer, services: ServicesDep
-) -> dict[str, Any]:
+) -> ConversationStatus:
     with as_http():
         return _state(await service.transfer(services, officer, conversation_id, body.department, body.note))
 
 
 @router.post("/conversations/{conversation_id}/resolve")
-async def resolve(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
+async def resolve(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> ConversationStatus:
     with as_http():
         return _state(await service.resolve(services, officer, conversation_id))
 
@@ -175,7 +186,7 @@ async def resolve(conversation_id: str, officer: CurrentOfficer, services: Servi
 @router.post("/conversations/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
 async def add_note(
     conversation_id: str, body: NoteRequest, officer: CurrentOfficer, services: ServicesDep
-) -> dict[str, object]:
+) -> Note:
     with as_http():
         note = await service.add_note(services, officer, conversation_id, body.text)
     return service.note_view(note, officer.username)
@@ -184,12 +195,18 @@ async def add_note(
 @router.post("/conversations/{conversation_id}/assign")
 async def assign(
     conversation_id: str, body: AssignRequest, officer: CurrentOfficer, services: ServicesDep
-) -> dict[str, Any]:
+) -> ConversationStatus:
     with as_http():
         return _state(await service.assign(services, officer, conversation_id, body.officer_id))
 
 
-@router.get("/conversations/{conversation_id}/attachments/{message_id}/{index}")
+@router.get(
+    "/conversations/{conversation_id}/attachments/{message_id}/{index}",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file, as the citizen sent it", "content": {"application/octet-stream": {}}}
+    },
+)
 async def attachment(
     conversation_id: str,
     message_id: int,
@@ -217,8 +234,8 @@ async def attachment(
 
 
 @router.get("/canned")
-async def canned(officer: CurrentOfficer, services: ServicesDep) -> dict[str, Any]:
-    return {"replies": views.canned_replies(services, officer)}
+async def canned(officer: CurrentOfficer, services: ServicesDep) -> CannedReplies:
+    return CannedReplies(replies=views.canned_replies(services, officer))
 
 
 def include_officer_routers(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.officers import access, events, repository
 from app.officers.errors import Conflict, Forbidden, Invalid, NotFound
 from app.officers.models import ConversationNote, Officer
+from app.officers.schemas import Note
 from app.services import Services
 
 
@@ -42,22 +43,21 @@ async def _publish(services: Services, changes: _Changes, author: Officer | None
     if changes.conversation is not None:
         await events.publish_conversation_changed(bus, changes.conversation)
     if changes.note is not None:
-        await events.publish_note(
-            bus, changes.note.conversation_id, note_view(changes.note, author.username if author else None)
-        )
+        note = note_view(changes.note, author.username if author else None)
+        await events.publish_note(bus, changes.note.conversation_id, note.model_dump(mode="json"))
     await events.publish_queue_changed(bus, changes.queues)
 
 
-def note_view(note: ConversationNote, username: str | None) -> dict[str, object]:
-    return {
-        "id": note.id,
-        "kind": note.kind,
-        "text": note.text,
-        "officer_id": note.officer_id,
-        "officer_username": username,
-        "detail": note.detail or {},
-        "created_at": note.created_at.isoformat(),
-    }
+def note_view(note: ConversationNote, username: str | None) -> Note:
+    return Note(
+        id=note.id,
+        kind=note.kind,
+        text=note.text,
+        officer_id=note.officer_id,
+        officer_username=username,
+        detail=note.detail or {},
+        created_at=note.created_at,
+    )
 
 
 async def _locked(session: AsyncSession, officer: Officer, conversation_id: str) -> Conversation:
