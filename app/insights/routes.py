@@ -88,7 +88,9 @@ async def suggest_question(
 ) -> SuggestionDraft:
     """Copy a question into a draft under ``knowledge_base/drafts/`` (never live until curated)."""
     try:
-        draft = await service.suggest_question(services, officer, body.faq_id or None, body.question)
+        draft = await service.suggest_question(
+            services.kb_store, services.transactions, officer, body.faq_id or None, body.question
+        )
     except SuggestionError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
     if not draft.created:

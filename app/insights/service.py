@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.policy import Action, EscalationReason
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.insights import repository
 from app.insights.drafts import Draft, write_suggestion
 from app.insights.grouping import group_questions
@@ -24,9 +24,8 @@ from app.insights.repository import DecidedMessage
 from app.insights.schemas import InsightsReport
 from app.logging import mask_pii
 from app.officers.models import AuditRecord, Officer
-from app.services import Services
 from channels.base import Channel
-from knowledge_base.loader import KnowledgeBase
+from knowledge_base.loader import KnowledgeBase, KnowledgeBaseStore
 
 AGENCY_ZONE = ZoneInfo("Asia/Bangkok")
 MAX_UNANSWERED_GROUPS = 50
@@ -184,20 +183,27 @@ async def build_insights(
     return InsightsReport.model_validate(mask_tree(body))
 
 
-async def suggest_question(services: Services, officer: Officer, faq_id: str | None, question: str) -> Draft:
+async def suggest_question(
+    kb_store: KnowledgeBaseStore,
+    transactions: Transactions,
+    officer: Officer,
+    faq_id: str | None,
+    question: str,
+) -> Draft:
     """Draft ``question`` for entry ``faq_id`` (None: a new entry); audited when a draft is written."""
     draft = write_suggestion(
-        services.kb_store.root,
-        services.kb_store.current,
+        kb_store.root,
+        kb_store.current,
         faq_id,
         question,
         source=f"insights:{officer.username}",
         now=utcnow(),
     )
     if draft.created:
-        async with services.sessionmaker() as session, session.begin():
-            detail = {"path": draft.relative_path, "faq_id": draft.faq_id}
-            session.add(
+        detail = {"path": draft.relative_path, "faq_id": draft.faq_id}
+        await transactions.run(
+            lambda session: session.add(
                 AuditRecord(officer_id=officer.id, action="kb_suggestion", target=None, detail=detail)
             )
+        )
     return draft

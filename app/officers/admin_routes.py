@@ -48,7 +48,7 @@ async def officers(officer: CurrentAdmin, session: SessionDep) -> OfficerAccount
 async def create_officer(body: OfficerCreate, officer: CurrentAdmin, services: ServicesDep) -> OfficerAccount:
     with as_http():
         created = await admin.create_officer(
-            services.sessionmaker,
+            services.transactions,
             username=body.username,
             password=body.password,
             departments=body.departments,
@@ -65,7 +65,7 @@ async def update_officer(
 ) -> OfficerAccount:
     with as_http():
         updated, revoked = await admin.update_officer(
-            services.sessionmaker,
+            services.transactions,
             officer_id,
             actor_id=officer.id,
             known_departments=services.kb_store.current.departments,

@@ -30,9 +30,9 @@ from app.officers.schemas import (
     DepartmentCount,
     PastEscalation,
 )
-from app.officers.views import DEFAULT_TARGET_WAIT_MINUTES
-from app.services import Services
+from app.officers.views import target_wait_minutes
 from channels.base import Channel
+from knowledge_base.loader import KnowledgeBase
 
 MAX_QUERY_CHARS = 200
 MAX_HISTORY = 20
@@ -120,9 +120,7 @@ async def _question_before(session: AsyncSession, conversation_id: str, at: dt.d
     return str(said[0][0]) if said else None
 
 
-async def citizen_history(
-    services: Services, session: AsyncSession, officer: Officer, conversation_id: str
-) -> CitizenHistory:
+async def citizen_history(session: AsyncSession, officer: Officer, conversation_id: str) -> CitizenHistory:
     """This channel identity's earlier hand-overs to officers and its complaint cases.
 
     Only for a conversation of the officer's departments; a case of another department is
@@ -185,16 +183,11 @@ async def citizen_history(
 
 
 # ---- department counts ------------------------------------------------------------------------
-def _target_minutes(services: Services, department: str) -> int:
-    found = services.kb_store.current.departments.get(department)
-    return found.target_wait_minutes if found else DEFAULT_TARGET_WAIT_MINUTES
-
-
 async def department_counts(
-    services: Services, session: AsyncSession, officer: Officer
+    kb: KnowledgeBase, session: AsyncSession, officer: Officer
 ) -> list[DepartmentCount]:
     """Per department of the officer: waiting, with an officer, and waiting beyond its target."""
-    departments = access.visible_departments(officer, services.kb_store.current.departments)
+    departments = access.visible_departments(officer, kb.departments)
     counts: dict[str, dict[str, int]] = {
         d: {"waiting": 0, "with_officer": 0, "breached": 0} for d in departments
     }
@@ -211,15 +204,15 @@ async def department_counts(
             row["with_officer"] += 1
             continue
         row["waiting"] += 1
-        target = dt.timedelta(minutes=_target_minutes(services, str(department)))
+        target = dt.timedelta(minutes=target_wait_minutes(kb, str(department)))
         if waiting_since is not None and now - waiting_since > target:
             row["breached"] += 1
     return [DepartmentCount(department=d, **row) for d, row in counts.items()]
 
 
-async def colleagues(services: Services, session: AsyncSession, officer: Officer) -> list[Colleague]:
+async def colleagues(kb: KnowledgeBase, session: AsyncSession, officer: Officer) -> list[Colleague]:
     """Active officers who share a department with ``officer``: whom a supervisor may assign to."""
-    all_departments = list(services.kb_store.current.departments)
+    all_departments = list(kb.departments)
     mine = set(access.visible_departments(officer, all_departments))
     found = []
     for other in await repository.list_officers(session):

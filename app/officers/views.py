@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,28 +34,28 @@ from app.officers.schemas import (
     TranscriptMessage,
 )
 from app.officers.service import note_view, reply_refusal
-from app.services import Services
-from channels.base import Channel
+from channels.base import Channel, ChannelAdapter
+from knowledge_base.loader import KnowledgeBase
 
 AGENCY_ZONE = ZoneInfo("Asia/Bangkok")
 NLU_CONTRACT_KEYS = ("intent", "confidence", "faq_id", "action")
 DEFAULT_TARGET_WAIT_MINUTES = 30
 
 
-def _target_minutes(services: Services, department: str | None) -> int:
-    found = services.kb_store.current.departments.get(department or "")
+def target_wait_minutes(kb: KnowledgeBase, department: str | None) -> int:
+    found = kb.departments.get(department or "")
     return found.target_wait_minutes if found else DEFAULT_TARGET_WAIT_MINUTES
 
 
 def _summary(
-    services: Services,
+    kb: KnowledgeBase,
     conversation: Conversation,
     last_text: str | None,
     now: dt.datetime,
     questions: dict[int, str | None],
 ) -> ConversationSummary:
     waited = (now - conversation.waiting_since).total_seconds() if conversation.waiting_since else 0.0
-    target = _target_minutes(services, conversation.department)
+    target = target_wait_minutes(kb, conversation.department)
     return ConversationSummary(
         id=conversation.id,
         channel=Channel(conversation.channel),
@@ -67,23 +68,23 @@ def _summary(
         waited_seconds=int(waited),
         target_wait_minutes=target,
         over_target=waited > target * 60,
-        topic=_topic(services, conversation.topic_faq_id),
+        topic=_topic(kb, conversation.topic_faq_id),
         question=questions.get(conversation.question_message_id or 0),
     )
 
 
-def _topic(services: Services, faq_id: str | None) -> Topic | None:
+def _topic(kb: KnowledgeBase, faq_id: str | None) -> Topic | None:
     """The entry the escalation was routed by, with the Thai title officers read."""
-    entry = services.kb_store.current.entry(faq_id) if faq_id else None
+    entry = kb.entry(faq_id) if faq_id else None
     return Topic(faq_id=entry.id, title=entry.title) if entry is not None else None
 
 
-async def queue(services: Services, session: AsyncSession, officer: Officer) -> list[ConversationSummary]:
+async def queue(kb: KnowledgeBase, session: AsyncSession, officer: Officer) -> list[ConversationSummary]:
     """Escalated, unclaimed conversations of the officer's departments, oldest first."""
     now = utcnow()
     rows = await repository.waiting_conversations(session, access.department_scope(officer))
     questions = await _questions(session, [conversation for conversation, _ in rows])
-    return [_summary(services, conversation, text, now, questions) for conversation, text in rows]
+    return [_summary(kb, conversation, text, now, questions) for conversation, text in rows]
 
 
 async def _questions(session: AsyncSession, conversations: list[Conversation]) -> dict[int, str | None]:
@@ -92,7 +93,7 @@ async def _questions(session: AsyncSession, conversations: list[Conversation]) -
 
 
 async def held(
-    services: Services, session: AsyncSession, officer: Officer, everyone: bool
+    kb: KnowledgeBase, session: AsyncSession, officer: Officer, everyone: bool
 ) -> list[HeldConversation]:
     """Conversations with an officer: the officer's own, or (``everyone``) all of the departments."""
     now = utcnow()
@@ -103,7 +104,7 @@ async def held(
     questions = await _questions(session, [conversation for conversation, _ in rows])
     return [
         HeldConversation(
-            **dict(_summary(services, conversation, text, now, questions)),
+            **dict(_summary(kb, conversation, text, now, questions)),
             assigned_username=names.get(conversation.assigned_to or ""),
         )
         for conversation, text in rows
@@ -151,7 +152,7 @@ def _attachments(conversation_id: str, messages: list[Message]) -> list[Attachme
 
 
 async def stored_attachment(
-    services: Services,
+    var_dir: Path,
     session: AsyncSession,
     officer: Officer,
     conversation_id: str,
@@ -167,15 +168,19 @@ async def stored_attachment(
     if not 0 <= index < len(attachments) or not attachments[index].get("stored_path"):
         raise NotFound("no stored attachment there")
     attachment = attachments[index]
-    root = (services.settings.var_dir / "attachments").resolve()
-    path = (services.settings.var_dir / str(attachment["stored_path"])).resolve()
+    root = (var_dir / "attachments").resolve()
+    path = (var_dir / str(attachment["stored_path"])).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound("the stored copy is gone")
     return path, attachment.get("content_type"), attachment.get("filename") or path.name
 
 
 async def conversation_detail(
-    services: Services, session: AsyncSession, officer: Officer, conversation_id: str
+    kb: KnowledgeBase,
+    adapters: Mapping[str, ChannelAdapter],
+    session: AsyncSession,
+    officer: Officer,
+    conversation_id: str,
 ) -> ConversationDetail:
     conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
@@ -200,13 +205,13 @@ async def conversation_detail(
         assigned_username=names.get(conversation.assigned_to or ""),
         reason=conversation.escalation_reason,
         waiting_since=conversation.waiting_since,
-        target_wait_minutes=_target_minutes(services, conversation.department),
+        target_wait_minutes=target_wait_minutes(kb, conversation.department),
         citizen=CitizenContact(
             display_name=citizen.display_name if citizen else None,
             active=citizen.active if citizen else False,
             unreachable_reason=citizen.unreachable_reason if citizen else None,
         ),
-        reply_refusal=reply_refusal(services, conversation, utcnow()),
+        reply_refusal=reply_refusal(adapters, conversation, utcnow()),
         messages=[officer_message(m) for m in messages],
         attachments=_attachments(conversation.id, messages),
         notes=[note_view(n, names.get(n.officer_id or "")) for n in notes],
@@ -237,12 +242,10 @@ def _escalation(escalation: Escalation) -> EscalationInfo:
     )
 
 
-def canned_replies(services: Services, officer: Officer) -> list[CannedReply]:
+def canned_replies(kb: KnowledgeBase, source_label: str, officer: Officer) -> list[CannedReply]:
     """The knowledge base's current answers, the officer's own departments first."""
-    kb = services.kb_store.current
     today = utcnow().astimezone(AGENCY_ZONE).date()
     scope = access.department_scope(officer)
-    label = services.responses.source_label
     entries = [entry for entry in kb.entries.values() if not entry.is_expired(today)]
     entries.sort(key=lambda entry: scope is not None and entry.department not in scope)
     return [
@@ -250,21 +253,21 @@ def canned_replies(services: Services, officer: Officer) -> list[CannedReply]:
             faq_id=entry.id,
             title=entry.title,
             department=entry.department,
-            text=f"{entry.answer}\n{label}: {entry.source_url}",
+            text=f"{entry.answer}\n{source_label}: {entry.source_url}",
         )
         for entry in entries
     ]
 
 
-def departments(services: Services) -> list[Department]:
+def departments(kb: KnowledgeBase) -> list[Department]:
     return [
         Department(id=d.id, name_th=d.name_th, name_en=d.name_en, target_wait_minutes=d.target_wait_minutes)
-        for d in services.kb_store.current.departments.values()
+        for d in kb.departments.values()
     ]
 
 
-def me(services: Services, officer: Officer) -> OfficerProfile:
-    all_departments = list(services.kb_store.current.departments)
+def me(kb: KnowledgeBase, officer: Officer) -> OfficerProfile:
+    all_departments = list(kb.departments)
     return OfficerProfile(
         id=officer.id,
         username=officer.username,
