@@ -12,7 +12,9 @@ sessions, each statement awaited. This times the same statements both ways, in-p
 
 ``--busy N`` keeps N tasks on the event loop that each spin 1 ms between yields, as the
 workers' NLU and sends do under load: an awaited statement then waits for the loop between
-its steps. Prints milliseconds per request (median, p90). Not a test.
+its steps. Prints milliseconds per request (median, p90 of the wall clock) and, without busy
+tasks, the process's CPU time per request (all threads: aiosqlite's too), which a loaded machine
+changes less than the wall clock. Not a test.
 
     .venv/bin/python benchmarks/officer_db_style.py [--database-url postgresql+asyncpg://...]
         [--requests 300] [--waiting 50] [--busy 0]    # default: a fresh SQLite file
@@ -180,10 +182,12 @@ async def spin(stop: asyncio.Event) -> None:
         await asyncio.sleep(0)
 
 
-def line(name: str, values: list[float]) -> str:
+def line(name: str, values: list[float], cpu_seconds: float | None) -> str:
+    """Wall-clock times per request; CPU per request (all threads) unless busy tasks share it."""
     ordered = sorted(values)
     p90 = ordered[int(len(ordered) * 0.9) - 1]
-    return f"{name:34s} median {statistics.median(ordered):7.2f} ms   p90 {p90:7.2f} ms   (n={len(ordered)})"
+    cpu = f"   CPU {cpu_seconds * 1000 / len(ordered):6.2f} ms" if cpu_seconds is not None else ""
+    return f"{name:34s} median {statistics.median(ordered):7.2f} ms   p90 {p90:7.2f} ms{cpu}   (n={len(ordered)})"
 
 
 async def run(database_url: str, requests: int, waiting: int, busy: int) -> None:
@@ -207,21 +211,28 @@ async def run(database_url: str, requests: int, waiting: int, busy: int) -> None
         async def read_queue(way: str) -> int:
             return await (queue_in_async_session(sessions) if way == ASYNC else transactions.run(queue_unit))
 
+        cpu: dict[str, float] = {}
         for ways in ((ASYNC, UNIT), (UNIT, ASYNC)):  # each way first once
             for way in ways:
                 officer_id, ids = await seed(sessions, requests // 2)
-                times = results.setdefault(f"claim, {way}", [])
+                name = f"claim, {way}"
+                times = results.setdefault(name, [])
+                started = time.process_time()
                 for cid in ids:
                     times.append(await timed(claim(way, officer_id, cid)))
+                cpu[name] = cpu.get(name, 0.0) + time.process_time() - started
         await seed(sessions, waiting)
         for ways in ((ASYNC, UNIT), (UNIT, ASYNC)):
             for way in ways:
-                times = results.setdefault(f"queue of {waiting}, {way}", [])
+                name = f"queue of {waiting}, {way}"
+                times = results.setdefault(name, [])
+                started = time.process_time()
                 for _ in range(requests // 2):
                     times.append(await timed(read_queue(way)))
+                cpu[name] = cpu.get(name, 0.0) + time.process_time() - started
         print(f"{engine.dialect.name}, {busy} busy task(s) on the loop")
         for name, values in results.items():
-            print(line(name, values))
+            print(line(name, values, cpu[name] if not busy else None))
     finally:
         stop.set()
         await asyncio.gather(*spinners)
