@@ -7,7 +7,6 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db import Transactions
@@ -108,22 +107,22 @@ async def update_officer(
     return await transactions.run(unit)
 
 
-async def list_officers(session: AsyncSession) -> list[OfficerAccount]:
-    return [officer_view(o) for o in await repository.list_officers(session)]
+def list_officers(session: Session) -> list[OfficerAccount]:
+    return [officer_view(o) for o in repository.list_officers(session)]
 
 
-async def audit_log(
-    session: AsyncSession,
+def audit_log(
+    session: Session,
     *,
     limit: int,
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
 ) -> list[AuditEntry]:
-    records = await repository.audit_records(
+    records = repository.audit_records(
         session, limit=min(limit, MAX_AUDIT_RECORDS), action=action, officer_id=officer_id, target=target
     )
-    names = await repository.usernames(session, {r.officer_id for r in records if r.officer_id})
+    names = repository.usernames(session, {r.officer_id for r in records if r.officer_id})
     return [
         AuditEntry(
             id=r.id,

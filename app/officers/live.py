@@ -133,10 +133,8 @@ class ConsoleSocket:
     async def _may_carry_case(self, event: dict[str, Any]) -> bool:
         if not await self._refresh_officer():
             return False
-        async with self.services.sessionmaker() as session:
-            case = await session.scalar(
-                select(ComplaintCase).where(ComplaintCase.number == str(event.get("number")))
-            )
+        query = select(ComplaintCase).where(ComplaintCase.number == str(event.get("number")))
+        case = await self.services.transactions.run(lambda session: session.scalar(query))
         scope = access.department_scope(self.officer)
         return case is not None and (scope is None or case.department in scope)
 
@@ -173,9 +171,9 @@ class ConsoleSocket:
     async def _visible(self, conversation_ids: list[str]) -> set[str]:
         if not conversation_ids:
             return set()
-        async with self.services.sessionmaker() as session:
-            rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
-            return {c.id for c in rows if access.can_see(self.officer, c)}
+        query = select(Conversation).where(Conversation.id.in_(conversation_ids))
+        rows = await self.services.transactions.run(lambda session: session.scalars(query).all())
+        return {c.id for c in rows if access.can_see(self.officer, c)}
 
     async def _forward(
         self, topic: str, transform: Transform, check: Check | None = None
