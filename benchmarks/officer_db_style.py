@@ -52,8 +52,7 @@ from app.db import (  # noqa: E402
     run_migrations,
     utcnow,
 )
-from app.officers import repository  # noqa: E402
-from app.officers.models import Officer  # noqa: E402
+from app.officers.models import AuditRecord, Officer  # noqa: E402
 
 JOINED = "เจ้าหน้าที่รับเรื่องแล้วค่ะ"
 ASYNC, UNIT = "async session", "sync unit"
@@ -76,6 +75,11 @@ def _read(conversation_id: str) -> Any:
     )
 
 
+def _audit(officer_id: str, cid: str, conversation: Conversation) -> AuditRecord:
+    detail = {"department": conversation.department}
+    return AuditRecord(officer_id=officer_id, action="claim", target=cid, detail=detail, created_at=utcnow())
+
+
 def _take(conversation: Conversation, officer_id: str, escalation: Any) -> None:
     conversation.state = ConversationState.WITH_OFFICER
     conversation.assigned_to = officer_id
@@ -94,7 +98,7 @@ async def claim_in_async_session(
         escalation = await session.run_sync(conversations.open_escalation, conversation)
         _take(conversation, officer_id, escalation)
         conversations.add_outbound(session, conversation, JOINED)
-        repository.add_audit(session, officer_id, "claim", cid, {"department": conversation.department})
+        session.add(_audit(officer_id, cid, conversation))
         await session.flush()
 
 
@@ -105,7 +109,7 @@ def claim_unit(session: Session, officer_id: str, cid: str) -> None:
     escalation = conversations.open_escalation(session, conversation)
     _take(conversation, officer_id, escalation)
     session.add(conversations.new_outbound(conversation, JOINED))
-    repository.add_audit(session, officer_id, "claim", cid, {"department": conversation.department})  # type: ignore[arg-type]
+    session.add(_audit(officer_id, cid, conversation))
     session.flush()
 
 
