@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.complaints import notifications
@@ -58,8 +59,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def list_cases(
-    session: Session, officer: Officer, status: CaseStatus | None, q: str | None
+async def list_cases(
+    session: AsyncSession, officer: Officer, status: CaseStatus | None, q: str | None
 ) -> list[ComplaintSummary]:
     query = _in_scope(select(ComplaintCase), officer)
     if status is not None:
@@ -74,7 +75,7 @@ def list_cases(
             matches.append(ComplaintCase.number == number)
         query = query.where(or_(*matches))
     query = query.order_by(ComplaintCase.created_at.desc(), ComplaintCase.number.desc()).limit(LIST_LIMIT)
-    return [_summary(case) for case in session.scalars(query).all()]
+    return [_summary(case) for case in (await session.scalars(query)).all()]
 
 
 def _case_query(officer: Officer, number: str) -> Select[ComplaintCase]:
@@ -84,17 +85,17 @@ def _case_query(officer: Officer, number: str) -> Select[ComplaintCase]:
     return _in_scope(select(ComplaintCase).where(ComplaintCase.number == normalised), officer)
 
 
-def _case_in_scope(session: Session, officer: Officer, number: str) -> ComplaintCase:
-    case = session.scalar(_case_query(officer, number))
+async def _case_in_scope(session: AsyncSession, officer: Officer, number: str) -> ComplaintCase:
+    case = await session.scalar(_case_query(officer, number))
     if case is None:
         raise NotFound(NOT_FOUND)
     return case
 
 
-def case_detail(session: Session, officer: Officer, number: str) -> ComplaintDetail:
-    case = _case_in_scope(session, officer, number)
+async def case_detail(session: AsyncSession, officer: Officer, number: str) -> ComplaintDetail:
+    case = await _case_in_scope(session, officer, number)
     rows = (
-        session.execute(
+        await session.execute(
             select(ComplaintUpdate, Message)
             .outerjoin(Message, Message.id == ComplaintUpdate.message_id)
             .where(ComplaintUpdate.case_id == case.id)
@@ -129,11 +130,11 @@ def _notice(update: ComplaintUpdate, message: Message | None) -> Notice:
 
 async def change_status(
     desk: OfficerDesk, officer: Officer, number: str, status: CaseStatus, note: str
-) -> ComplaintDetail:
+) -> ComplaintCase:
     """Record the change, audit it and queue (or hold) the citizen's copy, in one unit of work."""
     now = utcnow()
 
-    def unit(session: Session) -> tuple[ComplaintCase, Message | None, ComplaintDetail]:
+    def unit(session: Session) -> tuple[ComplaintCase, Message | None]:
         case = session.scalar(_case_query(officer, number).with_for_update())
         if case is None:
             raise NotFound(NOT_FOUND)
@@ -151,11 +152,11 @@ async def change_status(
             {"from": previous, "to": status.value, "note": note, "notice": _audit_notice(message)},
         )
         session.flush()
-        return case, message, case_detail(session, officer, case.number)
+        return case, message
 
-    case, message, detail = await desk.transactions.run(unit)
+    case, message = await desk.transactions.run(unit)
     await _publish(desk, case, message)
-    return detail
+    return case
 
 
 def _record(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.complaints.models import CaseStatus, ComplaintCase, ComplaintCounter
@@ -44,9 +45,11 @@ def open_cases_of_conversation(session: Session, conversation_id: str) -> Sequen
     ).all()
 
 
-def cases_of_conversation(session: Session, conversation_id: str) -> Sequence[ComplaintCase]:
-    return session.scalars(
-        select(ComplaintCase)
-        .where(ComplaintCase.conversation_id == conversation_id)
-        .order_by(ComplaintCase.created_at)
+async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:
+    return (
+        await session.scalars(
+            select(ComplaintCase)
+            .where(ComplaintCase.conversation_id == conversation_id)
+            .order_by(ComplaintCase.created_at)
+        )
     ).all()

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from app.complaints import lifecycle
 from app.complaints.models import CaseStatus
 from app.complaints.schemas import ComplaintDetail, ComplaintList, StatusChange
-from app.deps import ServicesDep
+from app.deps import ServicesDep, SessionDep
 from app.officers.auth import CurrentOfficer
 from app.officers.console import SECURITY_HEADERS, templates
 from app.officers.desk import OfficerDeskDep
@@ -25,28 +25,26 @@ page_router = APIRouter(include_in_schema=False)
 @router.get("")
 async def list_complaints(
     officer: CurrentOfficer,
-    services: ServicesDep,
+    session: SessionDep,
     status: CaseStatus | None = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CODE_POINTS)] = None,
 ) -> ComplaintList:
-    cases = await services.transactions.run(lambda session: lifecycle.list_cases(session, officer, status, q))
-    return ComplaintList(complaints=cases)
+    return ComplaintList(complaints=await lifecycle.list_cases(session, officer, status, q))
 
 
 @router.get("/{number}")
-async def complaint(number: str, officer: CurrentOfficer, services: ServicesDep) -> ComplaintDetail:
+async def complaint(number: str, officer: CurrentOfficer, session: SessionDep) -> ComplaintDetail:
     with as_http():
-        return await services.transactions.run(
-            lambda session: lifecycle.case_detail(session, officer, number)
-        )
+        return await lifecycle.case_detail(session, officer, number)
 
 
 @router.post("/{number}/status")
 async def change_status(
-    number: str, body: StatusChange, officer: CurrentOfficer, desk: OfficerDeskDep
+    number: str, body: StatusChange, officer: CurrentOfficer, desk: OfficerDeskDep, session: SessionDep
 ) -> ComplaintDetail:
     with as_http():
-        return await lifecycle.change_status(desk, officer, number, body.status, body.note)
+        case = await lifecycle.change_status(desk, officer, number, body.status, body.note)
+        return await lifecycle.case_detail(session, officer, case.number)
 
 
 @page_router.get("/console/complaints", response_class=HTMLResponse)

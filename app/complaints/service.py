@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.complaints import repository
@@ -123,8 +124,8 @@ def open_cases_of_conversation(session: Session, conversation_id: str) -> Sequen
     return repository.open_cases_of_conversation(session, conversation_id)
 
 
-def cases_of_conversation(session: Session, conversation_id: str) -> Sequence[ComplaintCase]:
-    return repository.cases_of_conversation(session, conversation_id)
+async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> Sequence[ComplaintCase]:
+    return await repository.cases_of_conversation(session, conversation_id)
 
 
 def set_status(case: ComplaintCase, status: CaseStatus, now: dt.datetime) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db import Transactions
@@ -107,22 +108,22 @@ async def update_officer(
     return await transactions.run(unit)
 
 
-def list_officers(session: Session) -> list[OfficerAccount]:
-    return [officer_view(o) for o in repository.list_officers(session)]
+async def list_officers(session: AsyncSession) -> list[OfficerAccount]:
+    return [officer_view(o) for o in await repository.list_officers(session)]
 
 
-def audit_log(
-    session: Session,
+async def audit_log(
+    session: AsyncSession,
     *,
     limit: int,
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
 ) -> list[AuditEntry]:
-    records = repository.audit_records(
+    records = await repository.audit_records(
         session, limit=min(limit, MAX_AUDIT_RECORDS), action=action, officer_id=officer_id, target=target
     )
-    names = repository.usernames(session, {r.officer_id for r in records if r.officer_id})
+    names = await repository.usernames(session, {r.officer_id for r in records if r.officer_id})
     return [
         AuditEntry(
             id=r.id,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from app.deps import ServicesDep
+from app.deps import ServicesDep, SessionDep
 from app.officers import access, admin, auth
 from app.officers.auth import current_officer
 from app.officers.errors import as_http
@@ -28,24 +28,20 @@ CurrentAdmin = Annotated[Officer, Depends(current_admin)]
 @router.get("/audit")
 async def audit(
     officer: CurrentAdmin,
-    services: ServicesDep,
+    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=admin.MAX_AUDIT_RECORDS)] = 200,
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
 ) -> AuditLog:
     """Officer actions, newest first."""
-    records = await services.transactions.run(
-        lambda session: admin.audit_log(
-            session, limit=limit, action=action, officer_id=officer_id, target=target
-        )
-    )
+    records = await admin.audit_log(session, limit=limit, action=action, officer_id=officer_id, target=target)
     return AuditLog(records=records)
 
 
 @router.get("/officers")
-async def officers(officer: CurrentAdmin, services: ServicesDep) -> OfficerAccounts:
-    return OfficerAccounts(officers=await services.transactions.run(admin.list_officers))
+async def officers(officer: CurrentAdmin, session: SessionDep) -> OfficerAccounts:
+    return OfficerAccounts(officers=await admin.list_officers(session))
 
 
 @router.post("/officers", status_code=status.HTTP_201_CREATED)

@@ -120,7 +120,8 @@ async def officer_for_token(services: Services, token: str | None) -> Officer | 
     officer_id, _, generation = (subject or "").partition(".")
     if not officer_id or not generation.isdigit():
         return None
-    officer = await services.transactions.run(lambda session: repository.officer_by_id(session, officer_id))
+    async with services.sessionmaker() as session:
+        officer = await repository.officer_by_id(session, officer_id)
     if officer is None or not officer.active or officer.token_generation != int(generation):
         return None
     return officer

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.complaints.service import find_number
@@ -75,16 +75,16 @@ def _search_conditions(q: str) -> list[ColumnElement[bool]]:
     return [citizen_said, user_id, case, Conversation.id == q]
 
 
-def matching_ids(session: Session, ids: Collection[str], q: str) -> set[str]:
+async def matching_ids(session: AsyncSession, ids: Collection[str], q: str) -> set[str]:
     if not ids:
         return set()
-    rows = session.scalars(
+    rows = await session.scalars(
         select(Conversation.id).where(Conversation.id.in_(ids), or_(*_search_conditions(q)))
     )
     return set(rows.all())
 
 
-def filter_rows(session: Session, rows: list[Row], wanted: InboxFilter) -> list[Row]:
+async def filter_rows(session: AsyncSession, rows: list[Row], wanted: InboxFilter) -> list[Row]:
     """The rows that pass every filter given, in their order."""
     kept = [
         row
@@ -94,15 +94,15 @@ def filter_rows(session: Session, rows: list[Row], wanted: InboxFilter) -> list[
         and (wanted.breached is None or row.over_target == wanted.breached)
     ]
     if wanted.q:
-        found = matching_ids(session, [row.id for row in kept], wanted.q)
+        found = await matching_ids(session, [row.id for row in kept], wanted.q)
         kept = [row for row in kept if row.id in found]
     return kept
 
 
 # ---- the citizen panel ------------------------------------------------------------------------
-def _question_before(session: Session, conversation_id: str, at: dt.datetime) -> str | None:
+async def _question_before(session: AsyncSession, conversation_id: str, at: dt.datetime) -> str | None:
     """What an escalation was about: the citizen's last words before it that asked more than for a person."""
-    rows = session.execute(
+    rows = await session.execute(
         select(Message.text, Message.nlu)
         .where(
             Message.conversation_id == conversation_id,
@@ -120,27 +120,27 @@ def _question_before(session: Session, conversation_id: str, at: dt.datetime) ->
     return str(said[0][0]) if said else None
 
 
-def citizen_history(session: Session, officer: Officer, conversation_id: str) -> CitizenHistory:
+async def citizen_history(session: AsyncSession, officer: Officer, conversation_id: str) -> CitizenHistory:
     """This channel identity's earlier hand-overs to officers and its complaint cases.
 
     Only for a conversation of the officer's departments; a case of another department is
     listed by number and status only (its description is that department's business).
     """
-    conversation = repository.get_conversation(session, conversation_id)
+    conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
         raise NotFound("no such conversation in your departments")
-    citizen = repository.get_citizen(session, conversation.citizen_id)
+    citizen = await repository.get_citizen(session, conversation.citizen_id)
     escalations = (
-        session.scalars(
+        await session.scalars(
             select(Escalation)
             .where(Escalation.conversation_id == conversation.id)
             .order_by(Escalation.created_at.desc(), Escalation.id.desc())
             .limit(MAX_HISTORY)
         )
     ).all()
-    names = repository.usernames(session, {e.claimed_by for e in escalations if e.claimed_by})
+    names = await repository.usernames(session, {e.claimed_by for e in escalations if e.claimed_by})
     cases = (
-        session.scalars(
+        await session.scalars(
             select(ComplaintCase)
             .where(ComplaintCase.citizen_id == conversation.citizen_id)
             .order_by(ComplaintCase.created_at.desc())
@@ -160,7 +160,7 @@ def citizen_history(session: Session, officer: Officer, conversation_id: str) ->
                 id=e.id,
                 department=e.department,
                 reason=e.reason,
-                question=_question_before(session, conversation.id, e.created_at),
+                question=await _question_before(session, conversation.id, e.created_at),
                 created_at=e.created_at,
                 claimed_by=names.get(e.claimed_by or ""),
                 resolved_at=e.resolved_at,
@@ -183,13 +183,15 @@ def citizen_history(session: Session, officer: Officer, conversation_id: str) ->
 
 
 # ---- department counts ------------------------------------------------------------------------
-def department_counts(kb: KnowledgeBase, session: Session, officer: Officer) -> list[DepartmentCount]:
+async def department_counts(
+    kb: KnowledgeBase, session: AsyncSession, officer: Officer
+) -> list[DepartmentCount]:
     """Per department of the officer: waiting, with an officer, and waiting beyond its target."""
     departments = access.visible_departments(officer, kb.departments)
     counts: dict[str, dict[str, int]] = {
         d: {"waiting": 0, "with_officer": 0, "breached": 0} for d in departments
     }
-    rows = session.execute(
+    rows = await session.execute(
         select(Conversation.department, Conversation.state, Conversation.waiting_since).where(
             Conversation.state.in_((ConversationState.WAITING, ConversationState.WITH_OFFICER)),
             Conversation.department.in_(departments),
@@ -208,12 +210,12 @@ def department_counts(kb: KnowledgeBase, session: Session, officer: Officer) -> 
     return [DepartmentCount(department=d, **row) for d, row in counts.items()]
 
 
-def colleagues(kb: KnowledgeBase, session: Session, officer: Officer) -> list[Colleague]:
+async def colleagues(kb: KnowledgeBase, session: AsyncSession, officer: Officer) -> list[Colleague]:
     """Active officers who share a department with ``officer``: whom a supervisor may assign to."""
     all_departments = list(kb.departments)
     mine = set(access.visible_departments(officer, all_departments))
     found = []
-    for other in repository.list_officers(session):
+    for other in await repository.list_officers(session):
         theirs = access.visible_departments(other, all_departments)
         if other.active and mine & set(theirs):
             found.append(

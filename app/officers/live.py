@@ -133,8 +133,10 @@ class ConsoleSocket:
     async def _may_carry_case(self, event: dict[str, Any]) -> bool:
         if not await self._refresh_officer():
             return False
-        query = select(ComplaintCase).where(ComplaintCase.number == str(event.get("number")))
-        case = await self.services.transactions.run(lambda session: session.scalar(query))
+        async with self.services.sessionmaker() as session:
+            case = await session.scalar(
+                select(ComplaintCase).where(ComplaintCase.number == str(event.get("number")))
+            )
         scope = access.department_scope(self.officer)
         return case is not None and (scope is None or case.department in scope)
 
@@ -171,9 +173,9 @@ class ConsoleSocket:
     async def _visible(self, conversation_ids: list[str]) -> set[str]:
         if not conversation_ids:
             return set()
-        query = select(Conversation).where(Conversation.id.in_(conversation_ids))
-        rows = await self.services.transactions.run(lambda session: session.scalars(query).all())
-        return {c.id for c in rows if access.can_see(self.officer, c)}
+        async with self.services.sessionmaker() as session:
+            rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
+            return {c.id for c in rows if access.can_see(self.officer, c)}
 
     async def _forward(
         self, topic: str, transform: Transform, check: Check | None = None

@@ -1,7 +1,7 @@
 """SQL for officers, the queue, escalations, notes, the audit log and login failures. No rules here.
 
-Every function takes the sync ``Session`` of a unit of work (``app.db.Transactions``): officer
-requests read and change the database in units, as the workers do.
+Reads for the console's requests take an ``AsyncSession``; what officer actions change runs in
+their units of work (``app.db.Transactions``) and takes a sync ``Session``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Select, delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
@@ -23,18 +24,18 @@ def officer_by_username(session: Session, username: str) -> Officer | None:
     return session.scalar(select(Officer).where(Officer.username == username))
 
 
-def officer_by_id(session: Session, officer_id: str) -> Officer | None:
-    return session.get(Officer, officer_id)
+async def officer_by_id(session: AsyncSession, officer_id: str) -> Officer | None:
+    return await session.get(Officer, officer_id)
 
 
-def list_officers(session: Session) -> Sequence[Officer]:
-    return session.scalars(select(Officer).order_by(Officer.username)).all()
+async def list_officers(session: AsyncSession) -> Sequence[Officer]:
+    return (await session.scalars(select(Officer).order_by(Officer.username))).all()
 
 
-def usernames(session: Session, officer_ids: Collection[str]) -> dict[str, str]:
+async def usernames(session: AsyncSession, officer_ids: Collection[str]) -> dict[str, str]:
     if not officer_ids:
         return {}
-    rows = session.execute(select(Officer.id, Officer.username).where(Officer.id.in_(officer_ids)))
+    rows = await session.execute(select(Officer.id, Officer.username).where(Officer.id.in_(officer_ids)))
     return {officer_id: username for officer_id, username in rows.all()}
 
 
@@ -59,27 +60,12 @@ def lock_conversation(session: Session, conversation_id: str) -> Conversation | 
     )
 
 
-def get_conversation(session: Session, conversation_id: str) -> Conversation | None:
-    return session.get(Conversation, conversation_id)
+async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
 
 
-def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
-    return session.get(Citizen, citizen_id)
-
-
-def messages_of(session: Session, conversation_id: str) -> Sequence[Message]:
-    return session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-    ).all()
-
-
-def message_texts(session: Session, message_ids: Collection[int | None]) -> dict[int, str | None]:
-    """The texts of these messages, by id, in one query (e.g. the questions of a queue page)."""
-    wanted = {i for i in message_ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Message.id, Message.text).where(Message.id.in_(wanted)))
-    return {message_id: text for message_id, text in rows.all()}
+async def get_citizen(session: AsyncSession, citizen_id: str) -> Citizen | None:
+    return await session.get(Citizen, citizen_id)
 
 
 def _last_citizen_text() -> Any:
@@ -93,8 +79,8 @@ def _last_citizen_text() -> Any:
     )
 
 
-def waiting_conversations(
-    session: Session, departments: Collection[str] | None
+async def waiting_conversations(
+    session: AsyncSession, departments: Collection[str] | None
 ) -> list[tuple[Conversation, str | None]]:
     """Escalated, unclaimed conversations (of ``departments``; ``None``: all), oldest first."""
     stmt = select(Conversation, _last_citizen_text()).where(
@@ -103,11 +89,11 @@ def waiting_conversations(
     if departments is not None:
         stmt = stmt.where(Conversation.department.in_(departments))
     stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
-    return [(conversation, text) for conversation, text in session.execute(stmt).all()]
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).all()]
 
 
-def active_conversations(
-    session: Session, departments: Collection[str] | None, assigned_to: str | None
+async def active_conversations(
+    session: AsyncSession, departments: Collection[str] | None, assigned_to: str | None
 ) -> list[tuple[Conversation, str | None]]:
     """Conversations officers hold (only ``assigned_to``'s when given), longest held first."""
     stmt = select(Conversation, _last_citizen_text()).where(
@@ -118,23 +104,31 @@ def active_conversations(
     if assigned_to is not None:
         stmt = stmt.where(Conversation.assigned_to == assigned_to)
     stmt = stmt.order_by(Conversation.waiting_since, Conversation.id)
-    return [(conversation, text) for conversation, text in session.execute(stmt).all()]
+    return [(conversation, text) for conversation, text in (await session.execute(stmt)).all()]
 
 
 MAX_MESSAGE_ID = 2**63 - 1  # the largest id either database can hold (BIGINT)
 
 
-def message_of(session: Session, conversation_id: str, message_id: int) -> Message | None:
+def _message_query(conversation_id: str, message_id: int) -> Select[Message] | None:
     if not 0 < message_id <= MAX_MESSAGE_ID:  # a larger number is no message (SQLite would overflow)
         return None
-    return session.scalar(
-        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
-    )
+    return select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+
+
+async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:
+    query = _message_query(conversation_id, message_id)
+    return None if query is None else await session.scalar(query)
+
+
+def message_of(session: Session, conversation_id: str, message_id: int) -> Message | None:
+    query = _message_query(conversation_id, message_id)
+    return None if query is None else session.scalar(query)
 
 
 # ---- escalations ------------------------------------------------------------------------------
-def latest_escalation(session: Session, conversation_id: str) -> Escalation | None:
-    return session.scalar(
+async def latest_escalation(session: AsyncSession, conversation_id: str) -> Escalation | None:
+    return await session.scalar(
         select(Escalation)
         .where(Escalation.conversation_id == conversation_id)
         .order_by(Escalation.created_at.desc(), Escalation.id.desc())
@@ -154,17 +148,19 @@ def latest_unrated_escalation(session: Session, conversation_id: str) -> Escalat
 
 
 # ---- notes ------------------------------------------------------------------------------------
-def notes_of(session: Session, conversation_id: str) -> Sequence[ConversationNote]:
-    return session.scalars(
-        select(ConversationNote)
-        .where(ConversationNote.conversation_id == conversation_id)
-        .order_by(ConversationNote.created_at, ConversationNote.id)
+async def notes_of(session: AsyncSession, conversation_id: str) -> Sequence[ConversationNote]:
+    return (
+        await session.scalars(
+            select(ConversationNote)
+            .where(ConversationNote.conversation_id == conversation_id)
+            .order_by(ConversationNote.created_at, ConversationNote.id)
+        )
     ).all()
 
 
 # ---- audit ------------------------------------------------------------------------------------
 def add_audit(
-    session: Session,
+    session: Session | AsyncSession,
     officer_id: str | None,
     action: str,
     target: str | None,
@@ -177,8 +173,8 @@ def add_audit(
     return record
 
 
-def audit_records(
-    session: Session,
+async def audit_records(
+    session: AsyncSession,
     *,
     limit: int,
     action: str | None = None,
@@ -193,7 +189,7 @@ def audit_records(
     if target is not None:
         stmt = stmt.where(AuditRecord.target == target)
     stmt = stmt.order_by(AuditRecord.created_at.desc(), AuditRecord.id.desc()).limit(limit)
-    return session.scalars(stmt).all()
+    return (await session.scalars(stmt)).all()
 
 
 # ---- login failures ---------------------------------------------------------------------------

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
 
 from app.conversations.models import Conversation, ConversationState
-from app.deps import ServicesDep
+from app.deps import ServicesDep, SessionDep
 from app.middleware import attachment_delivery
 from app.officers import access, auth, inbox, service, views
 from app.officers.auth import CurrentOfficer
@@ -22,10 +21,8 @@ from app.officers.schemas import (
     Colleagues,
     ConversationDetail,
     ConversationStatus,
-    ConversationSummary,
     DepartmentCounts,
     DepartmentList,
-    HeldConversation,
     HeldConversations,
     LoginRequest,
     MessageAccepted,
@@ -95,71 +92,59 @@ InboxFilterDep = Annotated[inbox.InboxFilter, Depends(_inbox_filter)]
 
 
 @router.get("/queue")
-async def queue(officer: CurrentOfficer, services: ServicesDep, wanted: InboxFilterDep) -> Queue:
-    kb = services.kb_store.current
-
-    def read(session: Session) -> list[ConversationSummary]:
-        return inbox.filter_rows(session, views.queue(kb, session, officer), wanted)
-
-    return Queue(conversations=await services.transactions.run(read))
+async def queue(
+    officer: CurrentOfficer, services: ServicesDep, session: SessionDep, wanted: InboxFilterDep
+) -> Queue:
+    rows = await views.queue(services.kb_store.current, session, officer)
+    return Queue(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
 @router.get("/conversations")
 async def held_conversations(
     officer: CurrentOfficer,
     services: ServicesDep,
+    session: SessionDep,
     wanted: InboxFilterDep,
     everyone: bool = False,
 ) -> HeldConversations:
     """Conversations with an officer: mine, or (supervisors, admins) everyone's in my departments."""
     everyone = everyone and access.can_overrule(officer)
-    kb = services.kb_store.current
-
-    def read(session: Session) -> list[HeldConversation]:
-        return inbox.filter_rows(session, views.held(kb, session, officer, everyone), wanted)
-
-    return HeldConversations(conversations=await services.transactions.run(read))
+    rows = await views.held(services.kb_store.current, session, officer, everyone)
+    return HeldConversations(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
 @router.get("/counts")
-async def counts(officer: CurrentOfficer, services: ServicesDep) -> DepartmentCounts:
+async def counts(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> DepartmentCounts:
     """Waiting, with-officer and breached-target counts of each of my departments."""
-    kb = services.kb_store.current
-    counted = await services.transactions.run(lambda session: inbox.department_counts(kb, session, officer))
+    counted = await inbox.department_counts(services.kb_store.current, session, officer)
     return DepartmentCounts(departments=counted)
 
 
 @router.get("/officers")
-async def officers(officer: CurrentOfficer, services: ServicesDep) -> Colleagues:
+async def officers(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> Colleagues:
     """Supervisors and admins: the officers they may assign a conversation to."""
     if not access.can_overrule(officer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only supervisors and administrators reassign")
-    kb = services.kb_store.current
-    return Colleagues(
-        officers=await services.transactions.run(lambda session: inbox.colleagues(kb, session, officer))
-    )
+    return Colleagues(officers=await inbox.colleagues(services.kb_store.current, session, officer))
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation(
-    conversation_id: str, officer: CurrentOfficer, services: ServicesDep
+    conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
 ) -> ConversationDetail:
-    kb, adapters = services.kb_store.current, services.adapters
     with as_http():
-        return await services.transactions.run(
-            lambda session: views.conversation_detail(kb, adapters, session, officer, conversation_id)
+        return await views.conversation_detail(
+            services.kb_store.current, services.adapters, session, officer, conversation_id
         )
 
 
 @router.get("/conversations/{conversation_id}/citizen")
 async def citizen_history(
-    conversation_id: str, officer: CurrentOfficer, services: ServicesDep
+    conversation_id: str, officer: CurrentOfficer, session: SessionDep
 ) -> CitizenHistory:
     """The citizen panel: this channel identity's earlier hand-overs and complaint cases."""
     with as_http():
-        return await services.transactions.run(
-            lambda session: inbox.citizen_history(session, officer, conversation_id)
-        )
+        return await inbox.citizen_history(session, officer, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/claim")
@@ -234,13 +219,12 @@ async def attachment(
     index: int,
     officer: CurrentOfficer,
     services: ServicesDep,
+    session: SessionDep,
 ) -> FileResponse:
     """The hub's copy of a file the citizen sent (reading it is audited: it is personal data)."""
     with as_http():
-        path, content_type, filename = await services.transactions.run(
-            lambda session: views.stored_attachment(
-                services.settings.var_dir, session, officer, conversation_id, message_id, index
-            )
+        path, content_type, filename = await views.stored_attachment(
+            services.settings.var_dir, session, officer, conversation_id, message_id, index
         )
     await service.record_access(
         OfficerDesk.of(services), officer, conversation_id, {"message_id": str(message_id), "index": index}

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints import service as complaints
 from app.complaints.models import CaseStatus
+from app.conversations import repository as conversation_repository
+from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, ConversationState, Escalation, Message
 from app.conversations.schemas import message_for_officer
 from app.db import utcnow
@@ -77,27 +79,29 @@ def _topic(kb: KnowledgeBase, faq_id: str | None) -> Topic | None:
     return Topic(faq_id=entry.id, title=entry.title) if entry is not None else None
 
 
-def queue(kb: KnowledgeBase, session: Session, officer: Officer) -> list[ConversationSummary]:
+async def queue(kb: KnowledgeBase, session: AsyncSession, officer: Officer) -> list[ConversationSummary]:
     """Escalated, unclaimed conversations of the officer's departments, oldest first."""
     now = utcnow()
-    rows = repository.waiting_conversations(session, access.department_scope(officer))
-    questions = _questions(session, [conversation for conversation, _ in rows])
+    rows = await repository.waiting_conversations(session, access.department_scope(officer))
+    questions = await _questions(session, [conversation for conversation, _ in rows])
     return [_summary(kb, conversation, text, now, questions) for conversation, text in rows]
 
 
-def _questions(session: Session, conversations: list[Conversation]) -> dict[int, str | None]:
+async def _questions(session: AsyncSession, conversations: list[Conversation]) -> dict[int, str | None]:
     """What each citizen asked (their last message beyond a request for a person), in one query."""
-    return repository.message_texts(session, [c.question_message_id for c in conversations])
+    return await conversation_service.message_texts(session, [c.question_message_id for c in conversations])
 
 
-def held(kb: KnowledgeBase, session: Session, officer: Officer, everyone: bool) -> list[HeldConversation]:
+async def held(
+    kb: KnowledgeBase, session: AsyncSession, officer: Officer, everyone: bool
+) -> list[HeldConversation]:
     """Conversations with an officer: the officer's own, or (``everyone``) all of the departments."""
     now = utcnow()
-    rows = repository.active_conversations(
+    rows = await repository.active_conversations(
         session, access.department_scope(officer), None if everyone else officer.id
     )
-    names = repository.usernames(session, {c.assigned_to for c, _ in rows if c.assigned_to})
-    questions = _questions(session, [conversation for conversation, _ in rows])
+    names = await repository.usernames(session, {c.assigned_to for c, _ in rows if c.assigned_to})
+    questions = await _questions(session, [conversation for conversation, _ in rows])
     return [
         HeldConversation(
             **dict(_summary(kb, conversation, text, now, questions)),
@@ -147,19 +151,19 @@ def _attachments(conversation_id: str, messages: list[Message]) -> list[Attachme
     return found
 
 
-def stored_attachment(
+async def stored_attachment(
     var_dir: Path,
-    session: Session,
+    session: AsyncSession,
     officer: Officer,
     conversation_id: str,
     message_id: int,
     index: int,
 ) -> tuple[Path, str | None, str]:
     """The kept copy of an attachment: its file, content type and a download name."""
-    conversation = repository.get_conversation(session, conversation_id)
+    conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
         raise NotFound("no such conversation in your departments")
-    message = repository.message_of(session, conversation.id, message_id)
+    message = await repository.get_message(session, conversation.id, message_id)
     attachments = ((message.extra or {}).get("attachments") or []) if message else []
     if not 0 <= index < len(attachments) or not attachments[index].get("stored_path"):
         raise NotFound("no stored attachment there")
@@ -171,27 +175,27 @@ def stored_attachment(
     return path, attachment.get("content_type"), attachment.get("filename") or path.name
 
 
-def conversation_detail(
+async def conversation_detail(
     kb: KnowledgeBase,
     adapters: Mapping[str, ChannelAdapter],
-    session: Session,
+    session: AsyncSession,
     officer: Officer,
     conversation_id: str,
 ) -> ConversationDetail:
-    conversation = repository.get_conversation(session, conversation_id)
+    conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
         raise NotFound("no such conversation in your departments")
-    messages = list(repository.messages_of(session, conversation.id))
-    notes = repository.notes_of(session, conversation.id)
-    citizen = repository.get_citizen(session, conversation.citizen_id)
-    cases = complaints.cases_of_conversation(session, conversation.id)
-    escalation = repository.latest_escalation(session, conversation.id)
+    messages = list(await conversation_repository.list_messages(session, conversation.id))
+    notes = await repository.notes_of(session, conversation.id)
+    citizen = await repository.get_citizen(session, conversation.citizen_id)
+    cases = await complaints.cases_of_conversation(session, conversation.id)
+    escalation = await repository.latest_escalation(session, conversation.id)
     officer_ids = {n.officer_id for n in notes if n.officer_id} | {
         m.officer_id for m in messages if m.officer_id
     }
     if conversation.assigned_to:
         officer_ids.add(conversation.assigned_to)
-    names = repository.usernames(session, officer_ids)
+    names = await repository.usernames(session, officer_ids)
     return ConversationDetail(
         id=conversation.id,
         channel=Channel(conversation.channel),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from app.deps import ServicesDep
+from app.deps import ServicesDep, SessionDep
 from app.officers import access, repository
 from app.officers.auth import CurrentOfficer
 from app.webchat.typing_events import officer_typing
@@ -21,10 +21,10 @@ router = APIRouter(prefix="/api/officer", tags=["officer"])
 @router.post(
     "/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
 )
-async def typing(conversation_id: str, officer: CurrentOfficer, services: ServicesDep) -> Response:
-    conversation = await services.transactions.run(
-        lambda session: repository.get_conversation(session, conversation_id)
-    )
+async def typing(
+    conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
+) -> Response:
+    conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation in your departments")
     if conversation.channel == Channel.WEBCHAT:
