@@ -1,7 +1,8 @@
 """SQL for officers, the queue, escalations, notes, the audit log and login failures. No rules here.
 
-Reads for the console's requests take an ``AsyncSession``; what officer actions change runs in
-their units of work (``app.db.Transactions``) and takes a sync ``Session``.
+What officer actions change runs in their units of work (``app.db.Transactions``, as the
+workers' changes) and takes a sync ``Session``. The console's reads take an ``AsyncSession``: on
+SQLite a unit waits for any other connection's write lock, a read in an async session never does.
 """
 
 from __future__ import annotations
