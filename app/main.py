@@ -249,6 +249,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
+        transactions=work_transactions,
         intake=GroupCommit(work_transactions),
         kb_store=kb_store,
         kb=kb,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.conversations.intake import GroupCommit
 from app.conversations.policy import DecisionPolicy
 from app.conversations.worker import Workers
+from app.db import Transactions
 from app.events import EventBus
 from app.kb.live import DatabaseKnowledgeBase
 from app.metrics import Metrics
@@ -25,7 +26,8 @@ from nlu.client import NluClient
 class Services:
     settings: Settings
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: async_sessionmaker[AsyncSession]  # reads (and the web chat's requests)
+    transactions: Transactions  # units of work: the workers', intake's and officers' changes
     intake: GroupCommit  # stores webhook events, concurrent requests sharing a transaction
     kb_store: KnowledgeBaseStore  # always ``kb.store``: what answers read
     kb: DatabaseKnowledgeBase  # the store's source (the database) and its authoring rules' departments

@@ -26,10 +26,10 @@ from app.complaints.service import case_event, complaints_topic, find_number, se
 from app.conversations.models import Conversation, DeliveryStatus, Message
 from app.db import utcnow
 from app.officers import access, events
+from app.officers.desk import OfficerDesk
 from app.officers.errors import Conflict, NotFound
 from app.officers.models import Officer
 from app.officers.repository import add_audit
-from app.services import Services
 
 LIST_LIMIT = 500  # newest first; older cases are found by number or text
 FILED_BY = "citizen"
@@ -78,14 +78,15 @@ async def list_cases(
     return [_summary(case) for case in (await session.scalars(query)).all()]
 
 
-async def _case_in_scope(
-    session: AsyncSession, officer: Officer, number: str, *, lock: bool = False
-) -> ComplaintCase:
+def _case_query(officer: Officer, number: str) -> Select[ComplaintCase]:
     normalised = find_number(number)
     if normalised is None:
         raise NotFound(NOT_FOUND)
-    query = _in_scope(select(ComplaintCase).where(ComplaintCase.number == normalised), officer)
-    case = await session.scalar(query.with_for_update() if lock else query)
+    return _in_scope(select(ComplaintCase).where(ComplaintCase.number == normalised), officer)
+
+
+async def _case_in_scope(session: AsyncSession, officer: Officer, number: str) -> ComplaintCase:
+    case = await session.scalar(_case_query(officer, number))
     if case is None:
         raise NotFound(NOT_FOUND)
     return case
@@ -128,28 +129,34 @@ def _notice(update: ComplaintUpdate, message: Message | None) -> Notice:
 
 
 async def change_status(
-    services: Services, officer: Officer, number: str, status: CaseStatus, note: str
-) -> ComplaintDetail:
-    """Record the change, audit it and queue (or hold) the citizen's copy, in one transaction."""
+    desk: OfficerDesk, officer: Officer, number: str, status: CaseStatus, note: str
+) -> ComplaintCase:
+    """Record the change, audit it and queue (or hold) the citizen's copy, in one unit of work."""
     now = utcnow()
-    async with services.sessionmaker() as session:
-        async with session.begin():
-            case = await _case_in_scope(session, officer, number, lock=True)
-            if case.status == status and not note:
-                raise Conflict("the case already has this status; add a note to send an update")
-            conversation = await session.get(Conversation, case.conversation_id)
-            assert conversation is not None  # a case goes with its conversation (ON DELETE CASCADE)
-            previous = case.status
-            message = await session.run_sync(_record, case, conversation, officer, status, note, now)
-            add_audit(
-                session,
-                officer.id,
-                "case_status",
-                case.number,
-                {"from": previous, "to": status.value, "note": note, "notice": _audit_notice(message)},
-            )
-        await _publish(services, case, message)
-        return await case_detail(session, officer, case.number)
+
+    def unit(session: Session) -> tuple[ComplaintCase, Message | None]:
+        case = session.scalar(_case_query(officer, number).with_for_update())
+        if case is None:
+            raise NotFound(NOT_FOUND)
+        if case.status == status and not note:
+            raise Conflict("the case already has this status; add a note to send an update")
+        conversation = session.get(Conversation, case.conversation_id)
+        assert conversation is not None  # a case goes with its conversation (ON DELETE CASCADE)
+        previous = case.status
+        message = _record(session, case, conversation, officer, status, note, now)
+        add_audit(
+            session,
+            officer.id,
+            "case_status",
+            case.number,
+            {"from": previous, "to": status.value, "note": note, "notice": _audit_notice(message)},
+        )
+        session.flush()
+        return case, message
+
+    case, message = await desk.transactions.run(unit)
+    await _publish(desk, case, message)
+    return case
 
 
 def _record(
@@ -179,9 +186,9 @@ def _audit_notice(message: Message | None) -> str:
     return "held" if message is None else f"message {message.id}"
 
 
-async def _publish(services: Services, case: ComplaintCase, message: Message | None) -> None:
+async def _publish(desk: OfficerDesk, case: ComplaintCase, message: Message | None) -> None:
     """After commit: the citizen's copy to the outbox and web chat, the change to consoles."""
     if message is not None:
-        services.workers.notify_delivery()
-        await events.publish_messages(services.bus, [message])
-    await services.bus.publish(complaints_topic(case.department), case_event("complaint_changed", case))
+        desk.wake_delivery()
+        await events.publish_messages(desk.bus, [message])
+    await desk.bus.publish(complaints_topic(case.department), case_event("complaint_changed", case))

@@ -13,6 +13,7 @@ from app.complaints.schemas import ComplaintDetail, ComplaintList, StatusChange
 from app.deps import ServicesDep, SessionDep
 from app.officers.auth import CurrentOfficer
 from app.officers.console import SECURITY_HEADERS, templates
+from app.officers.desk import OfficerDeskDep
 from app.officers.errors import as_http
 
 MAX_QUERY_CODE_POINTS = 200
@@ -39,10 +40,11 @@ async def complaint(number: str, officer: CurrentOfficer, session: SessionDep) -
 
 @router.post("/{number}/status")
 async def change_status(
-    number: str, body: StatusChange, officer: CurrentOfficer, services: ServicesDep
+    number: str, body: StatusChange, officer: CurrentOfficer, desk: OfficerDeskDep, session: SessionDep
 ) -> ComplaintDetail:
     with as_http():
-        return await lifecycle.change_status(services, officer, number, body.status, body.note)
+        case = await lifecycle.change_status(desk, officer, number, body.status, body.note)
+        return await lifecycle.case_detail(session, officer, case.number)
 
 
 @page_router.get("/console/complaints", response_class=HTMLResponse)

@@ -128,11 +128,6 @@ async def cases_of_conversation(session: AsyncSession, conversation_id: str) -> 
     return await repository.cases_of_conversation(session, conversation_id)
 
 
-async def find_case(session: AsyncSession, number: str) -> ComplaintCase | None:
-    normalised = find_number(number)
-    return await session.run_sync(repository.find_by_number, normalised) if normalised else None
-
-
 def set_status(case: ComplaintCase, status: CaseStatus, now: dt.datetime) -> None:
     case.status = status
     case.updated_at = now

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer
 
 from app.conversations.models import Message
+
+# Written as ``datetime.isoformat()`` writes it (``+00:00``), as the officer API always has;
+# pydantic's own form would be ``Z``.
+IsoTimestamp = Annotated[dt.datetime, PlainSerializer(dt.datetime.isoformat, return_type=str)]
 
 
 def message_public(message: Message) -> dict[str, Any]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
 
 from app.db import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.insights import opendata, service
 from app.insights.drafts import SuggestionError
+from app.insights.schemas import InsightsReport, SuggestionDraft, SuggestionRequest
 from app.officers import access
 from app.officers.auth import current_officer
 from app.officers.console import SECURITY_HEADERS
@@ -34,18 +34,13 @@ async def current_supervisor(officer: Annotated[Officer, Depends(current_officer
 CurrentSupervisor = Annotated[Officer, Depends(current_supervisor)]
 
 
-class SuggestionRequest(BaseModel):
-    faq_id: str | None = Field(default=None, max_length=64)
-    question: str = Field(min_length=1, max_length=2000)
-
-
 @router.get("/insights")
 async def insights(
     officer: CurrentSupervisor,
     services: ServicesDep,
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7,
-) -> dict[str, Any]:
+) -> InsightsReport:
     return await service.build_insights(
         session,
         services.kb_store.current,
@@ -56,7 +51,13 @@ async def insights(
     )
 
 
-@router.get("/opendata.csv", response_class=Response)
+@router.get(
+    "/opendata.csv",
+    response_class=Response,
+    responses={
+        200: {"description": "UTF-8 CSV with a BOM", "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
 async def open_data(
     officer: CurrentSupervisor,
     session: SessionDep,
@@ -77,19 +78,25 @@ async def open_data(
     )
 
 
-@router.post("/kb/suggestions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/kb/suggestions",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": SuggestionDraft, "description": "The same suggestion was drafted before"}},
+)
 async def suggest_question(
-    body: SuggestionRequest, officer: CurrentSupervisor, services: ServicesDep
-) -> JSONResponse:
+    body: SuggestionRequest, officer: CurrentSupervisor, services: ServicesDep, response: Response
+) -> SuggestionDraft:
     """Copy a question into a draft under ``knowledge_base/drafts/`` (never live until curated)."""
     try:
-        draft = await service.suggest_question(services, officer, body.faq_id or None, body.question)
+        draft = await service.suggest_question(
+            services.kb_store, services.transactions, officer, body.faq_id or None, body.question
+        )
     except SuggestionError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
-    result = {"path": draft.relative_path, "faq_id": draft.faq_id, "question": draft.question}
-    return JSONResponse(
-        {**result, "created": draft.created},
-        status_code=status.HTTP_201_CREATED if draft.created else status.HTTP_200_OK,
+    if not draft.created:
+        response.status_code = status.HTTP_200_OK
+    return SuggestionDraft(
+        path=draft.relative_path, faq_id=draft.faq_id, question=draft.question, created=draft.created
     )
 
 

@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.policy import Action, EscalationReason
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.insights import repository
 from app.insights.drafts import Draft, write_suggestion
 from app.insights.grouping import group_questions
 from app.insights.repository import DecidedMessage
+from app.insights.schemas import InsightsReport
 from app.logging import mask_pii
 from app.officers.models import AuditRecord, Officer
-from app.services import Services
 from channels.base import Channel
-from knowledge_base.loader import KnowledgeBase
+from knowledge_base.loader import KnowledgeBase, KnowledgeBaseStore
 
 AGENCY_ZONE = ZoneInfo("Asia/Bangkok")
 MAX_UNANSWERED_GROUPS = 50
@@ -128,7 +128,7 @@ async def build_insights(
     answer_threshold: float,
     stale_after_days: int,
     now: dt.datetime,
-) -> dict[str, Any]:
+) -> InsightsReport:
     """The ``GET /api/admin/insights`` body (INTERFACES.md) plus backward-compatible extras."""
     since = now - dt.timedelta(days=days)
     messages_in: dict[str, int] = dict.fromkeys(Channel, 0)
@@ -180,23 +180,30 @@ async def build_insights(
         "first_replies": len(waits),
         "stale_entries": stale_entries(kb, now.astimezone(AGENCY_ZONE).date(), stale_after_days),
     }
-    return dict(mask_tree(body))
+    return InsightsReport.model_validate(mask_tree(body))
 
 
-async def suggest_question(services: Services, officer: Officer, faq_id: str | None, question: str) -> Draft:
+async def suggest_question(
+    kb_store: KnowledgeBaseStore,
+    transactions: Transactions,
+    officer: Officer,
+    faq_id: str | None,
+    question: str,
+) -> Draft:
     """Draft ``question`` for entry ``faq_id`` (None: a new entry); audited when a draft is written."""
     draft = write_suggestion(
-        services.kb_store.root,
-        services.kb_store.current,
+        kb_store.root,
+        kb_store.current,
         faq_id,
         question,
         source=f"insights:{officer.username}",
         now=utcnow(),
     )
     if draft.created:
-        async with services.sessionmaker() as session, session.begin():
-            detail = {"path": draft.relative_path, "faq_id": draft.faq_id}
-            session.add(
+        detail = {"path": draft.relative_path, "faq_id": draft.faq_id}
+        await transactions.run(
+            lambda session: session.add(
                 AuditRecord(officer_id=officer.id, action="kb_suggestion", target=None, detail=detail)
             )
+        )
     return draft

@@ -7,13 +7,16 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from app.db import Transactions
 from app.officers import auth, repository
 from app.officers.access import ALL_DEPARTMENTS
 from app.officers.errors import Conflict, Invalid, NotFound
 from app.officers.models import Officer, Role
 from app.officers.passwords import hash_password
+from app.officers.schemas import AuditEntry, OfficerAccount
 
 MAX_AUDIT_RECORDS = 1000
 
@@ -26,19 +29,19 @@ def check_departments(departments: Sequence[str], known: Collection[str]) -> lis
     return list(dict.fromkeys(departments))
 
 
-def officer_view(officer: Officer) -> dict[str, Any]:
-    return {
-        "id": officer.id,
-        "username": officer.username,
-        "role": officer.role,
-        "departments": list(officer.departments or []),
-        "active": officer.active,
-        "created_at": officer.created_at.isoformat(),
-    }
+def officer_view(officer: Officer) -> OfficerAccount:
+    return OfficerAccount(
+        id=officer.id,
+        username=officer.username,
+        role=Role(officer.role),
+        departments=list(officer.departments or []),
+        active=officer.active,
+        created_at=officer.created_at,
+    )
 
 
 async def create_officer(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    transactions: Transactions,
     *,
     username: str,
     password: str,
@@ -49,22 +52,25 @@ async def create_officer(
 ) -> Officer:
     checked = check_departments(departments, known_departments)
     password_hash = await asyncio.to_thread(hash_password, password)
+
+    def unit(session: Session) -> Officer:
+        if repository.officer_by_username(session, username) is not None:
+            raise Conflict(f"an officer named {username!r} already exists")
+        officer = Officer(username=username, password_hash=password_hash, role=role, departments=checked)
+        session.add(officer)
+        session.flush()
+        detail = {"username": username, "role": role.value, "departments": checked}
+        repository.add_audit(session, actor_id, "officer_created", officer.id, detail)
+        return officer
+
     try:
-        async with sessionmaker() as session, session.begin():
-            if await repository.officer_by_username(session, username) is not None:
-                raise Conflict(f"an officer named {username!r} already exists")
-            officer = Officer(username=username, password_hash=password_hash, role=role, departments=checked)
-            session.add(officer)
-            await session.flush()
-            detail = {"username": username, "role": role.value, "departments": checked}
-            repository.add_audit(session, actor_id, "officer_created", officer.id, detail)
+        return await transactions.run(unit)
     except IntegrityError as error:  # created concurrently under the same name
         raise Conflict(f"an officer named {username!r} already exists") from error
-    return officer
 
 
 async def update_officer(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    transactions: Transactions,
     officer_id: str,
     *,
     actor_id: str,
@@ -76,8 +82,9 @@ async def update_officer(
 ) -> tuple[Officer, bool]:
     """The updated officer, and whether their tokens were revoked (any change but none)."""
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
-    async with sessionmaker() as session, session.begin():
-        officer = await repository.officer_by_id(session, officer_id)
+
+    def unit(session: Session) -> tuple[Officer, bool]:
+        officer = session.get(Officer, officer_id)
         if officer is None:
             raise NotFound("no such officer")
         changed: dict[str, Any] = {}
@@ -96,10 +103,12 @@ async def update_officer(
             # what the officer may do changed: tokens issued under the old rights stop working
             auth.revoke_tokens(officer)
         repository.add_audit(session, actor_id, "officer_updated", officer.id, changed)
-    return officer, bool(changed)
+        return officer, bool(changed)
+
+    return await transactions.run(unit)
 
 
-async def list_officers(session: AsyncSession) -> list[dict[str, Any]]:
+async def list_officers(session: AsyncSession) -> list[OfficerAccount]:
     return [officer_view(o) for o in await repository.list_officers(session)]
 
 
@@ -110,20 +119,20 @@ async def audit_log(
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     records = await repository.audit_records(
         session, limit=min(limit, MAX_AUDIT_RECORDS), action=action, officer_id=officer_id, target=target
     )
     names = await repository.usernames(session, {r.officer_id for r in records if r.officer_id})
     return [
-        {
-            "id": r.id,
-            "officer_id": r.officer_id,
-            "username": names.get(r.officer_id or ""),
-            "action": r.action,
-            "target": r.target,
-            "detail": r.detail or {},
-            "created_at": r.created_at.isoformat(),
-        }
+        AuditEntry(
+            id=r.id,
+            officer_id=r.officer_id,
+            username=names.get(r.officer_id or ""),
+            action=r.action,
+            target=r.target,
+            detail=r.detail or {},
+            created_at=r.created_at,
+        )
         for r in records
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
@@ -11,7 +11,7 @@ from app.officers import access, admin, auth
 from app.officers.auth import current_officer
 from app.officers.errors import as_http
 from app.officers.models import Officer
-from app.officers.schemas import OfficerCreate, OfficerUpdate
+from app.officers.schemas import AuditLog, OfficerAccount, OfficerAccounts, OfficerCreate, OfficerUpdate
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -33,22 +33,22 @@ async def audit(
     action: str | None = None,
     officer_id: str | None = None,
     target: str | None = None,
-) -> dict[str, Any]:
+) -> AuditLog:
     """Officer actions, newest first."""
     records = await admin.audit_log(session, limit=limit, action=action, officer_id=officer_id, target=target)
-    return {"records": records}
+    return AuditLog(records=records)
 
 
 @router.get("/officers")
-async def officers(officer: CurrentAdmin, session: SessionDep) -> dict[str, Any]:
-    return {"officers": await admin.list_officers(session)}
+async def officers(officer: CurrentAdmin, session: SessionDep) -> OfficerAccounts:
+    return OfficerAccounts(officers=await admin.list_officers(session))
 
 
 @router.post("/officers", status_code=status.HTTP_201_CREATED)
-async def create_officer(body: OfficerCreate, officer: CurrentAdmin, services: ServicesDep) -> dict[str, Any]:
+async def create_officer(body: OfficerCreate, officer: CurrentAdmin, services: ServicesDep) -> OfficerAccount:
     with as_http():
         created = await admin.create_officer(
-            services.sessionmaker,
+            services.transactions,
             username=body.username,
             password=body.password,
             departments=body.departments,
@@ -62,10 +62,10 @@ async def create_officer(body: OfficerCreate, officer: CurrentAdmin, services: S
 @router.patch("/officers/{officer_id}")
 async def update_officer(
     officer_id: str, body: OfficerUpdate, officer: CurrentAdmin, services: ServicesDep
-) -> dict[str, Any]:
+) -> OfficerAccount:
     with as_http():
         updated, revoked = await admin.update_officer(
-            services.sessionmaker,
+            services.transactions,
             officer_id,
             actor_id=officer.id,
             known_departments=services.kb_store.current.departments,

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, status
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import Transactions, utcnow
 from app.deps import ServicesDep
 from app.events import EventBus
 from app.officers import repository
@@ -31,6 +31,7 @@ from app.officers.errors import OfficerActionError
 from app.officers.models import Officer
 from app.officers.passwords import hash_password, verify_password
 from app.services import Services
+from app.webchat.tokens import TokenSigner
 
 MAX_FAILURES = 5
 MAX_ADDRESS_FAILURES = 20
@@ -64,46 +65,53 @@ def _retry_after(failures: Sequence[dt.datetime], limit: int, now: dt.datetime) 
     return max(1, math.ceil(wait.total_seconds()))
 
 
-async def _count_attempt(session: AsyncSession, username: str, address: str, now: dt.datetime) -> str:
+def _count_attempt(session: Session, username: str, address: str, now: dt.datetime) -> str:
     """Record the attempt as a failure (its id), or raise ``TooManyAttempts``; atomic per username and address."""
-    await repository.lock_login(session, username, address)
-    await repository.forget_failures_before(session, now - FAILURE_WINDOW)
+    repository.lock_login(session, username, address)
+    repository.forget_failures_before(session, now - FAILURE_WINDOW)
     since = now - FAILURE_WINDOW
     waits = [
-        _retry_after(await repository.failure_times(session, since, username=username), MAX_FAILURES, now),
-        _retry_after(
-            await repository.failure_times(session, since, address=address), MAX_ADDRESS_FAILURES, now
-        ),
+        _retry_after(repository.failure_times(session, since, username=username), MAX_FAILURES, now),
+        _retry_after(repository.failure_times(session, since, address=address), MAX_ADDRESS_FAILURES, now),
     ]
     if any(w is not None for w in waits):
         raise TooManyAttempts(max(w for w in waits if w is not None))
-    return await repository.add_failure(session, username, address, now)
+    return repository.add_failure(session, username, address, now)
 
 
-async def login(services: Services, username: str, password: str, address: str) -> str:
+async def login(
+    transactions: Transactions, tokens: TokenSigner, username: str, password: str, address: str
+) -> str:
     """A signed token for the officer; raises ``InvalidCredentials`` or ``TooManyAttempts``."""
     now = utcnow()
-    async with services.sessionmaker() as session, session.begin():
-        attempt = await _count_attempt(session, username, address, now)
-        officer = await repository.officer_by_username(session, username)
+
+    def count_attempt(session: Session) -> tuple[str, Officer | None]:
+        return _count_attempt(session, username, address, now), repository.officer_by_username(
+            session, username
+        )
+
+    attempt, officer = await transactions.run(count_attempt)
     known = officer is not None and officer.active
     password_hash = officer.password_hash if officer is not None and known else _decoy_hash()
     # argon2 is deliberately slow: keep it off the event loop (and outside any lock)
     accepted = await asyncio.to_thread(verify_password, password_hash, password) and known
-    async with services.sessionmaker() as session, session.begin():
+
+    def record_outcome(session: Session) -> None:
         if accepted and officer is not None:
-            await repository.clear_failures(session, username, address, attempt)
+            repository.clear_failures(session, username, address, attempt)
             repository.add_audit(session, officer.id, "login", officer.id, {"address": address})
         else:
             detail = {"username": username[:64], "address": address}
             repository.add_audit(session, officer.id if officer else None, "login_failed", None, detail)
+
+    await transactions.run(record_outcome)
     if not accepted or officer is None:
         raise InvalidCredentials("wrong username or password")
-    return issue_token(services, officer)
+    return issue_token(tokens, officer)
 
 
-def issue_token(services: Services, officer: Officer) -> str:
-    return services.officer_tokens.sign(f"{officer.id}.{officer.token_generation or 0}")
+def issue_token(tokens: TokenSigner, officer: Officer) -> str:
+    return tokens.sign(f"{officer.id}.{officer.token_generation or 0}")
 
 
 async def officer_for_token(services: Services, token: str | None) -> Officer | None:
@@ -159,9 +167,12 @@ router = APIRouter(prefix="/api/officer", tags=["officer"])
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(officer: CurrentOfficer, services: ServicesDep) -> None:
     """Revoke the officer's tokens (every console they have open signs out)."""
-    async with services.sessionmaker() as session, session.begin():
-        row = await repository.officer_by_id(session, officer.id)
+
+    def revoke(session: Session) -> None:
+        row = session.get(Officer, officer.id)
         if row is not None:
             revoke_tokens(row)
             repository.add_audit(session, officer.id, "logout", officer.id)
+
+    await services.transactions.run(revoke)
     await announce_revocation(services.bus, officer.id)

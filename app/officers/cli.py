@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from app.db import create_engine, create_sessionmaker, run_migrations
+from app.db import SessionTransactions, create_engine, create_sessionmaker, run_migrations
 from app.officers import admin
 from app.officers.errors import OfficerActionError
 from app.officers.schemas import OfficerCreate
@@ -35,7 +35,7 @@ async def add_officer(
     engine = create_engine(url)
     try:
         officer = await admin.create_officer(
-            create_sessionmaker(engine),
+            SessionTransactions(create_sessionmaker(engine)),
             username=request.username,
             password=request.password,
             departments=request.departments,

@@ -9,25 +9,36 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.complaints.models import ComplaintCase
+from app.complaints.models import CaseStatus, ComplaintCase
 from app.complaints.service import find_number
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
 from app.db import utcnow
 from app.officers import access, repository
 from app.officers.errors import NotFound
-from app.officers.models import Officer
-from app.officers.views import DEFAULT_TARGET_WAIT_MINUTES
-from app.services import Services
+from app.officers.models import Officer, Role
+from app.officers.schemas import (
+    CaseBrief,
+    CitizenHistory,
+    CitizenIdentity,
+    Colleague,
+    ConversationSummary,
+    DepartmentCount,
+    PastEscalation,
+)
+from app.officers.views import target_wait_minutes
+from channels.base import Channel
+from knowledge_base.loader import KnowledgeBase
 from nlu.client import REQUEST_HUMAN_INTENT
 
 MAX_QUERY_CHARS = 200
 MAX_HISTORY = 20
 QUESTION_LOOKBACK = 5  # citizen messages looked at before an escalation for what it was about
+Row = TypeVar("Row", bound=ConversationSummary)
 
 
 @dataclass(frozen=True)
@@ -73,28 +84,22 @@ async def matching_ids(session: AsyncSession, ids: Collection[str], q: str) -> s
     return set(rows.all())
 
 
-async def filter_rows(
-    session: AsyncSession, rows: list[dict[str, Any]], wanted: InboxFilter
-) -> list[dict[str, Any]]:
+async def filter_rows(session: AsyncSession, rows: list[Row], wanted: InboxFilter) -> list[Row]:
     """The rows that pass every filter given, in their order."""
     kept = [
         row
         for row in rows
-        if (wanted.channel is None or row.get("channel") == wanted.channel)
-        and (wanted.department is None or row.get("department") == wanted.department)
-        and (wanted.breached is None or bool(row.get("over_target")) == wanted.breached)
+        if (wanted.channel is None or row.channel == wanted.channel)
+        and (wanted.department is None or row.department == wanted.department)
+        and (wanted.breached is None or row.over_target == wanted.breached)
     ]
     if wanted.q:
-        found = await matching_ids(session, [row["id"] for row in kept], wanted.q)
-        kept = [row for row in kept if row["id"] in found]
+        found = await matching_ids(session, [row.id for row in kept], wanted.q)
+        kept = [row for row in kept if row.id in found]
     return kept
 
 
 # ---- the citizen panel ------------------------------------------------------------------------
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 async def _question_before(session: AsyncSession, conversation_id: str, at: dt.datetime) -> str | None:
     """What an escalation was about: the citizen's last words before it that asked more than for a person."""
     rows = await session.execute(
@@ -115,9 +120,7 @@ async def _question_before(session: AsyncSession, conversation_id: str, at: dt.d
     return str(said[0][0]) if said else None
 
 
-async def citizen_history(
-    services: Services, session: AsyncSession, officer: Officer, conversation_id: str
-) -> dict[str, Any]:
+async def citizen_history(session: AsyncSession, officer: Officer, conversation_id: str) -> CitizenHistory:
     """This channel identity's earlier hand-overs to officers and its complaint cases.
 
     Only for a conversation of the officer's departments; a case of another department is
@@ -145,51 +148,46 @@ async def citizen_history(
         )
     ).all()
     scope = access.department_scope(officer)
-    return {
-        "citizen": {
-            "channel": conversation.channel,
-            "channel_user_id": citizen.external_id if citizen else None,
-            "display_name": citizen.display_name if citizen else None,
-            "first_seen": _iso(citizen.created_at) if citizen else None,
-        },
-        "escalations": [
-            {
-                "id": e.id,
-                "department": e.department,
-                "reason": e.reason,
-                "question": await _question_before(session, conversation.id, e.created_at),
-                "created_at": _iso(e.created_at),
-                "claimed_by": names.get(e.claimed_by or ""),
-                "resolved_at": _iso(e.resolved_at),
-                "rating": e.rating,
-                "current": e.resolved_at is None,
-            }
+    return CitizenHistory(
+        citizen=CitizenIdentity(
+            channel=Channel(conversation.channel),
+            channel_user_id=citizen.external_id if citizen else None,
+            display_name=citizen.display_name if citizen else None,
+            first_seen=citizen.created_at if citizen else None,
+        ),
+        escalations=[
+            PastEscalation(
+                id=e.id,
+                department=e.department,
+                reason=e.reason,
+                question=await _question_before(session, conversation.id, e.created_at),
+                created_at=e.created_at,
+                claimed_by=names.get(e.claimed_by or ""),
+                resolved_at=e.resolved_at,
+                rating=e.rating,
+                current=e.resolved_at is None,
+            )
             for e in escalations
         ],
-        "cases": [
-            {
-                "number": case.number,
-                "status": case.status,
-                "department": case.department,
-                "created_at": _iso(case.created_at),
-                "description": case.description if scope is None or case.department in scope else None,
-            }
+        cases=[
+            CaseBrief(
+                number=case.number,
+                status=CaseStatus(case.status),
+                department=case.department,
+                created_at=case.created_at,
+                description=case.description if scope is None or case.department in scope else None,
+            )
             for case in cases
         ],
-    }
+    )
 
 
 # ---- department counts ------------------------------------------------------------------------
-def _target_minutes(services: Services, department: str) -> int:
-    found = services.kb_store.current.departments.get(department)
-    return found.target_wait_minutes if found else DEFAULT_TARGET_WAIT_MINUTES
-
-
 async def department_counts(
-    services: Services, session: AsyncSession, officer: Officer
-) -> list[dict[str, Any]]:
+    kb: KnowledgeBase, session: AsyncSession, officer: Officer
+) -> list[DepartmentCount]:
     """Per department of the officer: waiting, with an officer, and waiting beyond its target."""
-    departments = access.visible_departments(officer, services.kb_store.current.departments)
+    departments = access.visible_departments(officer, kb.departments)
     counts: dict[str, dict[str, int]] = {
         d: {"waiting": 0, "with_officer": 0, "breached": 0} for d in departments
     }
@@ -206,21 +204,21 @@ async def department_counts(
             row["with_officer"] += 1
             continue
         row["waiting"] += 1
-        target = dt.timedelta(minutes=_target_minutes(services, str(department)))
+        target = dt.timedelta(minutes=target_wait_minutes(kb, str(department)))
         if waiting_since is not None and now - waiting_since > target:
             row["breached"] += 1
-    return [{"department": d, **row} for d, row in counts.items()]
+    return [DepartmentCount(department=d, **row) for d, row in counts.items()]
 
 
-async def colleagues(services: Services, session: AsyncSession, officer: Officer) -> list[dict[str, Any]]:
+async def colleagues(kb: KnowledgeBase, session: AsyncSession, officer: Officer) -> list[Colleague]:
     """Active officers who share a department with ``officer``: whom a supervisor may assign to."""
-    all_departments = list(services.kb_store.current.departments)
+    all_departments = list(kb.departments)
     mine = set(access.visible_departments(officer, all_departments))
     found = []
     for other in await repository.list_officers(session):
         theirs = access.visible_departments(other, all_departments)
         if other.active and mine & set(theirs):
             found.append(
-                {"id": other.id, "username": other.username, "role": other.role, "departments": theirs}
+                Colleague(id=other.id, username=other.username, role=Role(other.role), departments=theirs)
             )
     return found

@@ -1,4 +1,9 @@
-"""SQL for officers, the queue, escalations, notes, the audit log and login failures. No rules here."""
+"""SQL for officers, the queue, escalations, notes, the audit log and login failures. No rules here.
+
+What officer actions change runs in their units of work (``app.db.Transactions``, as the
+workers' changes) and takes a sync ``Session``. The console's reads take an ``AsyncSession``: on
+SQLite a unit waits for any other connection's write lock, a read in an async session never does.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -16,8 +21,8 @@ from app.officers.models import AuditRecord, ConversationNote, LoginFailure, Off
 
 
 # ---- officers ---------------------------------------------------------------------------------
-async def officer_by_username(session: AsyncSession, username: str) -> Officer | None:
-    return await session.scalar(select(Officer).where(Officer.username == username))
+def officer_by_username(session: Session, username: str) -> Officer | None:
+    return session.scalar(select(Officer).where(Officer.username == username))
 
 
 async def officer_by_id(session: AsyncSession, officer_id: str) -> Officer | None:
@@ -36,20 +41,20 @@ async def usernames(session: AsyncSession, officer_ids: Collection[str]) -> dict
 
 
 # ---- conversations ----------------------------------------------------------------------------
-async def lock_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+def lock_conversation(session: Session, conversation_id: str) -> Conversation | None:
     """The conversation, locked for the rest of the transaction.
 
     The ``UPDATE`` comes first: on PostgreSQL it takes the row lock (the pipeline's
     ``SELECT ... FOR UPDATE`` waits for us, and we for it); on SQLite it takes the write lock
     before anything is read, so what we read cannot change before we commit.
     """
-    await session.execute(
+    session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return await session.scalar(
+    return session.scalar(
         select(Conversation)
         .where(Conversation.id == conversation_id)
         .execution_options(populate_existing=True)
@@ -106,12 +111,20 @@ async def active_conversations(
 MAX_MESSAGE_ID = 2**63 - 1  # the largest id either database can hold (BIGINT)
 
 
-async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:
+def _message_query(conversation_id: str, message_id: int) -> Select[Message] | None:
     if not 0 < message_id <= MAX_MESSAGE_ID:  # a larger number is no message (SQLite would overflow)
         return None
-    return await session.scalar(
-        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
-    )
+    return select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+
+
+async def get_message(session: AsyncSession, conversation_id: str, message_id: int) -> Message | None:
+    query = _message_query(conversation_id, message_id)
+    return None if query is None else await session.scalar(query)
+
+
+def message_of(session: Session, conversation_id: str, message_id: int) -> Message | None:
+    query = _message_query(conversation_id, message_id)
+    return None if query is None else session.scalar(query)
 
 
 # ---- escalations ------------------------------------------------------------------------------
@@ -148,7 +161,7 @@ async def notes_of(session: AsyncSession, conversation_id: str) -> Sequence[Conv
 
 # ---- audit ------------------------------------------------------------------------------------
 def add_audit(
-    session: AsyncSession,
+    session: Session | AsyncSession,
     officer_id: str | None,
     action: str,
     target: str | None,
@@ -181,7 +194,7 @@ async def audit_records(
 
 
 # ---- login failures ---------------------------------------------------------------------------
-async def lock_login(session: AsyncSession, username: str, address: str) -> None:
+def lock_login(session: Session, username: str, address: str) -> None:
     """Serialise login attempts on one username or address until the transaction ends.
 
     PostgreSQL: transaction-level advisory locks, taken in one order (no deadlock). SQLite: the
@@ -191,36 +204,34 @@ async def lock_login(session: AsyncSession, username: str, address: str) -> None
     if session.get_bind().dialect.name != "postgresql":
         return
     for key in sorted((f"login-user:{username}", f"login-address:{address}")):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
-async def failure_times(
-    session: AsyncSession, since: dt.datetime, *, username: str | None = None, address: str | None = None
+def failure_times(
+    session: Session, since: dt.datetime, *, username: str | None = None, address: str | None = None
 ) -> Sequence[dt.datetime]:
     """When logins failed since ``since`` for ``username`` (from any address) or from ``address``
     (any username), oldest first."""
     column, value = (
         (LoginFailure.username, username) if username is not None else (LoginFailure.address, address)
     )
-    return (
-        await session.scalars(
-            select(LoginFailure.created_at)
-            .where(column == value, LoginFailure.created_at >= since)
-            .order_by(LoginFailure.created_at)
-        )
+    return session.scalars(
+        select(LoginFailure.created_at)
+        .where(column == value, LoginFailure.created_at >= since)
+        .order_by(LoginFailure.created_at)
     ).all()
 
 
-async def add_failure(session: AsyncSession, username: str, address: str, now: dt.datetime) -> str:
+def add_failure(session: Session, username: str, address: str, now: dt.datetime) -> str:
     failure = LoginFailure(username=username[:64], address=address[:64], created_at=now)
     session.add(failure)
-    await session.flush()
+    session.flush()
     return failure.id
 
 
-async def clear_failures(session: AsyncSession, username: str, address: str, attempt_id: str) -> None:
+def clear_failures(session: Session, username: str, address: str, attempt_id: str) -> None:
     """After a successful login: its own attempt, and the username's failures from that address."""
-    await session.execute(
+    session.execute(
         delete(LoginFailure).where(
             (LoginFailure.id == attempt_id)
             | ((LoginFailure.username == username) & (LoginFailure.address == address))
@@ -228,5 +239,5 @@ async def clear_failures(session: AsyncSession, username: str, address: str, att
     )
 
 
-async def forget_failures_before(session: AsyncSession, before: dt.datetime) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
+def forget_failures_before(session: Session, before: dt.datetime) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.created_at < before))

@@ -18,7 +18,9 @@ from channels.base import Channel
 router = APIRouter(prefix="/api/officer", tags=["officer"])
 
 
-@router.post("/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def typing(
     conversation_id: str, officer: CurrentOfficer, services: ServicesDep, session: SessionDep
 ) -> Response:

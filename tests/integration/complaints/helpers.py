@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.complaints import service as complaints
 from app.complaints.history import ComplaintUpdate
+from app.complaints.models import ComplaintCase
 from app.conversations.models import Conversation
 from app.db import utcnow
 from app.officers.models import AuditRecord
@@ -32,7 +33,7 @@ async def file_case(
 
 async def updates_of(services: Services, number: str) -> list[ComplaintUpdate]:
     async with services.sessionmaker() as session:
-        case = await complaints.find_case(session, number)
+        case = await session.scalar(select(ComplaintCase).where(ComplaintCase.number == number))
         assert case is not None
         rows = await session.scalars(
             select(ComplaintUpdate).where(ComplaintUpdate.case_id == case.id).order_by(ComplaintUpdate.at)

@@ -39,7 +39,7 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> dict
 async def officer_headers(client: httpx.AsyncClient, services: Services, role: Role) -> dict[str, str]:
     username = f"{role.value}-{uuid.uuid4().hex[:6]}"
     await admin.create_officer(
-        services.sessionmaker,
+        services.transactions,
         username=username,
         password=PASSWORD,
         departments=["general"],

@@ -86,7 +86,7 @@ async def make_officer(
     role: Role = Role.OFFICER,
 ) -> OfficerSession:
     created = await admin.create_officer(
-        services.sessionmaker,
+        services.transactions,
         username=username,
         password=OFFICER_PASSWORD,
         departments=departments,

@@ -15,7 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from app.complaints import service as complaints
-from app.db import create_engine, create_sessionmaker
+from app.db import SessionTransactions, create_engine, create_sessionmaker
 from app.services import Services
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.integration.officers.conftest import OfficerSession, login, make_officer, new_citizen
@@ -33,11 +33,13 @@ def hub_database_url(sqlite_database_url: str) -> str:
 async def services(live_server: LiveServer, hub_database_url: str) -> AsyncIterator[Services]:
     """The hub's database on the test's own event loop (the hub runs its loop in another thread)."""
     engine = create_engine(hub_database_url)
+    sessionmaker = create_sessionmaker(engine)
     try:
         yield cast(
             Services,
             SimpleNamespace(
-                sessionmaker=create_sessionmaker(engine),
+                sessionmaker=sessionmaker,
+                transactions=SessionTransactions(sessionmaker),
                 kb_store=live_server.services.kb_store,
                 responses=live_server.services.responses,
             ),

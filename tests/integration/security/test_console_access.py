@@ -13,7 +13,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from app.db import create_engine, create_sessionmaker
+from app.db import SessionTransactions, create_engine, create_sessionmaker
 from app.officers.models import Role
 from app.services import Services
 from tests.conftest import LiveServer
@@ -43,10 +43,15 @@ async def services(live_server: LiveServer, database_url: str) -> AsyncIterator[
     """The hub's services, with a database engine on the test's own event loop (the hub runs its
     own loop in another thread, and an asyncpg connection belongs to one loop)."""
     engine = create_engine(database_url)
+    sessionmaker = create_sessionmaker(engine)
     try:
         yield cast(
             Services,
-            SimpleNamespace(sessionmaker=create_sessionmaker(engine), kb_store=live_server.services.kb_store),
+            SimpleNamespace(
+                sessionmaker=sessionmaker,
+                transactions=SessionTransactions(sessionmaker),
+                kb_store=live_server.services.kb_store,
+            ),
         )
     finally:
         await engine.dispose()

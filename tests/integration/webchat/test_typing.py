@@ -11,6 +11,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.db import SessionTransactions
 from app.officers import admin
 from app.officers.models import Role
 from app.settings import Settings
@@ -138,7 +139,8 @@ class TestOfficerTypingEndpoint:
             await say(http, chat, "คุยกับเจ้าหน้าที่", "h1")
             conversation_id = await waiting_conversation(http, await login(http, "admin", ADMIN_PASSWORD))
             await admin.create_officer(
-                live_server.services.sessionmaker,
+                # the hub serves from its own thread and loop: a unit of work of this one
+                SessionTransactions(live_server.services.sessionmaker),
                 username="info1",
                 password="officer-password-1",
                 departments=["information"],
