@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from app.conversations import repository  # noqa: E402
 from app.conversations.intake import queue_inbound  # noqa: E402
-from app.db import utcnow  # noqa: E402
+from app.db.schema import utcnow  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from benchmarks.load_hub import reset_postgres  # noqa: E402

@@ -22,7 +22,8 @@ from app.conversations import repository
 from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
 from app.conversations.pacing import gather_one_per_turn
 from app.conversations.schemas import message_event
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import (

@@ -5,7 +5,7 @@ usually one, sent outside a transaction). ``GroupCommit`` lets concurrent webhoo
 share one commit: each request still gets its answer only after its own events are
 committed, but under load one commit serves many messages.
 The statements are sync, so that a transaction of them can run whole in one call
-(``app.db.Transactions``); ``store_inbound_batch`` runs them in an async session.
+(``app.db.transactions.Transactions``); ``store_inbound_batch`` runs them in an async session.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from app.conversations import repository
 from app.conversations.models import Sender, WorkStatus
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from channels.base import InboundKind, InboundMessage
 
 log = logging.getLogger(__name__)

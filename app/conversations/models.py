@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime, new_id, utcnow
+from app.db.schema import Base, UtcDateTime, new_id, utcnow
 
 # BigInteger ids that are still SQLite's rowid (INTEGER PRIMARY KEY) there.
 SerialId = BigInteger().with_variant(Integer(), "sqlite")

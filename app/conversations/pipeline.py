@@ -4,7 +4,7 @@ A worker has leased a batch of items, at most one per conversation. NLU runs out
 transaction; then one transaction re-reads the conversations, checks the leases are still
 ours, stores each decision, its replies and state change, and marks the items done. A
 crash before that commit leaves the items queued (their leases expire and another worker
-takes them). The transactions are sync units of work (``app.db.Transactions``): on SQLite
+takes them). The transactions are sync units of work (``app.db.transactions.Transactions``): on SQLite
 each runs in one call, and may run a second time if SQLite's lock was taken, so a unit only
 assigns what it produces; metrics are counted once it has committed.
 """
@@ -33,7 +33,8 @@ from app.conversations.pacing import gather_one_per_turn
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason, TurnContext
 from app.conversations.replies import Reply, render_bot_reply
 from app.conversations.schemas import message_event
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import (

@@ -28,7 +28,7 @@ from app.conversations.models import (
     WorkItem,
     WorkStatus,
 )
-from app.db import UtcDateTime, new_id, utcnow
+from app.db.schema import UtcDateTime, new_id, utcnow
 
 
 def _dialect(session: AsyncSession | Session) -> str:

@@ -24,7 +24,7 @@ from app.conversations.models import (
     Message,
     Sender,
 )
-from app.db import utcnow
+from app.db.schema import utcnow
 
 
 class OutboundOptions(TypedDict, total=False):

@@ -35,7 +35,8 @@ from app.conversations import repository
 from app.conversations.delivery import Deliverer
 from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations.models import Citizen, Conversation, Escalation, Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.insights import retention_repository as repository
 from app.insights.retention import delete_files, redacted_extra, stored_files
 from app.officers.models import ConversationNote

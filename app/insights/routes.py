@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.insights import opendata, service
 from app.insights.drafts import SuggestionError

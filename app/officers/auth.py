@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep
 from app.events import EventBus
 from app.officers import repository

@@ -7,7 +7,8 @@ import sys
 
 from pydantic import ValidationError
 
-from app.db import create_engine, create_sessionmaker, run_migrations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
 from app.officers import admin
 from app.officers.errors import OfficerActionError
 from app.officers.schemas import OfficerCreate

@@ -17,7 +17,7 @@ from app.conversations import service as conversations
 from app.conversations.flows import AWAITING_RATING
 from app.conversations.models import Conversation, ConversationState, DeliveryStatus, Message, Sender
 from app.conversations.repository import waiting_position
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, events, repository
 from app.officers.errors import Conflict, Forbidden, Invalid, NotFound
 from app.officers.models import ConversationNote, Officer

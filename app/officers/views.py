@@ -14,7 +14,7 @@ from app.conversations import repository as conversation_repository
 from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, Message
 from app.conversations.schemas import message_for_officer
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, repository
 from app.officers.errors import NotFound
 from app.officers.models import Officer

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, StrictStr, field_validator
 
 from app.conversations import repository
 from app.conversations.schemas import message_public
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.services import Services
 from app.webchat import attachments, service, typing_events

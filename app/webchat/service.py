@@ -13,7 +13,7 @@ from app.conversations import repository
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, Message
 from app.conversations.schemas import message_event
-from app.db import new_id, utcnow
+from app.db.schema import new_id, utcnow
 from app.services import Services
 from app.webchat.attachments import Upload
 from channels.base import Attachment, Channel, InboundKind, InboundMessage

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from app.conversations import intake, repository, worker
 from app.conversations.intake import Accepted, GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.services import Services
 from channels.base import Attachment, Channel, InboundKind, InboundMessage
 from tests.conftest import wait_for

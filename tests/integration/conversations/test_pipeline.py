@@ -14,7 +14,9 @@ from app.conversations import repository, service, worker
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
 from app.conversations.pipeline import Handled
-from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
+from app.db.schema import utcnow
 from app.services import Services
 from channels.base import Channel, InboundKind, InboundMessage
 from nlu.client import NluClient, Prediction

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.conversations import service
 from app.conversations.models import Conversation, Message, Sender
-from app.db import utcnow
+from app.db.schema import utcnow
 from channels.facebook import BOT_OUTSIDE_WINDOW
 from tests.conftest import wait_for
 from tests.fakes.graph_api import first_event, invalid_token, rate_limited, server_error, user_unavailable

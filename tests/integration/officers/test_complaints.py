@@ -12,7 +12,7 @@ from app.complaints import service as complaints
 from app.complaints.models import ComplaintCase
 from app.conversations import repository
 from app.conversations.models import Conversation, ConversationState
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.services import Services
 from tests.integration.officers.conftest import (
     Citizen,
