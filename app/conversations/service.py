@@ -2,7 +2,7 @@
 
 Shared by the bot pipeline and the officer queue: escalate, cancel, hand back, and
 ``add_outbound`` which queues a message for delivery through the citizen's channel (the bot
-pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbound``).
+pipeline stores its replies in bulk: ``new_outbound``, ``transcript.insert_outbound``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import repository
+from app.conversations import queue_counts
 from app.conversations.models import (
     Conversation,
     ConversationState,
@@ -119,7 +119,7 @@ def escalate(
         session.flush()
     if conversation.state != ConversationState.WAITING:
         return 0
-    return repository.waiting_position(session, conversation)
+    return queue_counts.waiting_position(session, conversation)
 
 
 def hand_back_to_bot(session: Session, conversation: Conversation) -> Escalation | None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversations import service as conversations
 from app.conversations.flows import AWAITING_RATING
 from app.conversations.models import Conversation, ConversationState, DeliveryStatus, Message, Sender
-from app.conversations.repository import waiting_position
+from app.conversations.queue_counts import waiting_position
 from app.db.schema import utcnow
 from app.officers import access, events, repository
 from app.officers.errors import Conflict, Forbidden, Invalid, NotFound

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import intake, repository, worker
+from app.conversations import chats, intake, worker
 from app.conversations.intake import Accepted, GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
 from app.db.schema import utcnow
@@ -194,7 +194,7 @@ class TestStoreInboundBatch:
         wanted = {("line", "U-a"), ("facebook", "U-b")}
 
         found = await services.intake.transactions.run(
-            lambda session: repository.conversation_ids_for(session, wanted)
+            lambda session: chats.conversation_ids_for(session, wanted)
         )
 
         assert found == {key: conversation_of[key] for key in wanted}
