@@ -271,8 +271,7 @@ def _to_outbound(message: Message, citizen: Citizen, conversation: Conversation)
         quick_replies=tuple(message.quick_replies or ()),
         faq=FaqCard(faq["faq_id"], faq["title"], faq["source_url"]) if faq else None,
         retry_key=_retry_key(message),
-        reply_token=message.reply_token,
-        reply_token_expires_at=message.reply_token_expires_at,
+        reply_context=message.reply_context,
         last_inbound_at=conversation.last_inbound_at,
     )
 

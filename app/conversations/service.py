@@ -25,6 +25,7 @@ from app.conversations.models import (
     Sender,
 )
 from app.db.schema import utcnow
+from channels.base import ReplyContext
 
 
 class OutboundOptions(TypedDict, total=False):
@@ -33,7 +34,7 @@ class OutboundOptions(TypedDict, total=False):
     extra: dict[str, Any] | None
     officer_id: str | None
     in_reply_to: int | None
-    reply_token: str | None
+    reply_token: str | None  # of the event answered: stored as the message's reply context
     reply_token_expires_at: dt.datetime | None
 
 
@@ -69,9 +70,13 @@ def new_outbound(conversation: Conversation, text: str, **options: Unpack[Outbou
         next_attempt_at=now,
         delivery_lease_until=None,
         delivery_locked_by=None,
-        reply_token=options.get("reply_token"),
-        reply_token_expires_at=options.get("reply_token_expires_at"),
+        reply_context=_reply_context(options.get("reply_token"), options.get("reply_token_expires_at")),
     )
+
+
+def _reply_context(token: str | None, expires_at: dt.datetime | None) -> ReplyContext | None:
+    """The answered event's reply context; a token without an expiry is never used (unknown life)."""
+    return ReplyContext(token, expires_at) if token and expires_at is not None else None
 
 
 async def message_texts(session: AsyncSession, message_ids: Collection[int | None]) -> dict[int, str | None]:

@@ -180,7 +180,8 @@ async def erase_citizen(
                 message.text = None
                 message.extra = redacted_extra(message.extra, now)
                 message.external_id = message.client_message_id = None
-                message.reply_token = message.delivery_error = None
+                message.reply_context = None
+                message.delivery_error = None
                 counts["messages"] += 1
             for note in await repository.notes_of(session, conversation.id):
                 note.text, note.detail = "", {}
