@@ -51,7 +51,7 @@ lint: $(STAMP)
 
 .PHONY: migrate
 migrate: $(STAMP)
-	$(BIN)/python -c "from app.settings import Settings; from app.db import run_migrations; run_migrations(Settings().resolved_database_url())"
+	$(BIN)/python -c "from app.settings import Settings; from app.db.migrate import run_migrations; run_migrations(Settings().resolved_database_url())"
 
 .PHONY: test
 test: $(STAMP) chromium rasa-model lint

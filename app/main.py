@@ -27,15 +27,10 @@ from app.conversations.intake import GroupCommit
 from app.conversations.pipeline import Pipeline
 from app.conversations.policy import DecisionPolicy, Thresholds
 from app.conversations.worker import Workers, resume_after_restart
-from app.db import (
-    SessionTransactions,
-    SqliteTransactions,
-    Transactions,
-    create_engine,
-    create_sessionmaker,
-    is_sqlite,
-    run_migrations,
-)
+from app.db.engine import create_engine, create_sessionmaker, is_sqlite
+from app.db.migrate import run_migrations
+from app.db.sqlite_transactions import SqliteTransactions
+from app.db.transactions import SessionTransactions, Transactions
 from app.events import EventBus, create_event_bus
 from app.health import install_database_error_handler
 from app.health import router as health_router

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.conversations.intake import GroupCommit
 from app.conversations.policy import DecisionPolicy
 from app.conversations.worker import Workers
-from app.db import Transactions
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.kb.live import DatabaseKnowledgeBase
 from app.metrics import Metrics

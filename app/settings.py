@@ -115,7 +115,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _workers_elsewhere_need_shared_stores(self) -> Settings:
-        from app.db import is_sqlite  # here: only this check needs SQLAlchemy
+        from app.db.engine import is_sqlite  # here: only this check needs SQLAlchemy
 
         if self.workers == 0 and (is_sqlite(self.resolved_database_url()) or not self.redis_url):
             raise ValueError(

@@ -38,8 +38,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from app.complaints import service as complaints  # noqa: E402
-from app.conversations.repository import get_or_create_conversation_for  # noqa: E402
-from app.db import create_engine, create_sessionmaker, utcnow  # noqa: E402
+from app.conversations.chats import get_or_create_conversation_for  # noqa: E402
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.schema import utcnow  # noqa: E402
 from app.webchat.service import find_conversation  # noqa: E402
 from benchmarks.escalation_latency import free_port, line_of  # noqa: E402
 from tests.fakes.line.api import FakeLineApi  # noqa: E402

@@ -31,9 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from app.conversations import repository  # noqa: E402
+from app.conversations import chats, work_queue  # noqa: E402
 from app.conversations.intake import queue_inbound  # noqa: E402
-from app.db import utcnow  # noqa: E402
+from app.db.schema import utcnow  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from benchmarks.load_hub import reset_postgres  # noqa: E402
@@ -65,10 +65,10 @@ async def measure(
         transactions = services.workers.transactions  # the units the hub's intake and workers run
         pipeline, deliverer = services.workers.pipeline, services.workers.deliverer
         for start in range(0, known_citizens, 1000):
-            chats = {
+            known = {
                 (Channel.LINE.value, f"known-{n}") for n in range(start, min(start + 1000, known_citizens))
             }
-            await transactions.run(lambda session: repository.conversation_ids_for(session, chats))  # noqa: B023
+            await transactions.run(lambda session: chats.conversation_ids_for(session, known))  # noqa: B023
         measured = 0
         for start in range(0, WARM_UP + messages, batch):
             events = [  # different citizens: a claim takes one item per conversation
@@ -87,7 +87,7 @@ async def measure(
             marks.append((time.process_time(), time.perf_counter()))
             until = utcnow() + dt.timedelta(seconds=60)
             items = await transactions.run_autocommit(
-                lambda session: repository.claim_work_items(session, "stages", batch, until)  # noqa: B023
+                lambda session: work_queue.claim_work_items(session, "stages", batch, until)  # noqa: B023
             )
             marks.append((time.process_time(), time.perf_counter()))
             handled = await pipeline.handle_batch(items, "stages")

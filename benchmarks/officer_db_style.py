@@ -42,16 +42,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.conversations import service as conversations  # noqa: E402
 from app.conversations.models import Citizen, Conversation, ConversationState, Message, Sender  # noqa: E402
-from app.db import (  # noqa: E402
-    SessionTransactions,
-    SqliteTransactions,
-    Transactions,
-    create_engine,
-    create_sessionmaker,
-    is_sqlite,
-    run_migrations,
-    utcnow,
-)
+from app.db.engine import create_engine, create_sessionmaker, is_sqlite  # noqa: E402
+from app.db.migrate import run_migrations  # noqa: E402
+from app.db.schema import utcnow  # noqa: E402
+from app.db.sqlite_transactions import SqliteTransactions  # noqa: E402
+from app.db.transactions import SessionTransactions, Transactions  # noqa: E402
 from app.officers.models import AuditRecord, Officer  # noqa: E402
 
 JOINED = "เจ้าหน้าที่รับเรื่องแล้วค่ะ"

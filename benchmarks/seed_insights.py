@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.conversations.models import Citizen, Conversation, Escalation, Message  # noqa: E402
-from app.db import create_engine, create_sessionmaker, run_migrations  # noqa: E402
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import run_migrations  # noqa: E402
 from app.insights.opendata import build_open_data  # noqa: E402
 from app.insights.service import build_insights  # noqa: E402
 from knowledge_base.loader import load_knowledge_base  # noqa: E402

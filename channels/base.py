@@ -79,6 +79,21 @@ class FaqCard:
 
 
 @dataclass(frozen=True)
+class ReplyContext:
+    """What lets a channel answer an event in reply rather than push (LINE's reply token), and until when.
+
+    Replies cost nothing on LINE, pushes count against the plan's quota: so an answer carries
+    the context of the event it answers, and its adapter decides whether the context still works.
+    """
+
+    token: str
+    expires_at: dt.datetime
+
+    def usable_at(self, now: dt.datetime) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """One stored outbound message, handed to an adapter for delivery."""
 
@@ -90,8 +105,7 @@ class OutboundMessage:
     quick_replies: tuple[str, ...] = ()
     faq: FaqCard | None = None
     retry_key: str = ""  # stable per message: a retried push is never sent twice
-    reply_token: str | None = None
-    reply_token_expires_at: dt.datetime | None = None
+    reply_context: ReplyContext | None = None  # of the event this answers
     last_inbound_at: dt.datetime | None = None  # the citizen's last message (Messenger window)
 
 

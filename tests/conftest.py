@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 
 import app.main as composition
 from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
-from app.db import run_migrations
+from app.db.migrate import run_migrations
 from app.main import create_app
 from app.officers import passwords
 from app.services import Services

@@ -24,7 +24,7 @@ from app.complaints.schemas import (
 )
 from app.complaints.service import case_event, complaints_topic, find_number, set_status
 from app.conversations.models import Conversation, DeliveryStatus, Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, events
 from app.officers.desk import OfficerDesk
 from app.officers.errors import Conflict, NotFound

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime, new_id, utcnow
+from app.db.schema import Base, UtcDateTime, new_id, utcnow
 
 
 class CaseStatus(StrEnum):

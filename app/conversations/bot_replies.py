@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.conversations import repository, service
+from app.conversations import queue_counts, service
 from app.conversations.flows import Flows
 from app.conversations.inbound import InboundEvent
 from app.conversations.models import Citizen, Conversation, ConversationState, Message
 from app.conversations.policy import Action, Decision, DecisionPolicy, EscalationReason
 from app.conversations.replies import Reply, render_bot_reply
 from app.conversations.understanding import Turn
-from app.db import utcnow
+from app.db.schema import utcnow
 from channels.base import POSTBACK_CANCEL, POSTBACK_HUMAN, InboundKind
 from knowledge_base.conversation import Responses
 from knowledge_base.loader import KnowledgeBaseStore
@@ -145,7 +145,7 @@ class BotReplies:
         if conversation.state == ConversationState.WAITING and (
             self.policy.wants_human(text) or event.postback == POSTBACK_HUMAN
         ):
-            position = repository.waiting_position(session, conversation)
+            position = queue_counts.waiting_position(session, conversation)
             send(self.flows.still_waiting_reply(position))
             if self.policy.is_bare_request(text):
                 return

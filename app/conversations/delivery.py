@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.conversations import repository
+from app.conversations import outbox
 from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
 from app.conversations.pacing import gather_one_per_turn
 from app.conversations.schemas import message_event
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import (
@@ -80,7 +81,7 @@ class Deliverer:
         now = utcnow()
         until = now + dt.timedelta(seconds=self.lease_seconds)
         return await self.transactions.run_autocommit(
-            lambda session: repository.claim_delivery_head(session, worker_id, now, until, limit)
+            lambda session: outbox.claim_delivery_head(session, worker_id, now, until, limit)
         )
 
     async def deliver(self, head_id: int, worker_id: str) -> bool:
@@ -105,7 +106,7 @@ class Deliverer:
             return None
         adapter = self.adapters.get(conversation.channel)
         batch_size = adapter.max_batch if adapter else 1
-        following = repository.following_pending_outbound(session, head, utcnow(), batch_size - 1)
+        following = outbox.following_pending_outbound(session, head, utcnow(), batch_size - 1)
         return Leased([head, *following], conversation, citizen)
 
     async def send(self, leased: Leased) -> bool:
@@ -168,8 +169,8 @@ class Deliverer:
 
         def record(session: Session) -> set[str]:
             for delivered_via, ids in by_via.items():
-                repository.mark_sent(session, ids, delivered_via)
-            return repository.with_pending_outbound(session, conversation_ids)
+                outbox.mark_sent(session, ids, delivered_via)
+            return outbox.with_pending_outbound(session, conversation_ids)
 
         more = await self.transactions.run_autocommit(record)
         for attempt in sent:
@@ -232,7 +233,7 @@ class Deliverer:
                 citizen = session.get(Citizen, citizen_id)
                 if citizen is not None:
                     citizen.unreachable_reason = reason[:200]  # the column holds 200
-            return repository.with_pending_outbound(session, [batch[0].conversation_id])
+            return outbox.with_pending_outbound(session, [batch[0].conversation_id])
 
         more = await self.transactions.run(record)
         self.metrics.delivery_failures.labels(channel, "final").inc()
@@ -270,8 +271,7 @@ def _to_outbound(message: Message, citizen: Citizen, conversation: Conversation)
         quick_replies=tuple(message.quick_replies or ()),
         faq=FaqCard(faq["faq_id"], faq["title"], faq["source_url"]) if faq else None,
         retry_key=_retry_key(message),
-        reply_token=message.reply_token,
-        reply_token_expires_at=message.reply_token_expires_at,
+        reply_context=message.reply_context,
         last_inbound_at=conversation.last_inbound_at,
     )
 

@@ -29,7 +29,7 @@ from app.conversations.inbound import InboundEvent
 from app.conversations.models import Conversation, ConversationState
 from app.conversations.policy import Decision, DecisionPolicy, EscalationReason
 from app.conversations.replies import Reply
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import repository as officers_repository
 from channels.base import (
     POSTBACK_CANCEL,

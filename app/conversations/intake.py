@@ -5,7 +5,7 @@ usually one, sent outside a transaction). ``GroupCommit`` lets concurrent webhoo
 share one commit: each request still gets its answer only after its own events are
 committed, but under load one commit serves many messages.
 The statements are sync, so that a transaction of them can run whole in one call
-(``app.db.Transactions``); ``store_inbound_batch`` runs them in an async session.
+(``app.db.transactions.Transactions``); ``store_inbound_batch`` runs them in an async session.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import repository
+from app.conversations import intake_store
 from app.conversations.models import Sender, WorkStatus
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from channels.base import InboundKind, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -85,18 +86,18 @@ def queue_inbound(
     client_ids = list(client_message_ids or [None] * len(batch))
     received = utcnow()
     chat_of = [(inbound.channel.value, inbound.user_id) for inbound in batch]
-    first_of_key: dict[repository.EventKey, int] = {}
+    first_of_key: dict[intake_store.EventKey, int] = {}
     for index, inbound in enumerate(batch):
         first_of_key.setdefault((inbound.channel.value, inbound.dedupe_key), index)
     events = [
-        repository.NewEvent(
+        intake_store.NewEvent(
             chat_of[i],
             _work_item_row(batch[i], received),
             _message_row(batch[i], client_ids[i]) if batch[i].kind in _TRANSCRIPT_KINDS else None,
         )
         for i in first_of_key.values()
     ]
-    queued = repository.queue_events(session, set(chat_of), events)
+    queued = intake_store.queue_events(session, set(chat_of), events)
     accepted = []
     for index, inbound in enumerate(batch):
         key = (inbound.channel.value, inbound.dedupe_key)
@@ -225,7 +226,7 @@ class GroupCommit:
     async def _store_together(self, group: list[_Request]) -> list[list[Accepted]]:
         events = [event for request in group for event in request.events]
         # Each event is stored whole or not at all without a transaction around the batch: on
-        # PostgreSQL the batch then costs one round trip (see ``repository.queue_events``).
+        # PostgreSQL the batch then costs one round trip (see ``intake_store.queue_events``).
         accepted = await self.transactions.run_autocommit(lambda session: queue_inbound(session, events))
         results, start = [], 0
         for request in group:

@@ -8,11 +8,31 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
-from app.db import Base, UtcDateTime, new_id, utcnow
+from app.db.schema import Base, UtcDateTime, new_id, utcnow
+from channels.base import ReplyContext
 
 # BigInteger ids that are still SQLite's rowid (INTEGER PRIMARY KEY) there.
 SerialId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ReplyContextJson(TypeDecorator[ReplyContext]):
+    """A channel's reply context as JSON, ``{"token": ..., "expires_at": ISO 8601 in UTC}``; none is SQL NULL."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: ReplyContext | None, dialect: Any) -> dict[str, str] | None:
+        if value is None:
+            return None
+        expires_at = value.expires_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        return {"token": value.token, "expires_at": expires_at}
+
+    def process_result_value(self, value: dict[str, str] | None, dialect: Any) -> ReplyContext | None:
+        if value is None:
+            return None
+        return ReplyContext(value["token"], dt.datetime.fromisoformat(value["expires_at"]))
 
 
 class ConversationState(StrEnum):
@@ -117,8 +137,8 @@ class Message(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     delivery_lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     delivery_locked_by: Mapped[str | None] = mapped_column(String(64))
-    reply_token: Mapped[str | None] = mapped_column(String(256))
-    reply_token_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # How the channel may answer the event this answers (LINE's reply token), while it lasts.
+    reply_context: Mapped[ReplyContext | None] = mapped_column(ReplyContextJson)
 
 
 class WorkItem(Base):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.complaints import service as complaints
 from app.complaints.notifications import release_held
-from app.conversations import repository
+from app.conversations import chats, outbox, transcript, work_queue
 from app.conversations.bot_replies import BotReplies
 from app.conversations.delivery import Leased
 from app.conversations.flows import Flows
@@ -33,7 +33,8 @@ from app.conversations.pacing import gather_one_per_turn
 from app.conversations.policy import DecisionPolicy, EscalationReason
 from app.conversations.schemas import message_event
 from app.conversations.understanding import AttachmentFetcher, Turn, Understanding
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 from channels.base import ChannelAdapter
@@ -138,7 +139,7 @@ class Pipeline:
         shared. None for an item whose lease was lost to another worker.
         """
         rows = await self.transactions.run_autocommit(
-            lambda session: repository.work_items_with_chats(session, item_ids)
+            lambda session: work_queue.work_items_with_chats(session, item_ids)
         )
         results: dict[int, Handled | None] = {}
         for item_id in set(item_ids) - {item.id for item, _, _ in rows}:  # its conversation was deleted
@@ -169,7 +170,7 @@ class Pipeline:
 
     def _store_batch(self, session: Session, batch: list[_InBatch], worker_id: str) -> set[int]:
         """The batch's transaction: finish the items still leased to us and store their turns; their ids."""
-        held = repository.finish_work_items(session, [b.item_id for b in batch], worker_id, utcnow())
+        held = work_queue.finish_work_items(session, [b.item_id for b in batch], worker_id, utcnow())
         if held:
             self._store_turns(session, [b for b in batch if b.item_id in held], worker_id)
         return held
@@ -177,11 +178,11 @@ class Pipeline:
     def _store_turns(self, session: Session, batch: list[_InBatch], worker_id: str) -> None:
         """Apply each item's turn in the batch's transaction; fills in what each one published."""
         conversation_ids = sorted({b.conversation_id for b in batch})
-        current = repository.lock_conversations(session, conversation_ids)
+        current = chats.lock_conversations(session, conversation_ids)
         # Complaint updates Messenger did not allow before the citizen wrote again go first.
         release_held(session, [current[b.conversation_id] for b in batch if b.event.message_id])
-        older_reply_pending = repository.with_pending_outbound(session, conversation_ids)
-        inbound_by_id = repository.messages_by_id(
+        older_reply_pending = outbox.with_pending_outbound(session, conversation_ids)
+        inbound_by_id = transcript.messages_by_id(
             session, [b.event.message_id for b in batch if b.event.message_id]
         )
         for b in batch:
@@ -198,9 +199,9 @@ class Pipeline:
             if b.escalated and conversation.escalation_reason == EscalationReason.COMPLAINT:
                 filed = complaints.open_cases_of_conversation(session, conversation.id)[:1]  # newest first
                 b.filed = [complaints.case_event("complaint_filed", case) for case in filed]
-        repository.insert_outbound(session, [m for b in batch for m in b.replies])
+        transcript.insert_outbound(session, [m for b in batch for m in b.replies])
         session.flush()
-        later_work = repository.with_pending_work(session, conversation_ids)
+        later_work = work_queue.with_pending_work(session, conversation_ids)
         for b in batch:
             b.more_work = b.conversation_id in later_work
 
@@ -237,7 +238,7 @@ class Pipeline:
 
     async def _finish_only(self, item_id: int, worker_id: str) -> bool:
         return await self.transactions.run(
-            lambda session: repository.finish_work_item(session, item_id, worker_id, utcnow())
+            lambda session: work_queue.finish_work_item(session, item_id, worker_id, utcnow())
         )
 
 

@@ -2,7 +2,7 @@
 
 Shared by the bot pipeline and the officer queue: escalate, cancel, hand back, and
 ``add_outbound`` which queues a message for delivery through the citizen's channel (the bot
-pipeline stores its replies in bulk: ``new_outbound``, ``repository.insert_outbound``).
+pipeline stores its replies in bulk: ``new_outbound``, ``transcript.insert_outbound``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import repository
+from app.conversations import queue_counts
 from app.conversations.models import (
     Conversation,
     ConversationState,
@@ -24,7 +24,8 @@ from app.conversations.models import (
     Message,
     Sender,
 )
-from app.db import utcnow
+from app.db.schema import utcnow
+from channels.base import ReplyContext
 
 
 class OutboundOptions(TypedDict, total=False):
@@ -33,7 +34,7 @@ class OutboundOptions(TypedDict, total=False):
     extra: dict[str, Any] | None
     officer_id: str | None
     in_reply_to: int | None
-    reply_token: str | None
+    reply_token: str | None  # of the event answered: stored as the message's reply context
     reply_token_expires_at: dt.datetime | None
 
 
@@ -69,9 +70,13 @@ def new_outbound(conversation: Conversation, text: str, **options: Unpack[Outbou
         next_attempt_at=now,
         delivery_lease_until=None,
         delivery_locked_by=None,
-        reply_token=options.get("reply_token"),
-        reply_token_expires_at=options.get("reply_token_expires_at"),
+        reply_context=_reply_context(options.get("reply_token"), options.get("reply_token_expires_at")),
     )
+
+
+def _reply_context(token: str | None, expires_at: dt.datetime | None) -> ReplyContext | None:
+    """The answered event's reply context; a token without an expiry is never used (unknown life)."""
+    return ReplyContext(token, expires_at) if token and expires_at is not None else None
 
 
 async def message_texts(session: AsyncSession, message_ids: Collection[int | None]) -> dict[int, str | None]:
@@ -119,7 +124,7 @@ def escalate(
         session.flush()
     if conversation.state != ConversationState.WAITING:
         return 0
-    return repository.waiting_position(session, conversation)
+    return queue_counts.waiting_position(session, conversation)
 
 
 def hand_back_to_bot(session: Session, conversation: Conversation) -> Escalation | None:

@@ -19,7 +19,7 @@ from app.conversations.flows import Flows
 from app.conversations.inbound import InboundEvent
 from app.conversations.models import Conversation, ConversationState
 from app.conversations.policy import Decision, DecisionPolicy, TurnContext
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.metrics import Metrics
 from channels.base import ChannelAdapter, InboundKind
 from nlu.client import NluClient, Prediction

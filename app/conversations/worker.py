@@ -31,11 +31,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.conversations import repository
+from app.conversations import outbox, queue_counts, work_queue
 from app.conversations.delivery import Deliverer
 from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.events import EventBus
 from app.metrics import Metrics
 
@@ -228,7 +229,7 @@ class Workers:
     async def _claim_work(self, owner: str, limit: int) -> list[int]:
         until = utcnow() + dt.timedelta(seconds=self.lease_seconds)
         return await self.transactions.run_autocommit(
-            lambda session: repository.claim_work_items(session, owner, limit, until)
+            lambda session: work_queue.claim_work_items(session, owner, limit, until)
         )
 
     async def _handle_work(self, item_ids: list[int], owner: str) -> bool:
@@ -299,9 +300,9 @@ class Workers:
 
         def renew(session: Session) -> None:
             for owner, ids in _by_owner(items).items():
-                repository.renew_work_leases(session, owner, ids, until)
+                work_queue.renew_work_leases(session, owner, ids, until)
             for owner, ids in _by_owner(messages).items():
-                repository.renew_delivery_leases(session, owner, ids, until)
+                outbox.renew_delivery_leases(session, owner, ids, until)
 
         await self.transactions.run(renew)
 
@@ -322,7 +323,7 @@ class Workers:
     async def _release_item(self, item_id: int, worker_id: str, error: str) -> None:
         """Back to the queue; after ``MAX_ATTEMPTS`` crashes, failed (the message stays in the transcript)."""
         status = await self.transactions.run(
-            lambda session: repository.release_work_item(session, item_id, worker_id, error, MAX_ATTEMPTS)
+            lambda session: work_queue.release_work_item(session, item_id, worker_id, error, MAX_ATTEMPTS)
         )
         if status == WorkStatus.FAILED:
             self.metrics.work_failures.inc()
@@ -330,13 +331,13 @@ class Workers:
 
     async def _release_held(self) -> None:
         owners = f"{self.instance_id}/%"
-        await self.transactions.run(lambda session: repository.release_held(session, owners))
+        await self.transactions.run(lambda session: work_queue.release_held(session, owners))
 
 
 def _reap(session: Session) -> tuple[int, int, int]:
     """Give back expired leases; then the queue's depth and how many conversations wait for an officer."""
-    released = repository.release_expired_leases(session, utcnow())
-    return released, repository.count_pending_work(session), repository.count_waiting(session)
+    released = work_queue.release_expired_leases(session, utcnow())
+    return released, queue_counts.count_pending_work(session), queue_counts.count_waiting(session)
 
 
 def _by_owner(held: dict[int, str]) -> dict[str, list[int]]:
@@ -350,4 +351,4 @@ async def resume_after_restart(transactions: Transactions, single_process: bool)
     """On the embedded database only one hub runs: whatever was in flight died with it."""
     if not single_process:
         return 0  # on PostgreSQL other hubs may hold leases: expiry hands their work over
-    return await transactions.run(repository.release_held)
+    return await transactions.run(work_queue.release_held)

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
+from app.db.schema import utcnow
 from app.settings import Settings
 from channels.base import Channel
 

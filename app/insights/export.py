@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations.models import Citizen, Conversation, Escalation, Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.insights import retention_repository as repository
 from app.insights.retention import delete_files, redacted_extra, stored_files
 from app.officers.models import ConversationNote
@@ -180,7 +180,8 @@ async def erase_citizen(
                 message.text = None
                 message.extra = redacted_extra(message.extra, now)
                 message.external_id = message.client_message_id = None
-                message.reply_token = message.delivery_error = None
+                message.reply_context = None
+                message.delivery_error = None
                 counts["messages"] += 1
             for note in await repository.notes_of(session, conversation.id):
                 note.text, note.detail = "", {}

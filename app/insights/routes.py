@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.insights import opendata, service
 from app.insights.drafts import SuggestionError

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.policy import Action, EscalationReason
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.insights import repository
 from app.insights.drafts import Draft, write_suggestion
 from app.insights.grouping import group_questions

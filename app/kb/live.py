@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.events import EventBus
 from app.kb import repository
 from app.kb.fields import entry_of, fields_of

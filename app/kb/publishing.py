@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.kb import repository
 from app.kb.models import KbEntry
 from app.officers.repository import add_audit

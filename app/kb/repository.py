@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.kb.models import ChangeStatus, EntryStatus, KbChange, KbEntry, KbEntryVersion
 
 MAX_CHANGES_LISTED = 500

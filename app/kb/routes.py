@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.kb import service
 from app.kb.fields import FieldProblem

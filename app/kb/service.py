@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.kb import repository, views
 from app.kb.fields import CheckedDraft, FieldProblem, Rules, check_draft, entry_of, fields_of
 from app.kb.live import DatabaseKnowledgeBase

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.kb import repository
 from app.kb.fields import entry_of, fields_of
 from app.kb.models import ChangeStatus, EntryStatus, KbChange

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import app.models  # noqa: F401  (fills Base.metadata)
-from app.db import Base, create_engine
+from app.db.engine import create_engine
+from app.db.schema import Base
 
 MIGRATION_LOCK_ID = 7_406_221  # pg advisory lock: hubs starting together migrate one at a time
 

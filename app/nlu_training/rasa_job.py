@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.nlu_training.status import LOCK_SECONDS, StatusBoard, TrainingLock, TrainingStatus
 from knowledge_base.loader import KnowledgeBase
 from nlu.commands import BUILD_ROOT, NluCommandError, build_project_for

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.nlu_training.rasa_job import RasaRetraining, short_reason
 from app.nlu_training.status import TrainingStatus
 from knowledge_base.loader import KnowledgeBase, KnowledgeBaseStore

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.db import Transactions
+from app.db.transactions import Transactions
 from app.officers import auth, repository
 from app.officers.access import ALL_DEPARTMENTS
 from app.officers.errors import Conflict, Invalid, NotFound

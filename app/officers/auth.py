@@ -23,7 +23,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, status
 from sqlalchemy.orm import Session
 
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.deps import ServicesDep
 from app.events import EventBus
 from app.officers import repository

@@ -7,7 +7,9 @@ import sys
 
 from pydantic import ValidationError
 
-from app.db import SessionTransactions, create_engine, create_sessionmaker, run_migrations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
+from app.db.transactions import SessionTransactions
 from app.officers import admin
 from app.officers.errors import OfficerActionError
 from app.officers.schemas import OfficerCreate

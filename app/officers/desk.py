@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.db import Transactions
+from app.db.transactions import Transactions
 from app.deps import ServicesDep
 from app.events import EventBus
 from app.services import Services

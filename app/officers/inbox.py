@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.complaints.service import find_number
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, repository
 from app.officers.errors import NotFound
 from app.officers.models import Officer, Role

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime, new_id, utcnow
+from app.db.schema import Base, UtcDateTime, new_id, utcnow
 
 
 class Role(StrEnum):

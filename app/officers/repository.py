@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message, Sender
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers.models import AuditRecord, ConversationNote, LoginFailure, Officer
 
 

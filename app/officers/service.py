@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from app.conversations import service as conversations
 from app.conversations.flows import AWAITING_RATING
 from app.conversations.models import Conversation, ConversationState, DeliveryStatus, Message, Sender
-from app.conversations.repository import waiting_position
+from app.conversations.queue_counts import waiting_position
 from app.conversations.service import OutboundOptions
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, events, repository
 from app.officers.desk import OfficerDesk
 from app.officers.errors import Conflict, Forbidden, Invalid, NotFound

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints import service as complaints
 from app.complaints.models import CaseStatus
-from app.conversations import repository as conversation_repository
 from app.conversations import service as conversation_service
+from app.conversations import transcript
 from app.conversations.models import Conversation, ConversationState, Escalation, Message
 from app.conversations.schemas import message_for_officer
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import access, repository
 from app.officers.errors import NotFound
 from app.officers.models import Officer, Role
@@ -185,7 +185,7 @@ async def conversation_detail(
     conversation = await repository.get_conversation(session, conversation_id)
     if conversation is None or not access.can_see(officer, conversation):
         raise NotFound("no such conversation in your departments")
-    messages = list(await conversation_repository.list_messages(session, conversation.id))
+    messages = list(await transcript.list_messages(session, conversation.id))
     notes = await repository.notes_of(session, conversation.id)
     citizen = await repository.get_citizen(session, conversation.citizen_id)
     cases = await complaints.cases_of_conversation(session, conversation.id)

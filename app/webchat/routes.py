@@ -22,9 +22,9 @@ from fastapi import (
 )
 from pydantic import BaseModel, Field, StrictStr, field_validator
 
-from app.conversations import repository
+from app.conversations import transcript
 from app.conversations.schemas import message_public
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.deps import ServicesDep, SessionDep
 from app.services import Services
 from app.webchat import attachments, service, typing_events
@@ -132,7 +132,7 @@ async def list_messages(
     after_id = await service.resolve_after(session, conversation.id, after)
     if after is not None and after_id is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "after names no message of this session")
-    messages = await repository.list_messages(session, conversation.id, after_id)
+    messages = await transcript.list_messages(session, conversation.id, after_id)
     return {"messages": [citizen_view(message_public(m), m.extra) for m in messages]}
 
 

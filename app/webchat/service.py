@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations import repository
+from app.conversations import chats, work_queue
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, Message
 from app.conversations.schemas import message_event
-from app.db import new_id, utcnow
+from app.db.schema import new_id, utcnow
 from app.services import Services
 from app.webchat.attachments import Upload
 from channels.base import Attachment, Channel, InboundKind, InboundMessage
@@ -28,12 +28,12 @@ class Posted:
 async def create_session(services: Services) -> str:
     session_id = new_id()
     async with services.sessionmaker() as session, session.begin():
-        await repository.get_or_create_conversation_for(session, Channel.WEBCHAT, session_id)
+        await chats.get_or_create_conversation_for(session, Channel.WEBCHAT, session_id)
     return session_id
 
 
 async def find_conversation(session: AsyncSession, session_id: str) -> Conversation | None:
-    return await repository.find_conversation(session, Channel.WEBCHAT, session_id)
+    return await chats.find_conversation(session, Channel.WEBCHAT, session_id)
 
 
 # Message ids are 64-bit integers; a larger number (or "²", which ``isdigit`` accepts) names none.
@@ -122,7 +122,7 @@ async def _store_once(
     async with services.sessionmaker() as session, session.begin():
         if await find_conversation(session, inbound.user_id) is None:
             return None
-        existing = await repository.find_work_item(session, Channel.WEBCHAT, inbound.dedupe_key)
+        existing = await work_queue.find_work_item(session, Channel.WEBCHAT, inbound.dedupe_key)
         if existing is None:
             accepted = await store_inbound(session, inbound, client_message_id=client_message_id)
             if accepted.work_item_id is not None:
@@ -131,7 +131,7 @@ async def _store_once(
                 if stored is not None and complete is not None:
                     await complete(session, stored)
             else:  # a concurrent duplicate won the insert
-                existing = await repository.find_work_item(session, Channel.WEBCHAT, inbound.dedupe_key)
+                existing = await work_queue.find_work_item(session, Channel.WEBCHAT, inbound.dedupe_key)
         if existing is not None:
             earlier = await session.get(Message, existing.message_id) if existing.message_id else None
             if earlier is None or not same(earlier):

@@ -288,9 +288,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _fresh_reply_token(messages: Sequence[OutboundMessage], now: dt.datetime) -> str | None:
     """Any fresh token of the batch will do: tokens are per chat, and a reply carries five messages."""
     for message in messages:
-        expires = message.reply_token_expires_at
-        if message.reply_token and expires is not None and now < expires:
-            return message.reply_token
+        context = message.reply_context
+        if context is not None and context.usable_at(now):
+            return context.token
     return None
 
 

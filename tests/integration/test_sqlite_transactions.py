@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-import app.db
-from app.db import SqliteTransactions
+import app.db.sqlite_transactions
+from app.db.sqlite_transactions import SqliteTransactions
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ async def test_the_log_is_copied_back_and_started_over_while_units_keep_coming(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log_bytes = 1024 * 1024
-    monkeypatch.setattr(app.db, "LOG_BYTES", log_bytes)
+    monkeypatch.setattr(app.db.sqlite_transactions, "LOG_BYTES", log_bytes)
     transactions = SqliteTransactions(f"sqlite+aiosqlite:///{db_path}")
     wal = db_path.with_name(db_path.name + "-wal")
     commits = 0
@@ -155,20 +155,20 @@ async def test_the_log_is_copied_back_and_started_over_while_units_keep_coming(
 async def test_units_wait_only_for_the_last_pass_of_a_checkpoint(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.db, "LOG_BYTES", 64 * 1024)
+    monkeypatch.setattr(app.db.sqlite_transactions, "LOG_BYTES", 64 * 1024)
     transactions = SqliteTransactions(f"sqlite+aiosqlite:///{db_path}")
     units_held: list[bool] = []
-    real_checkpoint = app.db._checkpoint
+    real_checkpoint = app.db.sqlite_transactions._checkpoint
 
     def checkpoint(engine: Any) -> None:
         units_held.append(transactions._one_at_a_time.locked())
         real_checkpoint(engine)
 
-    monkeypatch.setattr(app.db, "_checkpoint", checkpoint)
+    monkeypatch.setattr(app.db.sqlite_transactions, "_checkpoint", checkpoint)
     for n in range(60):  # past LOG_BYTES: a checkpoint starts
         await transactions.run(_say(f"citizen-{n}".ljust(2000)))
     await transactions.aclose()  # waits for the checkpoint
 
-    passes = app.db.CATCH_UP_PASSES + 1
+    passes = app.db.sqlite_transactions.CATCH_UP_PASSES + 1
     assert len(units_held) >= passes
-    assert units_held[:passes] == [False] * app.db.CATCH_UP_PASSES + [True]
+    assert units_held[:passes] == [False] * app.db.sqlite_transactions.CATCH_UP_PASSES + [True]

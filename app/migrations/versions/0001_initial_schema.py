@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.schema
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("unreachable_reason", sa.String(length=200), nullable=True),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizens")),
         sa.UniqueConstraint("channel", "external_id", name=op.f("uq_citizens_channel_external_id")),
     )
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("departments", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_officers")),
         sa.UniqueConstraint("username", name=op.f("uq_officers_username")),
     )
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("target", sa.String(length=64), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["officer_id"],
             ["officers.id"],
@@ -72,13 +72,13 @@ def upgrade() -> None:
         sa.Column("department", sa.String(length=64), nullable=True),
         sa.Column("escalation_reason", sa.String(length=32), nullable=True),
         sa.Column("assigned_to", sa.String(length=32), nullable=True),
-        sa.Column("waiting_since", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("waiting_since", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("fallback_streak", sa.Integer(), nullable=False),
         sa.Column("clarify_pending", sa.Boolean(), nullable=False),
         sa.Column("awaiting", sa.String(length=32), nullable=True),
-        sa.Column("last_inbound_at", app.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_inbound_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["assigned_to"],
             ["officers.id"],
@@ -100,11 +100,11 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=32), nullable=False),
         sa.Column("department", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("claimed_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=32), nullable=True),
-        sa.Column("first_reply_at", app.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("first_reply_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["claimed_by"],
@@ -139,16 +139,16 @@ def upgrade() -> None:
         sa.Column("client_message_id", sa.String(length=128), nullable=True),
         sa.Column("external_id", sa.String(length=128), nullable=True),
         sa.Column("in_reply_to", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("delivery_status", sa.String(length=16), nullable=True),
         sa.Column("delivery_attempts", sa.Integer(), nullable=False),
         sa.Column("delivered_via", sa.String(length=16), nullable=True),
         sa.Column("delivery_error", sa.Text(), nullable=True),
-        sa.Column("next_attempt_at", app.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("delivery_lease_until", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("delivery_lease_until", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("delivery_locked_by", sa.String(length=64), nullable=True),
         sa.Column("reply_token", sa.String(length=256), nullable=True),
-        sa.Column("reply_token_expires_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reply_token_expires_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
@@ -183,10 +183,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("locked_by", sa.String(length=64), nullable=True),
-        sa.Column("lease_until", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("received_at", app.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],

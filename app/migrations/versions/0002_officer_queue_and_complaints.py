@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.schema
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
@@ -51,9 +51,9 @@ def upgrade() -> None:
         sa.Column("department", sa.String(length=64), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["citizen_id"],
             ["citizens.id"],
@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],

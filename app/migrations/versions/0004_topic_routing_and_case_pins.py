@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.schema
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -25,13 +25,17 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recent_faq_id", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("recent_faq_at", app.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("recent_faq_at", app.db.schema.UtcDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("topic_faq_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("question_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(
             sa.Column("pin_failures", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
-        batch_op.add_column(sa.Column("pin_failed_at", app.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("pin_failed_at", app.db.schema.UtcDateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("topic_faq_id", sa.String(length=64), nullable=True))
     with op.batch_alter_table("complaint_cases", schema=None) as batch_op:

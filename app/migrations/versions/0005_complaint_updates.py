@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.schema
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("officer_id", sa.String(length=32), nullable=True),
         sa.Column("officer_username", sa.String(length=64), nullable=False),
-        sa.Column("at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("notice_state", sa.String(length=16), nullable=False),
         sa.Column("notice_reason", sa.Text(), nullable=True),
         sa.Column("message_id", sa.BigInteger(), nullable=True),

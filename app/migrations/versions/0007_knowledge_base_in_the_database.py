@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.schema
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("fields", sa.JSON(), nullable=False),
-        sa.Column("updated_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_entries")),
     )
     with op.batch_alter_table("kb_entries", schema=None) as batch_op:
@@ -47,10 +47,10 @@ def upgrade() -> None:
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("author_id", sa.String(length=32), nullable=True),
         sa.Column("author_username", sa.String(length=64), nullable=False),
-        sa.Column("created_at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("reviewer_id", sa.String(length=32), nullable=True),
         sa.Column("reviewer_username", sa.String(length=64), nullable=True),
-        sa.Column("reviewed_at", app.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_at", app.db.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("published_version", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("author_id", sa.String(length=32), nullable=True),
         sa.Column("approved_by", sa.String(length=64), nullable=False),
         sa.Column("approver_id", sa.String(length=32), nullable=True),
-        sa.Column("at", app.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", app.db.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("change_id", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["approver_id"],

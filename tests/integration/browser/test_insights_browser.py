@@ -15,7 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.conversations.models import Citizen, Conversation, Escalation, Message
-from app.db import create_engine, create_sessionmaker, utcnow
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.schema import utcnow
 from tests.conftest import ADMIN_PASSWORD, LiveServer, make_settings
 from tests.integration.browser.axe import serious_violations
 from tests.integration.browser.conftest import ARTIFACTS, CHROMIUM, OutsideRequests

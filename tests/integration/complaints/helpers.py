@@ -10,7 +10,7 @@ from app.complaints import service as complaints
 from app.complaints.history import ComplaintUpdate
 from app.complaints.models import ComplaintCase
 from app.conversations.models import Conversation
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers.models import AuditRecord
 from app.services import Services
 

@@ -11,7 +11,7 @@ from app.complaints import service as complaints
 from app.complaints.models import ComplaintCase
 from app.conversations import service as conversations
 from app.conversations.models import Conversation, ConversationState
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.services import Services
 from tests.conftest import ADMIN_PASSWORD
 from tests.integration.complaints.helpers import audit_of, file_case, status_url, updates_of

@@ -17,10 +17,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.conversations import intake, repository, worker
+from app.conversations import chats, intake, worker
 from app.conversations.intake import Accepted, GroupCommit, store_inbound_batch
 from app.conversations.models import Citizen, Conversation, Message, WorkItem, WorkStatus
-from app.db import Transactions, utcnow
+from app.db.schema import utcnow
+from app.db.transactions import Transactions
 from app.services import Services
 from channels.base import Attachment, Channel, InboundKind, InboundMessage
 from tests.conftest import wait_for
@@ -193,7 +194,7 @@ class TestStoreInboundBatch:
         wanted = {("line", "U-a"), ("facebook", "U-b")}
 
         found = await services.intake.transactions.run(
-            lambda session: repository.conversation_ids_for(session, wanted)
+            lambda session: chats.conversation_ids_for(session, wanted)
         )
 
         assert found == {key: conversation_of[key] for key in wanted}

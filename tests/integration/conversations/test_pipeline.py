@@ -10,11 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from app.conversations import repository, service, worker
+from app.conversations import outbox, service, work_queue, worker
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Message, WorkItem, WorkStatus
 from app.conversations.pipeline import Handled
-from app.db import create_engine, create_sessionmaker, run_migrations, utcnow
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
+from app.db.schema import utcnow
 from app.services import Services
 from channels.base import Channel, InboundKind, InboundMessage
 from nlu.client import NluClient, Prediction
@@ -140,7 +142,7 @@ class TestCrashRecovery:
         async with sessionmaker() as session, session.begin():
             now = utcnow()
             claimed = await session.run_sync(
-                repository.claim_work_items, "dead-worker", 1, now + dt.timedelta(seconds=1)
+                work_queue.claim_work_items, "dead-worker", 1, now + dt.timedelta(seconds=1)
             )
         assert len(claimed) == 1
         await engine.dispose()
@@ -170,18 +172,18 @@ class TestCrashRecovery:
         now = utcnow()
         async with sessionmaker() as session, session.begin():
             [item_id] = await session.run_sync(
-                repository.claim_work_items, "slow", 1, now - dt.timedelta(seconds=1)
+                work_queue.claim_work_items, "slow", 1, now - dt.timedelta(seconds=1)
             )
         async with sessionmaker() as session, session.begin():
-            assert await session.run_sync(repository.release_expired_leases, utcnow()) == 1
+            assert await session.run_sync(work_queue.release_expired_leases, utcnow()) == 1
         async with sessionmaker() as session, session.begin():
             assert await session.run_sync(
-                repository.claim_work_items, "fast", 1, now + dt.timedelta(seconds=60)
+                work_queue.claim_work_items, "fast", 1, now + dt.timedelta(seconds=60)
             ) == [item_id]
         async with sessionmaker() as session, session.begin():
-            assert not await session.run_sync(repository.finish_work_item, item_id, "slow", utcnow())
+            assert not await session.run_sync(work_queue.finish_work_item, item_id, "slow", utcnow())
         async with sessionmaker() as session, session.begin():
-            assert await session.run_sync(repository.finish_work_item, item_id, "fast", utcnow())
+            assert await session.run_sync(work_queue.finish_work_item, item_id, "fast", utcnow())
         await engine.dispose()
 
     async def test_a_later_item_waits_for_the_earlier_one_of_its_conversation(
@@ -197,17 +199,17 @@ class TestCrashRecovery:
         now = utcnow()
         later = now + dt.timedelta(seconds=60)
         async with sessionmaker() as session, session.begin():
-            first = await session.run_sync(repository.claim_work_items, "w1", 10, later)
+            first = await session.run_sync(work_queue.claim_work_items, "w1", 10, later)
         async with sessionmaker() as session:
             keys = (await session.scalars(select(WorkItem.dedupe_key).where(WorkItem.id.in_(first)))).all()
         assert sorted(keys) == ["k1", "k3"]  # k2 waits behind k1
         async with sessionmaker() as session, session.begin():
-            assert await session.run_sync(repository.claim_work_items, "w2", 10, later) == []
+            assert await session.run_sync(work_queue.claim_work_items, "w2", 10, later) == []
             await session.execute(
                 update(WorkItem).where(WorkItem.dedupe_key == "k1").values(status=WorkStatus.DONE)
             )
         async with sessionmaker() as session, session.begin():
-            assert len(await session.run_sync(repository.claim_work_items, "w2", 10, later)) == 1
+            assert len(await session.run_sync(work_queue.claim_work_items, "w2", 10, later)) == 1
         await engine.dispose()
 
 
@@ -311,7 +313,7 @@ class TestLeaseRenewal:
                 for _ in range(3):
                     await asyncio.sleep(0.4)
                     async with services.sessionmaker() as session, session.begin():
-                        assert await session.run_sync(repository.release_expired_leases, utcnow()) == 0
+                        assert await session.run_sync(work_queue.release_expired_leases, utcnow()) == 0
 
                 async def replies() -> list[dict[str, object]]:
                     return [
@@ -363,7 +365,7 @@ class TestReplyLease:
         assert reply.delivery_locked_by == "test-worker"
         now = utcnow()
         async with services.sessionmaker() as session, session.begin():
-            assert await session.run_sync(repository.claim_delivery_head, "claimer", now, now, 10) == []
+            assert await session.run_sync(outbox.claim_delivery_head, "claimer", now, now, 10) == []
 
     async def test_a_reply_behind_an_older_pending_one_is_left_to_the_claimer(
         self, services: Services

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.conversations import repository
+from app.conversations import work_queue
 from app.conversations.intake import GroupCommit
 from app.services import Services
 from tests.integration.conversations.test_batching import _event, _wait_answered
@@ -75,7 +75,7 @@ async def test_intake_handling_delivery_and_release_search_indexes(services: Ser
     requests = [[_event(f"U-known-{n % 3}", f"p{n + 2}", "สวัสดีครับ")] for n in range(6)]
     await asyncio.gather(*(group.store(events) for events in requests))
     await _wait_answered(services, [f"p{n}" for n in range(8)])
-    await services.intake.transactions.run(lambda session: repository.release_held(session, "nobody:%"))
+    await services.intake.transactions.run(lambda session: work_queue.release_held(session, "nobody:%"))
 
     statements = " ".join(plans.plans)
     assert (

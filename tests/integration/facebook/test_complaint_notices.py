@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from app.complaints import notifications
 from app.conversations.models import Conversation
-from app.db import utcnow
+from app.db.schema import utcnow
 from tests.conftest import ADMIN_PASSWORD, wait_for
 from tests.fakes.facebook.graph_api import first_event
 from tests.integration.complaints.helpers import file_case, status_url

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.conversations import service
 from app.conversations.models import Conversation, Message, Sender
-from app.db import utcnow
+from app.db.schema import utcnow
 from channels.facebook.adapter import BOT_OUTSIDE_WINDOW
 from tests.conftest import wait_for
 from tests.fakes.facebook.graph_api import (

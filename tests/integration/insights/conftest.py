@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from app.conversations.models import Citizen, Conversation, ConversationState, Escalation, Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import admin
 from app.officers.models import Role
 from app.services import Services

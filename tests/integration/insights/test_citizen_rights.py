@@ -12,7 +12,8 @@ from sqlalchemy import select
 from app.cli import main
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations.models import Citizen, ConversationState, Message
-from app.db import create_engine, create_sessionmaker, run_migrations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
 from app.insights.export import CitizenNotFound, ErasureRefused, erase_citizen, export_citizen
 from app.officers.models import AuditRecord, ConversationNote
 from app.services import Services

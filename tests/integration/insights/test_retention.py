@@ -14,7 +14,8 @@ from sqlalchemy import select
 from app.cli import main
 from app.complaints.models import CaseStatus, ComplaintCase
 from app.conversations.models import Citizen, Conversation, ConversationState, Message, WorkItem
-from app.db import create_engine, create_sessionmaker, run_migrations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
 from app.insights.retention import run_retention
 from app.officers.models import AuditRecord
 from app.services import Services

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from app.db import create_engine, create_sessionmaker, run_migrations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import run_migrations
 from app.kb.models import KbChange, KbEntry, KbEntryVersion
 from app.officers.models import AuditRecord
 from knowledge_base.loader import DEFAULT_ROOT

@@ -9,7 +9,7 @@ import pytest
 
 from app.conversations import service
 from app.conversations.models import Conversation, DeliveryStatus, Message, Sender
-from app.db import utcnow
+from app.db.schema import utcnow
 from tests.conftest import ADMIN_PASSWORD, wait_for
 from tests.fakes.line.api import Scripted
 from tests.integration.line.conftest import REPLY_TIMEOUT, LineHub

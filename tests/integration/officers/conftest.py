@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.conversations import service as conversations
 from app.conversations.intake import store_inbound
 from app.conversations.models import Conversation, ConversationState, Escalation, Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers import admin
 from app.officers.models import Role
 from app.services import Services

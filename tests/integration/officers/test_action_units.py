@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Select, func, select
 
 from app.conversations.models import Message
-from app.db import sqlite_file
+from app.db.engine import sqlite_file
 from app.officers.models import AuditRecord
 from app.services import Services
 from app.settings import Settings

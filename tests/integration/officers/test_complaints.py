@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.complaints import service as complaints
 from app.complaints.models import ComplaintCase
-from app.conversations import repository
+from app.conversations import chats
 from app.conversations.models import Conversation, ConversationState
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.services import Services
 from tests.integration.officers.conftest import (
     Citizen,
@@ -88,7 +88,7 @@ class TestFiling:
         async with services.sessionmaker() as session, session.begin():
             for n in range(12):
                 conversations.append(
-                    await repository.get_or_create_conversation_for(session, "webchat", f"concurrent-{n}")
+                    await chats.get_or_create_conversation_for(session, "webchat", f"concurrent-{n}")
                 )
         now = utcnow()
 
@@ -107,7 +107,7 @@ class TestFiling:
 
     async def test_numbering_restarts_with_the_thai_calendar_year(self, services: Services) -> None:
         async with services.sessionmaker() as session, session.begin():
-            conversation = await repository.get_or_create_conversation_for(session, "webchat", "new-year")
+            conversation = await chats.get_or_create_conversation_for(session, "webchat", "new-year")
             last_of_2569 = dt.datetime(2026, 12, 31, 16, 59, 59, tzinfo=dt.UTC)  # 23:59:59 in Bangkok
             first_of_2570 = dt.datetime(2026, 12, 31, 17, 0, 0, tzinfo=dt.UTC)  # midnight in Bangkok
             a = await session.run_sync(

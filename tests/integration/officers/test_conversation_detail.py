@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.conversations.intake import store_inbound
 from app.conversations.models import Message, WorkItem
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers.models import AuditRecord
 from app.services import Services
 from channels.base import Attachment, Channel, InboundKind, InboundMessage

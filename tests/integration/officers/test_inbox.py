@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.complaints import service as complaints
 from app.conversations.models import Citizen as CitizenRow
 from app.conversations.models import Conversation, ConversationState
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.officers.models import Role
 from app.services import Services
 from tests.integration.officers.conftest import (

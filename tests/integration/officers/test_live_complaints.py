@@ -15,7 +15,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from app.complaints import service as complaints
-from app.db import SessionTransactions, create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.transactions import SessionTransactions
 from app.services import Services
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.integration.officers.conftest import OfficerSession, login, make_officer, new_citizen

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.conversations.models import Citizen, Conversation, DeliveryStatus, Message
-from app.db import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
 from channels.base import Channel
 from tests.conftest import wait_for
 from tests.fakes.line.api import FakeLineApi

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import db
+from app.db import engine as db_engine
 from tests.conftest import POSTGRES_ADMIN_DSN, wait_for
 from tests.integration.processes import NEEDS_POSTGRES
 
@@ -24,8 +24,8 @@ IDLE = 0.2
 
 @pytest.fixture
 async def engine(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AsyncEngine]:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", IDLE)
-    engine = db.create_engine(postgres_url)
+    monkeypatch.setattr(db_engine, "PING_AFTER_IDLE_SECONDS", IDLE)
+    engine = db_engine.create_engine(postgres_url)
     try:
         yield engine
     finally:

@@ -8,7 +8,7 @@ import signal
 from sqlalchemy import func, select
 
 from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
-from app.db import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
 from tests.conftest import wait_for
 from tests.fakes.line.api import FakeLineApi
 from tests.integration.processes import NEEDS_POSTGRES, StartHubs

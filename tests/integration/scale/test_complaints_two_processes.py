@@ -12,7 +12,8 @@ import websockets
 
 from app.complaints import service as complaints
 from app.conversations.models import Conversation
-from app.db import create_engine, create_sessionmaker, utcnow
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.schema import utcnow
 from app.webchat.service import find_conversation
 from tests.integration.processes import NEEDS_POSTGRES, HubProcess, StartHubs
 from tests.integration.scale.test_two_processes import two_process_environment

@@ -13,7 +13,7 @@ import websockets
 from sqlalchemy import func, select
 
 from app.conversations.models import Message
-from app.db import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
 from tests.conftest import wait_for
 from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
 

@@ -13,7 +13,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from app.db import SessionTransactions, create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.transactions import SessionTransactions
 from app.officers.models import Role
 from app.services import Services
 from tests.conftest import LiveServer

@@ -12,7 +12,7 @@ import websockets
 from sqlalchemy import func, select
 
 from app.conversations.models import Conversation, Message
-from app.db import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_sessionmaker
 from tests.conftest import LiveServer, make_settings, wait_for
 
 MESSAGES_PER_MINUTE = 20

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.conversations.models import Message
-from app.db import utcnow
+from app.db.schema import utcnow
 from app.insights.retention import run_retention
 from app.services import Services
 from app.webchat.attachments import MAX_FILE_BYTES

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.db import SessionTransactions
+from app.db.transactions import SessionTransactions
 from app.officers import admin
 from app.officers.models import Role
 from app.settings import Settings

@@ -15,8 +15,8 @@ import re
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
+from app.conversations.intake_store import _QUEUE_EVENTS_POSTGRES
 from app.conversations.models import Citizen, Conversation, Message, WorkItem
-from app.conversations.repository import _QUEUE_EVENTS_POSTGRES
 
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([^)]*)\)")
 

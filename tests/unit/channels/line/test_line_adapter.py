@@ -18,6 +18,7 @@ from channels.base import (
     InboundKind,
     InboundMessage,
     OutboundMessage,
+    ReplyContext,
     RetryableSendError,
 )
 from channels.line.adapter import LineAdapter
@@ -76,8 +77,9 @@ def outbound(
         quick_replies=quick_replies,
         faq=faq,
         retry_key=str(uuid.uuid4()),
-        reply_token=token,
-        reply_token_expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in) if token else None,
+        reply_context=(
+            ReplyContext(token, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)) if token else None
+        ),
     )
 
 
@@ -266,7 +268,9 @@ class TestMessageObjects:
         models = [m.model for m in build_messages(batch, LABELS)]
         await adapter.send(batch)
         sent = fake.requests("reply")[0].json
-        assert sent == ReplyMessageRequest(reply_token=batch[0].reply_token, messages=models).to_dict()
+        context = batch[0].reply_context
+        assert context is not None
+        assert sent == ReplyMessageRequest(reply_token=context.token, messages=models).to_dict()
         assert [m["type"] for m in sent["messages"]] == ["flex", "text", "text"]
 
         await adapter.send([outbound(4, faq=self.FAQ)])  # no token: pushed
