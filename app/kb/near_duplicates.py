@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.kb.schemas import NearDuplicate
 from app.services import Services
 from knowledge_base.entry_rules import normalize_question
 from nlu.client import NluClient
@@ -24,7 +23,7 @@ def embedded_engine(nlu: NluClient) -> EmbeddedNlu | None:
     return None
 
 
-async def near_duplicates(services: Services, entry_id: str, questions: list[str]) -> list[dict[str, Any]]:
+async def near_duplicates(services: Services, entry_id: str, questions: list[str]) -> list[NearDuplicate]:
     kb = services.kb_store.current
     taken = {
         normalize_question(question): other
@@ -32,12 +31,12 @@ async def near_duplicates(services: Services, entry_id: str, questions: list[str
         if other.id != entry_id
         for question in other.questions
     }
-    found: list[dict[str, Any]] = []
+    found: list[NearDuplicate] = []
     unsure: list[str] = []
     for question in questions:
         other = taken.get(normalize_question(question))
         if other is not None:
-            found.append({"question": question, "entry_id": other.id, "title": other.title})
+            found.append(NearDuplicate(question=question, entry_id=other.id, title=other.title))
         else:
             unsure.append(question)
     engine = embedded_engine(services.nlu)
@@ -48,5 +47,5 @@ async def near_duplicates(services: Services, entry_id: str, questions: list[str
         prediction = await engine.parse(question)
         best = kb.entries.get(prediction.faq_id or "")
         if best is not None and best.id != entry_id and prediction.faq_confidence >= threshold:
-            found.append({"question": question, "entry_id": best.id, "title": best.title})
+            found.append(NearDuplicate(question=question, entry_id=best.id, title=best.title))
     return found

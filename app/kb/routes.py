@@ -17,6 +17,19 @@ from app.kb.fields import FieldProblem
 from app.kb.live import DatabaseKnowledgeBase
 from app.kb.models import ChangeStatus
 from app.kb.near_duplicates import near_duplicates
+from app.kb.schemas import (
+    ChangePublished,
+    ChangeRejected,
+    ChangeSubmitted,
+    DraftCheck,
+    DraftProblem,
+    EntryHistory,
+    InvalidChange,
+    KbChangeDetail,
+    KbChanges,
+    KbEntries,
+    KbEntryDetail,
+)
 from app.kb.views import change_view
 from app.officers import access
 from app.officers.auth import current_officer
@@ -91,7 +104,7 @@ async def list_entries(
     department: Annotated[str | None, Query(max_length=32)] = None,
     stale: bool = False,
     expiring: bool = False,
-) -> dict[str, Any]:
+) -> KbEntries:
     wanted = service.EntryFilter(
         q=q or None,
         department=department or None,
@@ -99,25 +112,35 @@ async def list_entries(
         expiring=expiring,
         stale_after_days=services.settings.kb_stale_days,
     )
-    return {"entries": await service.list_entries(session, officer, wanted, utcnow().date())}
+    return KbEntries(entries=await service.list_entries(session, officer, wanted, utcnow().date()))
 
 
 @router.get("/entries/{entry_id}")
-async def get_entry(entry_id: str, officer: Editor, session: SessionDep) -> dict[str, Any]:
+async def get_entry(entry_id: str, officer: Editor, session: SessionDep) -> KbEntryDetail:
     with as_http():
         return await service.entry_detail(session, officer, entry_id)
 
 
 @router.get("/entries/{entry_id}/history")
-async def entry_history(entry_id: str, officer: Editor, session: SessionDep) -> dict[str, Any]:
+async def entry_history(entry_id: str, officer: Editor, session: SessionDep) -> EntryHistory:
     with as_http():
-        return {"versions": await service.history(session, officer, entry_id)}
+        return EntryHistory(versions=await service.history(session, officer, entry_id))
 
 
-@router.post("/changes", status_code=status.HTTP_201_CREATED, response_model=None)
+@router.post(
+    "/changes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChangeSubmitted,
+    responses={
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {
+            "model": InvalidChange,
+            "description": "A change `kb validate` would refuse: a Thai reason per field",
+        }
+    },
+)
 async def create_change(
     body: ChangeRequest, officer: Editor, services: ServicesDep, kb: KbDep
-) -> dict[str, Any] | JSONResponse:
+) -> ChangeSubmitted | JSONResponse:
     try:
         with as_http():
             change = await service.create_change(
@@ -125,7 +148,7 @@ async def create_change(
             )
     except service.KbInvalid as error:
         return invalid_response(error.problems)
-    return {"change_id": change.id, "status": change.status}
+    return ChangeSubmitted(change_id=change.id, status=ChangeStatus(change.status))
 
 
 @router.get("/changes")
@@ -134,42 +157,44 @@ async def list_changes(
     session: SessionDep,
     status_: Annotated[ChangeStatus | None, Query(alias="status")] = None,
     entry_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
-    return {"changes": await service.list_changes(session, officer, status_, entry_id)}
+) -> KbChanges:
+    return KbChanges(changes=await service.list_changes(session, officer, status_, entry_id))
 
 
 @router.get("/changes/{change_id}")
-async def get_change(change_id: str, officer: Editor, session: SessionDep) -> dict[str, Any]:
+async def get_change(change_id: str, officer: Editor, session: SessionDep) -> KbChangeDetail:
     with as_http():
         change = await service.visible_change(session, officer, change_id)
         return await change_view(session, change)
 
 
 @router.post("/changes/{change_id}/approve")
-async def approve_change(change_id: str, officer: Editor, services: ServicesDep, kb: KbDep) -> dict[str, Any]:
+async def approve_change(
+    change_id: str, officer: Editor, services: ServicesDep, kb: KbDep
+) -> ChangePublished:
     with as_http():
         change, entry = await service.approve_change(services.sessionmaker, kb, officer, change_id)
-    return {
-        "change_id": change.id,
-        "status": change.status,
-        "version": change.published_version,
-        "entry": entry,
-    }
+    return ChangePublished(
+        change_id=change.id,
+        status=ChangeStatus(change.status),
+        version=change.published_version,
+        entry=entry,
+    )
 
 
 @router.post("/changes/{change_id}/reject")
 async def reject_change(
     change_id: str, body: RejectRequest, officer: Editor, services: ServicesDep
-) -> dict[str, Any]:
+) -> ChangeRejected:
     with as_http():
         change = await service.reject_change(services.sessionmaker, officer, change_id, body.note)
-    return {"change_id": change.id, "status": change.status, "note": change.note}
+    return ChangeRejected(change_id=change.id, status=ChangeStatus(change.status), note=change.note)
 
 
 @router.post("/check")
 async def check(
     body: ChangeRequest, officer: Editor, services: ServicesDep, session: SessionDep, kb: KbDep
-) -> dict[str, Any]:
+) -> DraftCheck:
     """The change's problems as ``POST /changes`` would find them, and questions other entries already answer."""
     with as_http():
         try:
@@ -177,17 +202,15 @@ async def check(
                 session, kb, officer, body.entry_id, body.department, body.fields
             )
         except service.KbInvalid as error:
-            return {
-                "problems": [{"field": p.field, "msg": p.msg} for p in error.problems],
-                "near_duplicates": [],
-            }
+            return DraftCheck(problems=_problems(error.problems), near_duplicates=[])
     questions = draft.entry.questions if draft.entry else _draft_questions(body.fields)
     known = set(current.fields.get("questions") or []) if current else set()
     similar = await near_duplicates(services, body.entry_id, [q for q in questions if q not in known])
-    return {
-        "problems": [{"field": p.field, "msg": p.msg} for p in draft.problems],
-        "near_duplicates": similar,
-    }
+    return DraftCheck(problems=_problems(draft.problems), near_duplicates=similar)
+
+
+def _problems(problems: list[FieldProblem]) -> list[DraftProblem]:
+    return [DraftProblem(field=problem.field, msg=problem.msg) for problem in problems]
 
 
 def _draft_questions(fields: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from app.kb.fields import CheckedDraft, FieldProblem, Rules, check_draft, entry_
 from app.kb.live import DatabaseKnowledgeBase
 from app.kb.models import ChangeStatus, EntryStatus, KbChange, KbEntry
 from app.kb.publishing import Person, StaleEntry, publish_version
+from app.kb.schemas import EntryVersion, KbChangeDetail, KbEntryDetail
 from app.officers.access import department_scope
 from app.officers.models import Officer
 from app.officers.repository import add_audit
@@ -82,7 +83,7 @@ def _matches(entry: KbEntry, wanted: EntryFilter, today: dt.date) -> bool:
 
 async def list_entries(
     session: AsyncSession, officer: Officer, wanted: EntryFilter, today: dt.date
-) -> list[dict[str, Any]]:
+) -> list[KbEntryDetail]:
     scope = department_scope(officer)
     rows = await repository.all_entries(session, scope)
     pending = await repository.pending_counts(session)
@@ -96,7 +97,7 @@ async def visible_entry(session: AsyncSession, officer: Officer, entry_id: str) 
     return row
 
 
-async def entry_detail(session: AsyncSession, officer: Officer, entry_id: str) -> dict[str, Any]:
+async def entry_detail(session: AsyncSession, officer: Officer, entry_id: str) -> KbEntryDetail:
     row = await visible_entry(session, officer, entry_id)
     pending = await repository.pending_counts(session)
     return views.entry_view(row, pending.get(row.id, 0))
@@ -184,7 +185,7 @@ async def approve_change(
     kb: DatabaseKnowledgeBase,
     officer: Officer,
     change_id: str,
-) -> tuple[KbChange, dict[str, Any]]:
+) -> tuple[KbChange, KbEntryDetail]:
     """Publish the change in one transaction, then tell every process; the author may not approve it."""
     async with sessionmaker() as session, session.begin():
         change = await visible_change(session, officer, change_id)
@@ -285,7 +286,7 @@ async def reject_change(
 
 async def list_changes(
     session: AsyncSession, officer: Officer, status: str | None, entry_id: str | None
-) -> list[dict[str, Any]]:
+) -> list[KbChangeDetail]:
     rows = await repository.list_changes(session, department_scope(officer), status, entry_id)
     return [await views.change_view(session, row) for row in rows if _change_visible(officer, row)]
 
@@ -295,6 +296,6 @@ def _change_visible(officer: Officer, change: KbChange) -> bool:
     return target is None or _in_scope(officer, str(target))
 
 
-async def history(session: AsyncSession, officer: Officer, entry_id: str) -> list[dict[str, Any]]:
+async def history(session: AsyncSession, officer: Officer, entry_id: str) -> list[EntryVersion]:
     await visible_entry(session, officer, entry_id)
     return views.history_view(await repository.versions_of(session, entry_id))

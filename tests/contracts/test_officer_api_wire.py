@@ -74,7 +74,7 @@ async def _walk(client: httpx.AsyncClient, services: Services) -> dict[str, Any]
     answers["POST /api/officer/login"] = shape(admin.json())
     boss = {"Authorization": f"Bearer {admin.json()['token']}"}
     officer = await make_officer(client, services, "somchai", ["general"])
-    await make_officer(client, services, "supaporn", ["general", "complaints"], Role.SUPERVISOR)
+    supervisor = await make_officer(client, services, "supaporn", ["general", "complaints"], Role.SUPERVISOR)
     citizen = await queue_citizen(client, services, "general")
     other = await queue_citizen(client, services, "general")
     number = await file_case(services, citizen.conversation_id, "ร้องเรียนเรื่องบริการล่าช้า 0812345678")
@@ -160,7 +160,51 @@ async def _walk(client: httpx.AsyncClient, services: Services) -> dict[str, Any]
     await call(
         "POST suggestion (again)", "POST", "/api/admin/kb/suggestions", 200, headers=boss, json=suggestion
     )
+    await _walk_knowledge_base(call, boss, supervisor.headers)
     return answers
+
+
+async def _walk_knowledge_base(call: Any, boss: dict[str, str], reviewer: dict[str, str]) -> None:
+    """The authoring API: drafts by the admin, reviewed by a supervisor of the department."""
+    kb = "/api/admin/kb"
+    # before any approval: no retraining has started, so the state's shape does not depend on timing
+    await call("GET /api/admin/kb/training", "GET", f"{kb}/training", 200, headers=boss)
+    await call("GET /api/admin/kb/entries", "GET", f"{kb}/entries", 200, headers=boss)
+    await call("GET /api/admin/kb/entries/{id}", "GET", f"{kb}/entries/online_courses", 200, headers=boss)
+    edit = {
+        "entry_id": "online_courses",
+        "department": "general",
+        "fields": {"detail": "เรียนได้ทุกวันตลอด 24 ชั่วโมงผ่านเว็บไซต์ e-learning.dbd.go.th"},
+    }
+    await call("POST /api/admin/kb/check", "POST", f"{kb}/check", 200, headers=boss, json=edit)
+    duplicate = {**edit, "fields": {"questions": ["มีคอร์สเรียนออนไลน์ฟรีไหมคะ", "อยากดูบริการออนไลน์ทั้งหมด"]}}
+    await call("POST check (problems)", "POST", f"{kb}/check", 200, headers=boss, json=duplicate)
+    invalid = {**edit, "fields": {"title": "", "reviewed_at": "yesterday"}}
+    await call("POST kb change (invalid)", "POST", f"{kb}/changes", 422, headers=boss, json=invalid)
+    change = await call("POST /api/admin/kb/changes", "POST", f"{kb}/changes", 201, headers=boss, json=edit)
+    await call("GET /api/admin/kb/changes", "GET", f"{kb}/changes?status=pending_review", 200, headers=boss)
+    await call("POST approve", "POST", f"{kb}/changes/{change['change_id']}/approve", 200, headers=reviewer)
+    await call(
+        "GET /api/admin/kb/changes/{id}", "GET", f"{kb}/changes/{change['change_id']}", 200, headers=boss
+    )
+    another = {**edit, "fields": {"detail": "มีหลักสูตรใหม่ทุกเดือน ติดตามได้ที่หน้าเว็บไซต์ของกรม"}}
+    rejected = await call("POST another change", "POST", f"{kb}/changes", 201, headers=boss, json=another)
+    await call(
+        "POST reject",
+        "POST",
+        f"{kb}/changes/{rejected['change_id']}/reject",
+        200,
+        headers=reviewer,
+        json={"note": "ยังมีผู้ใช้บริการอยู่"},
+    )
+    await call("GET rejected change", "GET", f"{kb}/changes/{rejected['change_id']}", 200, headers=boss)
+    await call(
+        "GET /api/admin/kb/entries/{id}/history",
+        "GET",
+        f"{kb}/entries/online_courses/history",
+        200,
+        headers=boss,
+    )
 
 
 async def test_every_officer_and_admin_answer_keeps_its_shape(

@@ -36,7 +36,7 @@ async def make_editor(
 ) -> Editor:
     username = f"{role.value}-{'-'.join(departments)}-{uuid.uuid4().hex[:6]}"
     created = await admin.create_officer(
-        services.sessionmaker,
+        services.transactions,
         username=username,
         password=PASSWORD,
         departments=departments,
