@@ -140,7 +140,7 @@ class TestOnChange:
         with caplog.at_level(logging.ERROR):
             assert store.reload() is True
         assert heard == [store.current.fingerprint]
-        assert "kb_change_callback_failed" in caplog.text
+        assert "kb_change_listener_failed" in caplog.text
         stop()
         tmp.write("faq/registration.yml", entry_yaml("name_reservation", "registration", NAME_QUESTIONS))
         assert store.reload() is True
