@@ -12,6 +12,8 @@ from nlu.rasa_http import BATCH_PATH, RasaHttpNlu
 from nlu.rasa_runner import RasaServer
 
 pytestmark = [pytest.mark.rasa, pytest.mark.timeout(900)]
+# The final answer for it is request_human at about 0.64: the sparse model alone is far from sure.
+UNSURE_TEXT = "ช่วยด้วยค่ะ"
 
 
 class TestParse:
@@ -134,7 +136,7 @@ def _parse_one(server: RasaServer, text: str) -> dict[str, object]:
 class TestBatchChannel:
     """Many texts a request (nlu/rasa_project/batch_channel.py): the NLU graph runs once over them."""
 
-    TEXTS = ["จองชื่อบริษัทยังไงคะ", "ขอคุยกับเจ้าหน้าที่", "how to get หนังสือรับรอง online", "???", "ขอบคุณครับ"]
+    TEXTS = ("จองชื่อบริษัทยังไงคะ", "ขอคุยกับเจ้าหน้าที่", "how to get หนังสือรับรอง online", "???", "ขอบคุณครับ")
 
     def test_each_text_gets_what_model_parse_answers_in_order(self, ensure_serving: RasaServer) -> None:
         answer = httpx.post(
@@ -145,7 +147,7 @@ class TestBatchChannel:
         )
         assert answer.status_code == 200
         results = answer.json()["results"]
-        assert [r["text"] for r in results] == self.TEXTS
+        assert [r["text"] for r in results] == list(self.TEXTS)
         for result in results:
             single = _parse_one(ensure_serving, result["text"])
             assert result["intent"] == single["intent"]
@@ -160,9 +162,11 @@ class TestBatchChannel:
         )
         assert answer.status_code == 400 and answer.json()["error"]
 
-    async def test_the_hubs_client_sends_concurrent_messages_through_it(self, rasa_client: RasaHttpNlu) -> None:
+    async def test_the_hubs_client_sends_concurrent_messages_through_it(
+        self, rasa_client: RasaHttpNlu
+    ) -> None:
         predictions = await asyncio.gather(*(rasa_client.parse(t) for t in self.TEXTS))
-        assert [p.text for p in predictions] == self.TEXTS
+        assert [p.text for p in predictions] == list(self.TEXTS)
         assert predictions[0].faq_id == "name_reservation" and predictions[1].intent == "request_human"
         assert rasa_client.batch_channel is True
 
