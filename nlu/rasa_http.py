@@ -1,4 +1,10 @@
-"""``RasaHttpNlu``: the Rasa NLU server as an ``NluClient`` (``POST {RASA_URL}/model/parse``).
+"""``RasaHttpNlu``: the Rasa NLU server as an ``NluClient``.
+
+Messages parsed concurrently (a worker's batch) go to Rasa together, in one request to our batch
+channel (``POST {RASA_URL}/webhooks/govchat_batch/parse``, ``nlu/rasa_project/batch_channel.py``)
+through ``nlu.batching.BatchingCaller``: alone when nothing is in flight, together under load. Per
+request Rasa spends about 3 ms of CPU besides the NLU, which one request a message could not afford.
+A Rasa server without that channel (404) is asked one message a request (``POST {RASA_URL}/model/parse``).
 
 Rasa's HTTP API can replace the model, so the server runs with ``--auth-token`` and every call
 carries it (``RASA_AUTH_TOKEN``). One pooled ``aiohttp.ClientSession`` with a short explicit timeout, closed by ``aclose`` (the
@@ -19,6 +25,7 @@ Rasa's answer (trimmed)::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
@@ -27,6 +34,7 @@ from typing import Any
 
 import aiohttp
 
+from nlu.batching import BatchingCaller
 from nlu.client import FALLBACK_INTENT, FAQ_INTENT, Prediction, Ranked
 from nlu.resilient import NluBackendError
 
@@ -34,10 +42,18 @@ ENGINE = "rasa"
 # Rasa answers a parse in milliseconds; anything slower is a sick server, fail over fast.
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=1.5, connect=0.5)
 MAX_CONNECTIONS = 32
+BATCH_PATH = "/webhooks/govchat_batch/parse"
+# Rasa runs one request at a time: a second in flight keeps it busy while the hub reads an answer.
+MAX_BATCH = 64
+MAX_BATCHES_IN_FLIGHT = 2
 
 
 class RasaUnavailableError(NluBackendError):
-    """Rasa could not give a usable answer."""
+    """Rasa could not give a usable answer (``status``: its HTTP status, when it answered)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _ranking(items: Any, key: str) -> tuple[Ranked, ...]:
@@ -89,6 +105,18 @@ def prediction_from_parse(body: Mapping[str, Any], latency_ms: float = 0.0) -> P
     )
 
 
+def _prediction(text: str, body: Any, latency_ms: float) -> Prediction:
+    """``prediction_from_parse`` for the text we sent; ``RasaUnavailableError`` on a malformed answer."""
+    try:
+        if not isinstance(body, dict):
+            raise TypeError("not a JSON object")
+        prediction = prediction_from_parse(body, latency_ms)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RasaUnavailableError(f"malformed parse result: {exc}") from exc
+    # Rasa echoes the text it parsed; keep the caller's exact text
+    return prediction if prediction.text == text else dataclasses.replace(prediction, text=text)
+
+
 class RasaHttpNlu:
     """``NluClient`` over a Rasa server's HTTP API."""
 
@@ -106,6 +134,11 @@ class RasaHttpNlu:
         # Rasa's ``--auth-token`` is checked on the ``token`` query parameter.
         self._params = {"token": auth_token} if auth_token else None
         self._session: aiohttp.ClientSession | None = None
+        self._batching: BatchingCaller[str, Prediction] = BatchingCaller(
+            self._parse_batch, max_batch=MAX_BATCH, max_in_flight=MAX_BATCHES_IN_FLIGHT
+        )
+        #: None until Rasa answered a batch request; False: it has no batch channel.
+        self.batch_channel: bool | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         # Built on first use: an aiohttp session belongs to the running event loop.
@@ -118,11 +151,17 @@ class RasaHttpNlu:
         return self._session
 
     async def parse(self, text: str) -> Prediction:
+        if self.batch_channel is False:
+            return await self._parse_one(text)
+        return await self._batching.submit(text)
+
+    async def _post(self, path: str, body: object) -> tuple[Any, float]:
+        """Rasa's JSON answer to a POST, and the seconds it took; ``RasaUnavailableError`` on any failure."""
         started = time.perf_counter()
-        payload = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             async with self._client().post(
-                f"{self.base_url}/model/parse",
+                f"{self.base_url}{path}",
                 data=payload,
                 headers={"Content-Type": "application/json"},
                 params=self._params,
@@ -134,16 +173,32 @@ class RasaHttpNlu:
         except aiohttp.ClientError as exc:
             raise RasaUnavailableError(f"{type(exc).__name__}: {exc}") from exc
         if status != 200:
-            raise RasaUnavailableError(f"/model/parse answered {status}")
+            raise RasaUnavailableError(f"{path} answered {status}", status=status)
         try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise TypeError("not a JSON object")
-            prediction = prediction_from_parse(body, (time.perf_counter() - started) * 1000)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise RasaUnavailableError(f"malformed /model/parse answer: {exc}") from exc
-        # Rasa echoes the text it parsed; keep the caller's exact text
-        return prediction if prediction.text == text else dataclasses.replace(prediction, text=text)
+            return json.loads(raw), time.perf_counter() - started
+        except ValueError as exc:
+            raise RasaUnavailableError(f"malformed {path} answer: {exc}") from exc
+
+    async def _parse_one(self, text: str) -> Prediction:
+        body, seconds = await self._post("/model/parse", {"text": text})
+        return _prediction(text, body, seconds * 1000)
+
+    async def _parse_batch(self, texts: list[str]) -> list[Prediction]:
+        if self.batch_channel is False:  # learnt while this batch waited
+            return list(await asyncio.gather(*(self._parse_one(t) for t in texts)))
+        try:
+            body, seconds = await self._post(BATCH_PATH, {"texts": texts})
+        except RasaUnavailableError as exc:
+            if exc.status != 404:
+                raise
+            self.batch_channel = False  # an older Rasa set-up: one request a message
+            return list(await asyncio.gather(*(self._parse_one(t) for t in texts)))
+        self.batch_channel = True
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or len(results) != len(texts):
+            raise RasaUnavailableError(f"malformed {BATCH_PATH} answer: not one result per text")
+        # every message of the batch waited for all of it
+        return [_prediction(t, r, seconds * 1000) for t, r in zip(texts, results, strict=True)]
 
     async def is_ready(self) -> bool:
         """True when the server answers ``/status`` with a loaded model."""
@@ -157,6 +212,7 @@ class RasaHttpNlu:
             return False
 
     async def aclose(self) -> None:
+        await self._batching.aclose()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -29,13 +29,15 @@ from types import TracebackType
 import httpx
 
 from nlu.rasa_env import REPO_ROOT, RasaEnv, cache_dir, rasa_process_env
-from nlu.training_data import RasaProject
+from nlu.training_data import RASA_PROJECT, RasaProject
 
 LAUNCHER = "nlu.rasa_project.launcher"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5005
 START_TIMEOUT_S = 180.0
 TRAIN_TIMEOUT_S = 1800.0
+# Our input channel: many texts parsed in one request (nlu/rasa_project/batch_channel.py).
+CREDENTIALS_FILE = RASA_PROJECT / "credentials.yml"
 
 
 class RasaRunError(RuntimeError):
@@ -162,6 +164,8 @@ def serve_command(
 
     The hub needs ``/model/parse``, which only ``--enable-api`` serves; that API can also replace
     the model, so it is never served without ``--auth-token`` (calls then carry ``?token=``).
+    ``--credentials`` adds our batch parse channel, which reads the same token from
+    ``RASA_AUTH_TOKEN`` in the server's environment (``RasaServer`` sets it).
     """
     if not auth_token:
         raise RasaRunError("the Rasa HTTP API is never served without an auth token")
@@ -179,6 +183,8 @@ def serve_command(
         str(port),
         "--response-timeout",
         "30",
+        "--credentials",
+        str(CREDENTIALS_FILE),
     )
 
 
@@ -232,7 +238,7 @@ class RasaServer:
             self.process = subprocess.Popen(
                 serve_command(self.env, self.model, self.port, self.host, self.auth_token),
                 cwd=REPO_ROOT,
-                env=rasa_process_env(),
+                env={**rasa_process_env(), "RASA_AUTH_TOKEN": self.auth_token},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -3,7 +3,9 @@
 ``SlowRasa(delay)``: up but slower than the hub's timeout; ``GET /status`` and
 ``POST /model/parse`` answer like Rasa Open Source 3 does (a loaded model; the fallback
 intent), but only after ``delay`` seconds. ``ScriptedRasa(answer)``: every request gets
-``answer(request path, JSON body)``, a ``(status, body bytes)`` pair, at once. ``.url`` stands
+``answer(request path, JSON body)``, a ``(status, body bytes)`` pair, at once. Neither has our batch
+channel (``/webhooks/govchat_batch/parse`` answers 404, as a Rasa started without it), unless
+``ScriptedRasa(answer, batch=True)``, where it is scripted too. ``.url`` stands
 for ``RASA_URL``; ``calls`` counts what reached it; ``requests`` keeps ``(path, JSON body)``.
 (A Rasa that is *down* needs no fake: a loopback port nobody listens on refuses connections.)
 """
@@ -39,6 +41,7 @@ class _LoopbackRasa:
             routes=[
                 Route("/status", self._status, methods=["GET"]),
                 Route("/model/parse", self._parse, methods=["POST"]),
+                Route("/webhooks/govchat_batch/parse", self._batch, methods=["POST"]),
             ]
         )
         # Requests still sleeping at the end must not hold the shutdown.
@@ -67,6 +70,10 @@ class _LoopbackRasa:
     async def _parse(self, request: Request) -> Response:
         raise NotImplementedError
 
+    async def _batch(self, request: Request) -> Response:
+        self.calls["batch_not_found"] += 1
+        return Response(b"not found", status_code=404)
+
 
 class SlowRasa(_LoopbackRasa):
     def __init__(self, delay: float = 30.0) -> None:
@@ -87,14 +94,20 @@ class SlowRasa(_LoopbackRasa):
 
 
 class ScriptedRasa(_LoopbackRasa):
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, *, batch: bool = False) -> None:
         super().__init__()
         self.answer = answer
+        self.batch = batch
 
     async def _status(self, request: Request) -> Response:
         return await self._scripted(request, None)
 
     async def _parse(self, request: Request) -> Response:
+        return await self._scripted(request, json.loads(await request.body()))
+
+    async def _batch(self, request: Request) -> Response:
+        if not self.batch:
+            return await super()._batch(request)
         return await self._scripted(request, json.loads(await request.body()))
 
     async def _scripted(self, request: Request, body: Any) -> Response:

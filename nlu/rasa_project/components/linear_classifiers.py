@@ -3,6 +3,8 @@
 Both read the sparse sentence features of the featurizers before them (word and character
 n-gram counts), plus the dense sentence features when a dense featurizer (``E5SentenceFeaturizer``)
 runs, and fit ``LinearTextModel`` (TF-IDF + embedding + linear SVM with calibrated softmax).
+With dense features they fit a sparse-only model too, and at parse time embed a message only
+where the sparse model is unsure (``cascade.py``; config ``cascade_below``, null: always).
 
 ``LinearIntentClassifier`` sets ``intent``/``intent_ranking`` like Rasa's own classifiers.
 ``LinearResponseSelector`` learns the retrieval intent's response keys (``faq/<id>``) and
@@ -31,11 +33,20 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
 
+from nlu.rasa_project.components.cascade import (
+    DEFAULT_CASCADE_BELOW,
+    Confidence,
+    cascade_probabilities,
+    joint_confidence,
+    top_probability,
+)
+from nlu.rasa_project.components.e5_featurizer import embed_pending
 from nlu.rasa_project.components.linear_model import LinearTextModel
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "linear_model.npz"
+SPARSE_MODEL_FILE = "linear_model_sparse.npz"  # the cascade's first stage, when MODEL_FILE has dense features
 META_FILE = "meta.json"
 
 
@@ -56,6 +67,11 @@ def _dense_sentence(message: Message) -> np.ndarray | None:
         if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_dense()
     ]
     return np.concatenate(rows) if rows else None
+
+
+def _dense_of_width(message: Message, width: int) -> np.ndarray | None:
+    dense = _dense_sentence(message)
+    return dense if dense is not None and len(dense) == width else None
 
 
 def _dense_matrix(messages: list[Message], width: int | None = None) -> np.ndarray | None:
@@ -136,6 +152,8 @@ class _LinearComponent(GraphComponent):
             "random_state": 42,
             # scale of the (unit) dense sentence embedding beside the sparse blocks (unit in all)
             "dense_weight": 2.0,
+            # the sparse model's top probability below which a message is embedded (null: always)
+            "cascade_below": DEFAULT_CASCADE_BELOW,
         }
 
     def __init__(
@@ -145,11 +163,13 @@ class _LinearComponent(GraphComponent):
         resource: Resource,
         model: LinearTextModel | None = None,
         meta: dict[str, Any] | None = None,
+        sparse_model: LinearTextModel | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.sparse_model = sparse_model
         self.meta: dict[str, Any] = meta or {}
 
     @classmethod
@@ -175,43 +195,82 @@ class _LinearComponent(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 model = LinearTextModel.load(directory / MODEL_FILE)
                 meta = read_json_file(directory / META_FILE)
+                sparse_file = directory / SPARSE_MODEL_FILE
+                sparse_model = LinearTextModel.load(sparse_file) if sparse_file.exists() else None
         except (ValueError, FileNotFoundError):
             logger.debug("No trained %s in resource %s; using an untrained one.", cls.__name__, resource.name)
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, model, meta)
+        return cls(config, model_storage, resource, model, meta, sparse_model)
 
     def _fit(self, messages: list[Message], labels: list[str]) -> None:
         counts, layout = _sentence_counts(messages)
         dense = _dense_matrix(messages)
-        self.model = LinearTextModel.fit(
-            counts,
-            labels,
-            blocks=[width for _, width in layout],
-            c=float(self.config["C"]),
-            class_weight=self.config["class_weight"],
-            calibration_folds=int(self.config["calibration_folds"]),
-            random_state=int(self.config["random_state"]),
-            dense=dense,
-            dense_weight=float(self.config["dense_weight"]),
-        )
+
+        def fit(dense: np.ndarray | None) -> LinearTextModel:
+            return LinearTextModel.fit(
+                counts,
+                labels,
+                blocks=[width for _, width in layout],
+                c=float(self.config["C"]),
+                class_weight=self.config["class_weight"],
+                calibration_folds=int(self.config["calibration_folds"]),
+                random_state=int(self.config["random_state"]),
+                dense=dense,
+                dense_weight=float(self.config["dense_weight"]),
+            )
+
+        self.model = fit(dense)
+        self.sparse_model = fit(None) if dense is not None else None
         self.meta["layout"] = [[origin, int(width)] for origin, width in layout]
         with self._model_storage.write_to(self._resource) as directory:
             self.model.save(directory / MODEL_FILE)
+            if self.sparse_model is not None:
+                self.sparse_model.save(directory / SPARSE_MODEL_FILE)
             dump_obj_as_json_to_file(directory / META_FILE, self.meta)
 
     def _rank(self, messages: list[Message]) -> list[list[tuple[str, float]]]:
         assert self.model is not None
         layout = [(str(origin), int(width)) for origin, width in self.meta["layout"]]
         limit = int(self.config["ranking_length"]) or len(self.model.classes)
+        rows = [_message_vector(message, layout) for message in messages]
         rankings = []
-        for message in messages:
-            dense = _dense_sentence(message) if self.model.dense_dim else None
-            if dense is not None and len(dense) != self.model.dense_dim:
-                dense = None
-            probabilities = self.model.predict_proba_one(*_message_vector(message, layout), dense)
+        for probabilities in self._probabilities(messages, rows):
             order = np.argsort(-probabilities)[:limit]
             rankings.append([(self.model.classes[j], float(probabilities[j])) for j in order])
         return rankings
+
+    def _probabilities(
+        self, messages: list[Message], rows: list[tuple[np.ndarray, np.ndarray]]
+    ) -> list[np.ndarray]:
+        assert self.model is not None
+        if not self.model.dense_dim:
+            return [self.model.predict_proba_one(*row) for row in rows]
+        if self.sparse_model is None:  # a model trained before the cascade: dense features always
+            embed_pending(messages)
+            return [
+                self.model.predict_proba_one(*row, _dense_of_width(m, self.model.dense_dim))
+                for m, row in zip(messages, rows, strict=True)
+            ]
+
+        def embed(positions: list[int]) -> list[np.ndarray | None]:
+            chosen = [messages[i] for i in positions]
+            embed_pending(chosen)
+            return [_dense_sentence(m) for m in chosen]
+
+        below = self.config["cascade_below"]
+        return cascade_probabilities(
+            self.sparse_model,
+            self.model,
+            rows,
+            [_dense_sentence(m) for m in messages],
+            embed,
+            None if below is None else float(below),
+            self._confidence(messages),
+        )
+
+    def _confidence(self, messages: list[Message]) -> Confidence:
+        """How sure a message is, given this component's sparse probabilities (see ``cascade.py``)."""
+        return top_probability
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -264,6 +323,25 @@ class LinearResponseSelector(_LinearComponent):
         }
         self._fit(examples, [e.get(INTENT_RESPONSE_KEY) for e in examples])
         return self._resource
+
+    def _confidence(self, messages: list[Message]) -> Confidence:
+        """The whole message's best label: another intent, or the retrieval intent times its best key
+        (the intent classifier ran before). A message sure to be no FAQ question is not embedded."""
+        retrieval_intent = self.meta["retrieval_intent"]
+        intents = []
+        for message in messages:
+            ranking = message.get("intent_ranking") or []
+            # no intent classifier: the retrieval intent is taken as given; ranked below the list: ~0
+            p_retrieval = next(
+                (r["confidence"] for r in ranking if r["name"] == retrieval_intent), 0.0 if ranking else 1.0
+            )
+            best_other = max((r["confidence"] for r in ranking if r["name"] != retrieval_intent), default=0.0)
+            intents.append((float(p_retrieval), float(best_other)))
+
+        def confidence(position: int, probabilities: np.ndarray) -> float:
+            return joint_confidence(*intents[position], probabilities)
+
+        return confidence
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:

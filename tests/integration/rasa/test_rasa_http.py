@@ -8,10 +8,12 @@ import httpx
 import pytest
 
 from nlu.client import CORE_INTENTS, FALLBACK_INTENT, FAQ_INTENT
-from nlu.rasa_http import RasaHttpNlu
+from nlu.rasa_http import BATCH_PATH, RasaHttpNlu
 from nlu.rasa_runner import RasaServer
 
 pytestmark = [pytest.mark.rasa, pytest.mark.timeout(900)]
+# The final answer for it is request_human at about 0.64: the sparse model alone is far from sure.
+UNSURE_TEXT = "ช่วยด้วยค่ะ"
 
 
 class TestParse:
@@ -83,6 +85,12 @@ class TestRasaApiNeedsTheToken:
         wrong = httpx.get(f"{ensure_serving.url}/status", params={"token": "guess"}, timeout=30)
         assert (parse.status_code, replace.status_code, wrong.status_code) == (401, 401, 401)
 
+    def test_the_batch_channel_parses_nothing_without_the_token(self, ensure_serving: RasaServer) -> None:
+        url = f"{ensure_serving.url}{BATCH_PATH}"
+        without = httpx.post(url, json={"texts": ["สวัสดี"]}, timeout=30)
+        wrong = httpx.post(url, json={"texts": ["สวัสดี"]}, params={"token": "guess"}, timeout=30)
+        assert (without.status_code, wrong.status_code) == (401, 401)
+
     async def test_a_client_without_the_token_is_never_ready(self, ensure_serving: RasaServer) -> None:
         without = RasaHttpNlu(ensure_serving.url)
         try:
@@ -116,3 +124,60 @@ class TestThaiTokenizerInRasa:
         assert response["intent_response_key"] == "faq/name_reservation"
         assert response["utter_action"] == "utter_faq/name_reservation"
         assert response["responses"][0]["text"]
+
+
+def _parse_one(server: RasaServer, text: str) -> dict[str, object]:
+    body: dict[str, object] = httpx.post(
+        f"{server.url}/model/parse", json={"text": text}, params=_token(server), timeout=30
+    ).json()
+    return body
+
+
+class TestBatchChannel:
+    """Many texts a request (nlu/rasa_project/batch_channel.py): the NLU graph runs once over them."""
+
+    TEXTS = ("จองชื่อบริษัทยังไงคะ", "ขอคุยกับเจ้าหน้าที่", "how to get หนังสือรับรอง online", "???", "ขอบคุณครับ")
+
+    def test_each_text_gets_what_model_parse_answers_in_order(self, ensure_serving: RasaServer) -> None:
+        answer = httpx.post(
+            f"{ensure_serving.url}{BATCH_PATH}",
+            json={"texts": self.TEXTS},
+            params=_token(ensure_serving),
+            timeout=60,
+        )
+        assert answer.status_code == 200
+        results = answer.json()["results"]
+        assert [r["text"] for r in results] == list(self.TEXTS)
+        for result in results:
+            single = _parse_one(ensure_serving, result["text"])
+            assert result["intent"] == single["intent"]
+            assert result["response_selector"] == single["response_selector"]
+
+    @pytest.mark.parametrize("body", [{"texts": []}, {"texts": "สวัสดี"}, {"text": "สวัสดี"}, {"texts": [1]}])
+    def test_a_malformed_request_is_refused_with_a_reason(
+        self, ensure_serving: RasaServer, body: dict[str, object]
+    ) -> None:
+        answer = httpx.post(
+            f"{ensure_serving.url}{BATCH_PATH}", json=body, params=_token(ensure_serving), timeout=30
+        )
+        assert answer.status_code == 400 and answer.json()["error"]
+
+    async def test_the_hubs_client_sends_concurrent_messages_through_it(
+        self, rasa_client: RasaHttpNlu
+    ) -> None:
+        predictions = await asyncio.gather(*(rasa_client.parse(t) for t in self.TEXTS))
+        assert [p.text for p in predictions] == list(self.TEXTS)
+        assert predictions[0].faq_id == "name_reservation" and predictions[1].intent == "request_human"
+        assert rasa_client.batch_channel is True
+
+
+class TestDenseFeaturesOnlyWhereUnsure:
+    """The e5 embedding is computed only for messages the sparse model is unsure of (cascade.py)."""
+
+    def test_a_question_the_model_is_sure_of_is_not_embedded(self, ensure_serving: RasaServer) -> None:
+        body = _parse_one(ensure_serving, "จดทะเบียนบริษัทออนไลน์ได้ไหม")
+        assert "e5_embedded" not in body
+
+    def test_an_unsure_message_is_embedded(self, ensure_serving: RasaServer) -> None:
+        body = _parse_one(ensure_serving, UNSURE_TEXT)
+        assert body["e5_embedded"] is True

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import aiohttp
 import pytest
 
-from nlu.rasa_http import RasaHttpNlu, RasaUnavailableError, prediction_from_parse
+from nlu.rasa_http import BATCH_PATH, RasaHttpNlu, RasaUnavailableError, prediction_from_parse
 from nlu.resilient import NluBackendError
 from tests.conftest import free_port
 from tests.fakes.rasa_api import ScriptedRasa, SlowRasa, as_json
@@ -92,6 +94,53 @@ class TestParse:
         with pytest.raises(RasaUnavailableError, match="Connector"):
             await client.parse("สวัสดี")
         await client.aclose()
+
+
+def _batch_answer(path: str, body: Any) -> tuple[int, bytes]:
+    """Rasa with our batch channel: one result per text, each naming its text."""
+    results = [
+        {**PARSE, "text": text, "intent": {"name": "greet", "confidence": 0.5}} for text in body["texts"]
+    ]
+    return 200, as_json({"results": results})
+
+
+class TestBatchChannel:
+    async def test_concurrent_parses_share_requests_and_each_gets_its_own_result(self) -> None:
+        texts = [f"สวัสดี {i}" for i in range(10)]
+        with ScriptedRasa(_batch_answer, batch=True) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            predictions = await asyncio.gather(*(client.parse(t) for t in texts))
+            await client.aclose()
+        assert [p.text for p in predictions] == texts
+        assert all(p.intent == "greet" and p.faq_id == "name_reservation" for p in predictions)
+        sent = [text for path, body in rasa.requests if path == BATCH_PATH for text in body["texts"]]
+        assert sorted(sent) == sorted(texts)
+        assert len(rasa.requests) < len(texts)  # two go alone (nothing in flight), the rest together
+        assert client.batch_channel is True
+
+    async def test_a_rasa_without_the_batch_channel_is_asked_one_message_a_request(self) -> None:
+        with ScriptedRasa(lambda path, body: (200, as_json(PARSE))) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            await asyncio.gather(client.parse("ก"), client.parse("ข"), client.parse("ค"))
+            tried = rasa.calls["batch_not_found"]
+            await client.parse("ง")
+            await client.aclose()
+        assert client.batch_channel is False
+        assert sorted(body["text"] for _, body in rasa.requests) == ["ก", "ข", "ค", "ง"]
+        assert {path for path, _ in rasa.requests} == {"/model/parse"}
+        assert rasa.calls["batch_not_found"] == tried  # once known, never tried again
+
+    @pytest.mark.parametrize(
+        "answer",
+        [(200, as_json({"results": []})), (200, as_json({"results": [1]})), (401, b"{}")],
+        ids=["too few results", "not an object", "refused"],
+    )
+    async def test_a_bad_batch_answer_raises_an_unavailable_error(self, answer: tuple[int, bytes]) -> None:
+        with ScriptedRasa(lambda path, body: answer, batch=True) as rasa:
+            client = RasaHttpNlu(rasa.url)
+            with pytest.raises(RasaUnavailableError):
+                await client.parse("สวัสดี")
+            await client.aclose()
 
 
 class TestIsReady:
