@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import fresh_postgres_database
 from tests.fakes.line.api import FakeLineApi
-from tests.fakes.line_fixtures import TEST_SECRET, LineFixtures
+from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures
 from tests.integration.browser.conftest import CHROMIUM
 from tests.integration.browser.inbox_scene import OFFICER_PASSWORD, Console, Hub
 from tests.integration.browser.kb_scene import (
