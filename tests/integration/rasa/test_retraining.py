@@ -1,6 +1,6 @@
-"""Rasa retrained in the background: a question added at run time is answered through Rasa once the
-job has trained and the server has loaded the model; a failed training leaves the old model serving
-and says why."""
+"""Rasa retrained in the background: a question added at run time (to the files, or approved in the
+editor) is answered through Rasa once the job has trained and the server has loaded the model; a
+failed training leaves the old model serving and says why."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from nlu.rasa_runner import RasaServer
 from nlu.training_data import DEFAULT_CONFIG
 from tests.conftest import make_settings, running_app, wait_for
 from tests.integration.insights.conftest import officer_headers
+from tests.integration.kb.conftest import KB, approve, make_editor, propose
 from tests.integration.nlu_training.kb_edits import (
     KNOWN_ENTRY,
     KNOWN_QUESTION,
@@ -98,6 +99,74 @@ async def test_an_added_question_is_answered_through_rasa_after_the_job_and_the_
     assert served == f"{done['model']}.tar.gz" != rasa_model.name
     assert done["pending_questions"] is False and done["error"] is None
     print(f"knowledge-base change -> first answer from the new Rasa model: {swapped_s:.1f} s")
+
+
+async def test_a_question_approved_in_the_editor_is_answered_through_rasa_once_the_new_model_serves(
+    served_model_restored: RasaServer,
+    rasa_model: Path,
+    sqlite_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = served_model_restored
+    old_model = rasa_model.name.removesuffix(".tar.gz")
+    settings = make_settings(
+        sqlite_database_url, tmp_path, RASA_URL=server.url, RASA_AUTH_TOKEN=server.auth_token
+    )
+    async with running_app(settings) as app:
+        services: Services = app.state.services
+        rasa = services.training.rasa
+        assert rasa is not None
+        # The job's load waits for the test: the window in which the old model must keep answering.
+        # The approved data is the data the test above adds to the files, so after either test the
+        # model is in the cache and this one only loads it.
+        may_swap = asyncio.Event()
+        load_model = rasa.models.load_model
+
+        async def load_when_allowed(model: Path) -> float:
+            await may_swap.wait()
+            return await load_model(model)
+
+        monkeypatch.setattr(rasa.models, "load_model", load_when_allowed)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            citizen = WebChatCitizen(client, services)
+            department = services.kb_store.current.entries[TARGET_ENTRY].department
+            author = await make_editor(client, services, [department])
+            reviewer = await make_editor(client, services, [department])
+            before = await citizen.ask(NEW_QUESTION)
+            assert before["engine"] == "rasa"
+            assert (before["action"], before["faq_id"]) != ("answer", TARGET_ENTRY)
+
+            entry = (await client.get(f"{KB}/entries/{TARGET_ENTRY}", headers=author.headers)).json()
+            questions = [*entry["questions"], NEW_QUESTION]
+            change_id = await propose(client, author, TARGET_ENTRY, department, {"questions": questions})
+            approved = await approve(client, reviewer, change_id)
+            assert approved["entry"]["questions"] == questions
+
+            async def training_state(wanted: str) -> dict[str, Any] | None:
+                status: dict[str, Any] = (
+                    await client.get("/api/admin/kb/training", headers=reviewer.headers)
+                ).json()
+                assert status["state"] != "failed", status["error"]
+                return status if status["state"] == wanted else None
+
+            started = await wait_for(lambda: training_state("training"), timeout=60)
+            assert (started["engine"], started["model"], started["pending_questions"]) == (
+                "rasa",
+                old_model,
+                True,
+            )
+            meanwhile = await citizen.ask(KNOWN_QUESTION)  # the old model answers until the swap
+            assert (meanwhile["engine"], meanwhile["faq_id"]) == ("rasa", KNOWN_ENTRY)
+            assert await rasa.models.served_model() == rasa_model.name
+
+            may_swap.set()
+            done = await wait_for(lambda: training_state("idle"), timeout=TRAINING_TIMEOUT, interval=0.5)
+            after = await citizen.ask(NEW_QUESTION)
+    assert (after["engine"], after["action"], after["faq_id"]) == ("rasa", "answer", TARGET_ENTRY)
+    assert done["model"] != old_model and (done["pending_questions"], done["error"]) == (False, None)
+    assert await RasaModels(server.url, server.auth_token).served_model() == f"{done['model']}.tar.gz"
 
 
 @pytest.fixture
