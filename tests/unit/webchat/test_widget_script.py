@@ -23,7 +23,9 @@ def test_every_part_in_the_folder_is_in_the_script_once_and_in_order() -> None:
 
 
 def test_the_script_is_one_iife_so_nothing_leaks_into_the_agency_page() -> None:
-    code_lines = [line for line in WIDGET_SOURCE.splitlines() if line and not line.startswith((" ", "/*", " *"))]
+    code_lines = [
+        line for line in WIDGET_SOURCE.splitlines() if line and not line.startswith((" ", "/*", " *"))
+    ]
     assert code_lines == ["(function () {", "})();"]
 
 
