@@ -2,9 +2,12 @@
 
 Agency pages load the widget with one ``<script>`` tag, so it must stay one script; its source is
 kept in parts under ``app/static/webchat/widget/`` only to be read and changed a piece at a time.
-The parts are plain text cut at statement boundaries of one IIFE (most of them are the body of its
+The parts are cut at statement boundaries of one IIFE (most of them are the body of its
 ``create()``), so joining them is concatenation, done once when this module is imported; a missing
 part stops the hub from starting instead of serving a broken widget.
+
+Each part's first line, ``// widget/<name>: …``, says what it holds to whoever reads the part; it
+is dropped from the served script, which every citizen downloads.
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ WIDGET_PARTS: tuple[str, ...] = (
 CONFIG_PLACEHOLDER = "/* GOVCHAT_CONFIG */ {}"
 
 
+def _part_body(parts_dir: Path, name: str) -> str:
+    header, _, body = (parts_dir / name).read_text(encoding="utf-8").partition("\n")
+    if not header.lstrip().startswith(f"// widget/{name}: "):
+        raise RuntimeError(f"widget part {name} must start with a '// widget/{name}: …' line")
+    return body
+
+
 def assemble_widget_source(parts_dir: Path = WIDGET_PARTS_DIR) -> str:
     """The widget's parts joined in order, with the server config still a placeholder."""
-    source = "".join((parts_dir / name).read_text(encoding="utf-8") for name in WIDGET_PARTS)
+    source = "".join(_part_body(parts_dir, name) for name in WIDGET_PARTS)
     if source.count(CONFIG_PLACEHOLDER) != 1:
         raise RuntimeError(f"the widget source must hold {CONFIG_PLACEHOLDER!r} exactly once")
     return source

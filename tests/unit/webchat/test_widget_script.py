@@ -15,10 +15,18 @@ from app.webchat.widget_script import (
 )
 
 
-def test_every_part_in_the_folder_is_in_the_script_once_and_in_order() -> None:
+def _copy_parts(to: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        (to / name).write_text((WIDGET_PARTS_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def test_every_part_in_the_folder_is_in_the_script_once_in_order_without_its_header_line() -> None:
     assert sorted(WIDGET_PARTS) == sorted(path.name for path in WIDGET_PARTS_DIR.glob("*.js"))
-    texts = [(WIDGET_PARTS_DIR / name).read_text(encoding="utf-8") for name in WIDGET_PARTS]
-    assert "".join(texts) == WIDGET_SOURCE
+    bodies = [
+        (WIDGET_PARTS_DIR / name).read_text(encoding="utf-8").split("\n", 1)[1] for name in WIDGET_PARTS
+    ]
+    assert "".join(bodies) == WIDGET_SOURCE
+    assert "// widget/" not in WIDGET_SOURCE
     assert WIDGET_SOURCE.count(CONFIG_PLACEHOLDER) == 1
 
 
@@ -35,8 +43,16 @@ def test_each_part_stays_under_400_lines(name: str) -> None:
 
 
 def test_a_missing_part_stops_the_hub_rather_than_serving_a_broken_widget(tmp_path: Path) -> None:
-    for name in WIDGET_PARTS[1:]:
-        (tmp_path / name).write_text((WIDGET_PARTS_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    _copy_parts(tmp_path, WIDGET_PARTS[1:])
 
     with pytest.raises(FileNotFoundError):
+        assemble_widget_source(tmp_path)
+
+
+def test_a_part_without_its_header_line_is_refused_so_no_code_line_is_dropped(tmp_path: Path) -> None:
+    _copy_parts(tmp_path, WIDGET_PARTS)
+    outbox = tmp_path / "outbox.js"
+    outbox.write_text(outbox.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+
+    with pytest.raises(RuntimeError, match=r"outbox\.js"):
         assemble_widget_source(tmp_path)

@@ -1,5 +1,4 @@
-  // widget/dom.js: create() starts here (it ends in events_and_start.js) and builds the host element
-  // and its shadow DOM; the parts between are the rest of its body and share its variables.
+  // widget/dom.js: create() opens here (the parts up to events_and_start.js are its body): the shadow DOM.
   function create(options) {
     var T = TEXTS[options.lang];
     var base = options.base;

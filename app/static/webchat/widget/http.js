@@ -1,4 +1,4 @@
-    // widget/http.js, inside create(): requests to the hub's web-chat API and starting or forgetting the session.
+    // widget/http.js: inside create(), requests to the hub's web-chat API and starting or forgetting the session.
     // ---- HTTP --------------------------------------------------------------------------------
     function request(method, path, body, timeoutMs) {
       var controller = new AbortController();

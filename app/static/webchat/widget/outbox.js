@@ -1,4 +1,4 @@
-    // widget/outbox.js, inside create(): typed messages and files, sent one at a time until the hub has each.
+    // widget/outbox.js: inside create(), typed messages and files, sent one at a time until the hub has each.
     // ---- sending: one at a time, in order, until the hub has each --------------------------------
     function submit(text) {
       text = text.trim();

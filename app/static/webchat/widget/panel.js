@@ -1,4 +1,4 @@
-    // widget/panel.js, inside create(): the connection status line, opening and closing, the unread badge.
+    // widget/panel.js: inside create(), the connection status line, opening and closing, the unread badge.
     // ---- status ------------------------------------------------------------------------------
     function updateStatus() {
       var state;

@@ -1,4 +1,4 @@
-    // widget/receiving.js, inside create(): the WebSocket, the catch-up GET on every (re)connect, polling.
+    // widget/receiving.js: inside create(), the WebSocket, the catch-up GET on every (re)connect, polling.
     // ---- receiving ---------------------------------------------------------------------------
     function catchUp() {
       if (!session) return;

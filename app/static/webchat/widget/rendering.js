@@ -1,4 +1,4 @@
-    // widget/rendering.js, inside create(): messages, attachments, quick replies and typing as DOM.
+    // widget/rendering.js: inside create(), messages, attachments, quick replies and typing as DOM.
     // ---- rendering ---------------------------------------------------------------------------
     function attachmentLabel(attachment) {
       return (

@@ -1,4 +1,4 @@
-    // widget/session.js, inside create(): the chat's state and what of it survives a reload (localStorage).
+    // widget/session.js: inside create(), the chat's state and what of it survives a reload (localStorage).
     // ---- state -------------------------------------------------------------------------------
     var session = loadSession(); // {id, token, expiresAt} or null until the first message
     var byId = new Map(); // server message id -> its <li>; each message is rendered once

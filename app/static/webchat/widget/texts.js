@@ -1,3 +1,4 @@
+// widget/texts.js: opens the one script (parts joined by app/webchat/widget_script.py); texts, limits.
 /*
  * govchat web-chat widget: plain JavaScript, no framework, no build step, nothing from the internet.
  *
@@ -18,10 +19,6 @@
  * Every server message is rendered once, keyed by id, whether it comes in the WebSocket or in the
  * catch-up GET (?after=) that runs on every (re)connect. "Typing" is shown only when the hub says
  * someone is really typing.
- *
- * Source: the parts in app/static/webchat/widget/, joined in order by app/webchat/widget_script.py
- * into this one script (texts.js, helpers.js, then the body of create() from dom.js to
- * events_and_start.js). No build step: the hub joins them when it starts.
  */
 (function () {
   "use strict";
