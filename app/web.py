@@ -12,11 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from app.middleware import html_security_headers, inline_style_hashes
 from app.settings import Settings
+from app.webchat.widget_script import CONFIG_PLACEHOLDER, WIDGET_SOURCE
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
-WIDGET_SCRIPT = Path(__file__).parent / "static" / "webchat" / "widget.js"
-CONFIG_PLACEHOLDER = "/* GOVCHAT_CONFIG */ {}"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -29,7 +28,7 @@ async def webchat_page() -> HTMLResponse:
 def _widget_script(session_days: float, retention_days: int) -> tuple[bytes, str]:
     """The widget with what it tells citizens about keeping their chat; its ETag."""
     config = json.dumps({"sessionDays": session_days, "retentionDays": retention_days})
-    text = WIDGET_SCRIPT.read_text(encoding="utf-8").replace(CONFIG_PLACEHOLDER, config, 1)
+    text = WIDGET_SOURCE.replace(CONFIG_PLACEHOLDER, config, 1)
     body = text.encode("utf-8")
     return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
