@@ -28,11 +28,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from app.main import create_app  # noqa: E402
 from app.services import Services  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchmarks.harness import hub_in_process, hub_settings  # noqa: E402
 from nlu.commands import train_current  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
@@ -46,18 +46,15 @@ from tests.integration.nlu_training.kb_edits import (  # noqa: E402
 
 @contextlib.asynccontextmanager
 async def hub(kb_dir: Path, var_dir: Path, **env: str) -> AsyncIterator[Services]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}",
-        GOVCHAT_VAR_DIR=var_dir,
+    settings = hub_settings(
+        var_dir,
+        f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}",
+        GOVCHAT_ADMIN_PASSWORD=None,
         GOVCHAT_KB_DIR=kb_dir,
-        GOVCHAT_SECRET_KEY="benchmark-secret-key-" + "x" * 32,
         GOVCHAT_WORKERS=1,
-        GOVCHAT_LOG_LEVEL="WARNING",
         **env,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with hub_in_process(settings) as app:
         yield app.state.services
 
 

@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -37,14 +36,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import httpx
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.harness import (  # noqa: E402
+    ADMIN_PASSWORD,
+    SECRET_KEY,
+    START_TIMEOUT_S,
+    HubNotReady,
+    free_port,
+    line_env,
+    wait_until_ready,
+)
+
 SECRET = "benchmark-channel-secret"
-START_TIMEOUT_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -204,14 +210,11 @@ class HubProcess:
         env.update(
             {
                 "DATABASE_URL": self.database_url,
-                "LINE_CHANNEL_SECRET": SECRET,
-                "LINE_CHANNEL_ACCESS_TOKEN": self.fake.access_token,
-                "LINE_API_BASE_URL": self.fake.url,
-                "LINE_DATA_API_BASE_URL": self.fake.data_url,
+                **line_env(self.fake, SECRET),
                 "GOVCHAT_VAR_DIR": str(self.var_dir),
                 "GOVCHAT_LOG_LEVEL": "WARNING",
-                "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
-                "GOVCHAT_SECRET_KEY": "benchmark-secret-key-" + "x" * 32,
+                "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "GOVCHAT_SECRET_KEY": SECRET_KEY,
                 "RASA_TELEMETRY_ENABLED": "false",
             }
         )
@@ -225,8 +228,6 @@ class HubProcess:
         return env
 
     def start(self) -> HubProcess:
-        from nlu.rasa_runner import free_port
-
         self.port = free_port()
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
@@ -254,16 +255,12 @@ class HubProcess:
         return [*nice, str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert self.process is not None
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = self.log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise RuntimeError(f"the hub did not become ready; the end of {self.log_file}:\n{tail}")
-            time.sleep(0.3)
+        assert self.process is not None
+        try:
+            wait_until_ready(self.url, self.process, START_TIMEOUT_S, interval=0.3)
+        except HubNotReady as failure:
+            tail = self.log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"{failure}; the end of {self.log_file}:\n{tail}") from None
 
     def stop(self) -> None:
         from nlu.rasa_runner import stop_process_group
