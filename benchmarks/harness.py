@@ -7,6 +7,7 @@ before importing this module (``sys.path[0]`` is then ``benchmarks/``, not the r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from app.settings import Settings
+    from nlu.client import Prediction
+    from nlu.evaluate import Decide
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -39,6 +42,7 @@ __all__ = [
     "latency_line",
     "line_env",
     "percentile",
+    "policy_decider",
     "wait_until_ready",
 ]
 
@@ -174,3 +178,28 @@ async def hub_in_process(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
+
+
+def policy_decider() -> Decide:
+    """The hub's own decision (``DecisionPolicy.decide_message`` with the hub's default
+    thresholds) replayed on a prediction already made."""
+    from app.conversations.policy import TurnContext
+    from app.nlu_tools import build_policy
+    from app.settings import Settings
+    from knowledge_base.loader import KnowledgeBaseStore
+
+    policy = build_policy(Settings(), KnowledgeBaseStore())
+
+    class Replay:
+        def __init__(self, prediction: Prediction) -> None:
+            self.prediction = prediction
+
+        async def parse(self, text: str) -> Prediction:
+            return self.prediction
+
+    def decide(prediction: Prediction) -> tuple[str, str | None]:
+        replay = Replay(prediction)
+        _, decision = asyncio.run(policy.decide_message(prediction.text, replay, TurnContext()))  # type: ignore[arg-type]
+        return decision.action.value, decision.faq_id
+
+    return decide
