@@ -39,7 +39,7 @@ from app.conversations.chats import get_or_create_conversation_for  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.schema import utcnow  # noqa: E402
 from app.webchat.service import find_conversation  # noqa: E402
-from benchmarks.harness import ADMIN_PASSWORD, hub_process, latency_line, line_env  # noqa: E402
+from benchmarks.harness import ADMIN_PASSWORD, HubProcess, latency_line  # noqa: E402
 from tests.fakes.line.api import FakeLineApi  # noqa: E402
 
 STATUSES = ("in_progress", "closed")
@@ -120,8 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="govchat-complaints-") as tmp, FakeLineApi() as line:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'govchat.db'}"
-        line_channel = line_env(line, "benchmark-line-secret")
-        with hub_process(database_url, Path(tmp), line_channel, redis_url=args.redis_url or None) as url:
+        redis_url = args.redis_url or None
+        with HubProcess(database_url=database_url, var_dir=Path(tmp), fake=line, redis_url=redis_url) as hub:
+            url = hub.url
             asyncio.run(measure(url, database_url, line, 5))  # warm-up: first-use paths, connection pools
             timings = asyncio.run(measure(url, database_url, line, args.count))
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"

@@ -37,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.harness import ADMIN_PASSWORD, hub_process, latency_line  # noqa: E402
+from benchmarks.harness import ADMIN_PASSWORD, HubProcess, latency_line  # noqa: E402
 
 ASK_FOR_A_PERSON = "ขอคุยกับเจ้าหน้าที่"
 
@@ -111,7 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="govchat-escalation-") as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'govchat.db'}"
-        with hub_process(database_url, Path(tmp), redis_url=args.redis_url or None) as url:
+        with HubProcess(
+            database_url=database_url, var_dir=Path(tmp), redis_url=args.redis_url or None
+        ) as hub:
+            url = hub.url
             asyncio.run(measure(url, 5))  # warm-up: first-use paths, connection pools
             events, visible = asyncio.run(measure(url, args.count))
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"

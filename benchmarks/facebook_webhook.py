@@ -31,7 +31,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
-from benchmarks.harness import hub_process, percentile  # noqa: E402
+from benchmarks.harness import HubProcess, percentile  # noqa: E402
 from tests.conftest import fresh_postgres_database  # noqa: E402
 from tests.fakes.facebook.graph_api import (  # noqa: E402
     PAGE_ACCESS_TOKEN,
@@ -132,9 +132,10 @@ async def run(events: int, concurrency: int, postgres: bool) -> None:
             postgres_url = await stack.enter_async_context(fresh_postgres_database()) if postgres else None
             var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="govchat-bench-")))
             database_url = postgres_url or f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}"
-            with hub_process(database_url, var_dir, facebook_env(graph, fixtures)) as url:
+            messenger = facebook_env(graph, fixtures)
+            with HubProcess(database_url=database_url, var_dir=var_dir, extra_env=messenger) as hub:
                 print(f"database={'postgresql' if postgres else 'sqlite'} load={os.getloadavg()[0]:.1f}")
-                await measure(url, graph, fixtures, events, concurrency)
+                await measure(hub.url, graph, fixtures, events, concurrency)
     finally:
         graph.stop()
 

@@ -1,5 +1,5 @@
 """What the benchmarks share: a ``govchat serve`` process, a hub in this process, fake platforms'
-settings, waiting for readiness, percentiles.
+settings, waiting for readiness, percentiles, the hub's decision replayed.
 
 A script run as ``python benchmarks/x.py`` puts the repository root on ``sys.path`` itself
 before importing this module (``sys.path[0]`` is then ``benchmarks/``, not the root).
@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from nlu.rasa_runner import free_port
+from nlu.rasa_runner import free_port, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,12 +33,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_PASSWORD",
+    "LINE_CHANNEL_SECRET",
     "REPO_ROOT",
     "SECRET_KEY",
     "HubNotReady",
+    "HubProcess",
     "free_port",
     "hub_in_process",
-    "hub_process",
     "hub_settings",
     "latency_line",
     "line_env",
@@ -48,6 +50,7 @@ __all__ = [
 
 ADMIN_PASSWORD = "benchmark-admin-password"
 SECRET_KEY = "benchmark-secret-key-" + "x" * 32
+LINE_CHANNEL_SECRET = "benchmark-channel-secret"
 START_TIMEOUT_S = 180.0
 
 
@@ -111,50 +114,111 @@ def wait_until_ready(
         time.sleep(interval)
 
 
-@contextlib.contextmanager
-def hub_process(
-    database_url: str,
-    var_dir: Path,
-    env: Mapping[str, str] | None = None,
-    *,
-    redis_url: str | None = None,
-    port: int | None = None,
-    output: IO[bytes] | int | None = subprocess.DEVNULL,
-    ready_path: str = "/readyz",
-) -> Iterator[str]:
-    """``govchat serve`` in its own process, configured by environment as in production; yields its URL.
+@dataclass(kw_only=True)
+class HubProcess:
+    """``govchat serve`` configured by environment as in production; ``start()`` returns once
+    ``/readyz`` answers 200, ``stop()`` stops its whole process group. Nothing of this shell's
+    ``GOVCHAT_*``, database, Redis or Rasa settings reaches it unless given here."""
 
-    Rasa and Redis are off unless asked for (``env``, ``redis_url``), whatever this shell has set.
-    """
-    port = port or free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "GOVCHAT_VAR_DIR": str(var_dir),
-        "GOVCHAT_SECRET_KEY": SECRET_KEY,
-        "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GOVCHAT_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    for name in ("RASA_URL", "REDIS_URL"):
-        environment.pop(name, None)
-    if redis_url:
-        environment["REDIS_URL"] = redis_url
-    environment.update(env or {})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=var_dir,  # not the checkout: a developer's .env there must not configure the benchmark
-        env=environment,
-        stdout=output,
-        stderr=output,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process, path=ready_path)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    var_dir: Path
+    database_url: str
+    log_file: Path | None = None  # None: hub.log in var_dir
+    fake: LineApiFake | None = None  # the fake LINE API its LINE channel talks to
+    redis_url: str | None = None
+    rasa_url: str | None = None
+    workers: int | None = None  # GOVCHAT_WORKERS; None: the hub's default
+    extra_env: dict[str, str] = field(default_factory=dict)
+    nice: int = 0  # run under `nice -n` (a lower CPU priority)
+    takes_webhooks: bool = True  # False: a worker process, not behind the load balancer
+    bare: bool = False  # run benchmarks/bare_line_app.py instead of the hub
+    port: int = 0  # 0: a free one
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.log_file or self.var_dir / "hub.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "REDIS_URL", "RASA_URL") and not key.startswith("GOVCHAT_")
+        }
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "GOVCHAT_VAR_DIR": str(self.var_dir),
+                "GOVCHAT_LOG_LEVEL": "WARNING",
+                "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "GOVCHAT_SECRET_KEY": SECRET_KEY,
+                "RASA_TELEMETRY_ENABLED": "false",
+            }
+        )
+        if self.fake is not None:
+            env.update(line_env(self.fake, LINE_CHANNEL_SECRET))
+        if self.workers is not None:
+            env["GOVCHAT_WORKERS"] = str(self.workers)
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        if self.rasa_url:
+            env["RASA_URL"] = self.rasa_url
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> HubProcess:
+        self.port = self.port or free_port()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=self.var_dir,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def command(self) -> list[str]:
+        if self.bare:
+            uvicorn = [str(REPO_ROOT / ".venv" / "bin" / "uvicorn"), "benchmarks.bare_line_app:app"]
+            return [*uvicorn, "--app-dir", str(REPO_ROOT), "--log-level", "warning", "--port", str(self.port)]
+        nice = ["nice", "-n", str(self.nice)] if self.nice else []
+        return [*nice, str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        try:
+            wait_until_ready(self.url, self.process, START_TIMEOUT_S, interval=0.3)
+        except HubNotReady as failure:
+            tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"{failure}; the end of {self.log}:\n{tail}") from None
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            stop_process_group(process, timeout=30)
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def hub_settings(var_dir: Path, database_url: str = "", **values: Any) -> Settings:

@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.harness import hub_process  # noqa: E402
+from benchmarks.harness import HubProcess  # noqa: E402
 
 QUESTIONS = [
     "จดทะเบียนบริษัทออนไลน์ได้ไหม",
@@ -89,7 +89,10 @@ def main() -> None:
             var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="govchat-bench-")))
             database_url = f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}"
             fast_polling = {"GOVCHAT_POLL_INTERVAL": "0.1"}
-            url = stack.enter_context(hub_process(database_url, var_dir, fast_polling, port=args.port))
+            hub = HubProcess(
+                database_url=database_url, var_dir=var_dir, extra_env=fast_polling, port=args.port
+            )
+            url = stack.enter_context(hub).url
         asyncio.run(run(url, args.sessions, args.messages))
 
 
