@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -42,56 +39,11 @@ from app.conversations.chats import get_or_create_conversation_for  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.schema import utcnow  # noqa: E402
 from app.webchat.service import find_conversation  # noqa: E402
-from benchmarks.escalation_latency import free_port, line_of  # noqa: E402
+from benchmarks.harness import ADMIN_PASSWORD, HubProcess, latency_line  # noqa: E402
 from tests.fakes.line.api import FakeLineApi  # noqa: E402
 
-ADMIN_PASSWORD = "benchmark-admin-password"
 STATUSES = ("in_progress", "closed")
 NOTE = "เจ้าหน้าที่ตรวจสอบแล้วค่ะ"
-
-
-@contextlib.contextmanager
-def hub_process(database_url: str, redis_url: str | None, var_dir: Path, line: FakeLineApi) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "GOVCHAT_VAR_DIR": str(var_dir),
-        "GOVCHAT_SECRET_KEY": "benchmark-secret-" + "z" * 32,
-        "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GOVCHAT_LOG_LEVEL": "WARNING",
-        "LINE_CHANNEL_SECRET": "benchmark-line-secret",
-        "LINE_CHANNEL_ACCESS_TOKEN": line.access_token,
-        "LINE_API_BASE_URL": line.url,
-        "LINE_DATA_API_BASE_URL": line.data_url,
-    }
-    for name in ("RASA_URL", "REDIS_URL"):
-        env.pop(name, None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the hub exited during start-up")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the hub did not become ready")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 async def file_cases(database_url: str, conversations: list[tuple[str, str]]) -> list[str]:
@@ -168,7 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="govchat-complaints-") as tmp, FakeLineApi() as line:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'govchat.db'}"
-        with hub_process(database_url, args.redis_url or None, Path(tmp), line) as url:
+        redis_url = args.redis_url or None
+        with HubProcess(database_url=database_url, var_dir=Path(tmp), fake=line, redis_url=redis_url) as hub:
+            url = hub.url
             asyncio.run(measure(url, database_url, line, 5))  # warm-up: first-use paths, connection pools
             timings = asyncio.run(measure(url, database_url, line, args.count))
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
@@ -177,8 +131,8 @@ def main() -> None:
         f"complaint status change -> citizen, {args.count} changes per channel, {database}, {bus} bus, "
         f"os.cpu_count()={os.cpu_count()}"
     )
-    print(line_of("web chat (WebSocket)", timings["webchat"]))
-    print(line_of("LINE (push accepted)", timings["line"]))
+    print(latency_line("web chat (WebSocket)", timings["webchat"]))
+    print(latency_line("LINE (push accepted)", timings["line"]))
 
 
 if __name__ == "__main__":

@@ -23,13 +23,10 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,67 +34,12 @@ import httpx
 import websockets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ADMIN_PASSWORD = "benchmark-admin-password"
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.harness import ADMIN_PASSWORD, HubProcess, latency_line  # noqa: E402
+
 ASK_FOR_A_PERSON = "ขอคุยกับเจ้าหน้าที่"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
-def line_of(name: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<28} n={len(ms):<4} p50={percentile(ms, 0.5):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms"
-        f"  max={max(ms):7.1f} ms"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def hub_process(database_url: str, redis_url: str | None, var_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "GOVCHAT_VAR_DIR": str(var_dir),
-        "GOVCHAT_SECRET_KEY": "benchmark-secret-" + "z" * 32,
-        "GOVCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GOVCHAT_LOG_LEVEL": "WARNING",
-    }
-    env.pop("RASA_URL", None)
-    env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the hub exited during start-up")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the hub did not become ready")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 async def next_queue_change(ws: Any, department: str) -> None:
@@ -169,7 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="govchat-escalation-") as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'govchat.db'}"
-        with hub_process(database_url, args.redis_url or None, Path(tmp)) as url:
+        with HubProcess(
+            database_url=database_url, var_dir=Path(tmp), redis_url=args.redis_url or None
+        ) as hub:
+            url = hub.url
             asyncio.run(measure(url, 5))  # warm-up: first-use paths, connection pools
             events, visible = asyncio.run(measure(url, args.count))
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
@@ -177,8 +122,8 @@ def main() -> None:
     print(
         f"escalation -> console, {args.count} escalations, {database}, {bus} bus, os.cpu_count()={os.cpu_count()}"
     )
-    print(line_of("queue_changed on the console", events))
-    print(line_of("listed by GET /queue", visible))
+    print(latency_line("queue_changed on the console", events))
+    print(latency_line("listed by GET /queue", visible))
 
 
 if __name__ == "__main__":

@@ -19,20 +19,20 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
 
-from tests.conftest import free_port, fresh_postgres_database  # noqa: E402
+from benchmarks.harness import HubProcess, percentile  # noqa: E402
+from tests.conftest import fresh_postgres_database  # noqa: E402
 from tests.fakes.facebook.graph_api import (  # noqa: E402
     PAGE_ACCESS_TOKEN,
     VERIFY_TOKEN,
@@ -48,12 +48,6 @@ QUESTIONS = (
     "จองชื่อบริษัทยังไงคะ",
     "สวัสดีครับ",
 )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def report(name: str, seconds: list[float]) -> str:
@@ -76,41 +70,14 @@ def event_body(fixtures: MessengerFixtures, n: int) -> tuple[str, bytes]:
     return user, fixtures.derived("fbmq_message_text", personalise)
 
 
-@contextlib.contextmanager
-def hub_process(graph: FakeGraphApi, fixtures: MessengerFixtures, database_url: str | None) -> Iterator[str]:
-    """``govchat serve`` in its own process, configured by environment as in production."""
-    var_dir = Path(tempfile.mkdtemp(prefix="govchat-bench-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}",
-        "GOVCHAT_VAR_DIR": str(var_dir),
-        "GOVCHAT_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        "GOVCHAT_ADMIN_PASSWORD": "bench-admin-password",
-        "GOVCHAT_LOG_LEVEL": "WARNING",
+def facebook_env(graph: FakeGraphApi, fixtures: MessengerFixtures) -> dict[str, str]:
+    """The environment that points a hub's Messenger channel at the fake Graph API."""
+    return {
         "FACEBOOK_APP_SECRET": fixtures.app_secret,
         "FACEBOOK_VERIFY_TOKEN": VERIFY_TOKEN,
         "FACEBOOK_PAGE_ACCESS_TOKEN": PAGE_ACCESS_TOKEN,
         "FACEBOOK_GRAPH_API_BASE_URL": graph.base_url,
     }
-    env.pop("RASA_URL", None)
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=var_dir, env={**env, "PYTHONPATH": str(REPO_ROOT)},
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 async def measure(
@@ -162,10 +129,13 @@ async def run(events: int, concurrency: int, postgres: bool) -> None:
     graph = FakeGraphApi(app_secret=fixtures.app_secret).start()
     try:
         async with contextlib.AsyncExitStack() as stack:
-            database_url = await stack.enter_async_context(fresh_postgres_database()) if postgres else None
-            with hub_process(graph, fixtures, database_url) as url:
+            postgres_url = await stack.enter_async_context(fresh_postgres_database()) if postgres else None
+            var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="govchat-bench-")))
+            database_url = postgres_url or f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}"
+            messenger = facebook_env(graph, fixtures)
+            with HubProcess(database_url=database_url, var_dir=var_dir, extra_env=messenger) as hub:
                 print(f"database={'postgresql' if postgres else 'sqlite'} load={os.getloadavg()[0]:.1f}")
-                await measure(url, graph, fixtures, events, concurrency)
+                await measure(hub.url, graph, fixtures, events, concurrency)
     finally:
         graph.stop()
 

@@ -34,8 +34,7 @@ if str(REPO_ROOT) not in sys.path:
 from app.conversations import chats, work_queue  # noqa: E402
 from app.conversations.intake import queue_inbound  # noqa: E402
 from app.db.schema import utcnow  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchmarks.harness import hub_in_process, hub_settings  # noqa: E402
 from benchmarks.load_hub import reset_postgres  # noqa: E402
 from channels.base import Channel, InboundKind, InboundMessage  # noqa: E402
 
@@ -48,18 +47,9 @@ CITIZENS = 150  # so that most messages after the first rounds come from returni
 async def measure(
     database_url: str, var_dir: Path, messages: int, batch: int, known_citizens: int = 0
 ) -> dict[str, tuple[float, float]]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=database_url,
-        GOVCHAT_VAR_DIR=var_dir,
-        GOVCHAT_SECRET_KEY="stages-benchmark-" + "x" * 32,
-        GOVCHAT_ADMIN_PASSWORD="stages-benchmark-password",
-        GOVCHAT_LOG_LEVEL="WARNING",
-    )
-    app = create_app(settings)
     cpu = dict.fromkeys(STAGES, 0.0)
     wall = dict.fromkeys(STAGES, 0.0)
-    async with app.router.lifespan_context(app):
+    async with hub_in_process(hub_settings(var_dir, database_url)) as app:
         services = app.state.services
         await services.workers.stop()  # this loop plays the worker, one batch at a time
         transactions = services.workers.transactions  # the units the hub's intake and workers run

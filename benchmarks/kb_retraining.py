@@ -37,11 +37,11 @@ import httpx
 from fastapi import FastAPI
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from app.main import create_app  # noqa: E402
 from app.services import Services  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchmarks.harness import hub_in_process, hub_settings  # noqa: E402
 from nlu.commands import train_current  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
@@ -59,18 +59,15 @@ Publish = Callable[[str], Awaitable[tuple[float, dict[str, object]]]]
 
 @contextlib.asynccontextmanager
 async def hub_app(kb_dir: Path, var_dir: Path, **env: str) -> AsyncIterator[FastAPI]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}",
-        GOVCHAT_VAR_DIR=var_dir,
+    settings = hub_settings(
+        var_dir,
+        f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}",
+        GOVCHAT_ADMIN_PASSWORD=None,
         GOVCHAT_KB_DIR=kb_dir,
-        GOVCHAT_SECRET_KEY="benchmark-secret-key-" + "x" * 32,
         GOVCHAT_WORKERS=1,
-        GOVCHAT_LOG_LEVEL="WARNING",
         **env,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with hub_in_process(settings) as app:
         yield app
 
 

@@ -7,8 +7,7 @@ The pieces ``benchmarks/load.py`` drives, and a one-rate command kept for the RE
   reply tokens in bulk and reports every answer it accepted (a reply by token, a push by
   chat) with the moment it accepted it, and whether that answer handed the chat to a person.
 * ``signed_text_event``: the body LINE would POST for one text message, and its signature.
-* ``HubProcess``: ``govchat serve`` configured by environment as in production, pointed at
-  the fake; stopped with its whole process group.
+* ``HubProcess`` (``benchmarks/harness.py``) points its hubs at the fake.
 
     .venv/bin/python benchmarks/line_webhook.py [--rate 20] [--seconds 15]
         [--database-url postgresql+asyncpg://...]   # default: a fresh SQLite file
@@ -26,25 +25,18 @@ import hashlib
 import hmac
 import json
 import multiprocessing
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-
-import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-SECRET = "benchmark-channel-secret"
-START_TIMEOUT_S = 180.0
+from benchmarks.harness import LINE_CHANNEL_SECRET as SECRET  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -171,117 +163,6 @@ def signed_text_event(
     }
     body = json.dumps({"destination": bot_user_id, "events": [event]}, ensure_ascii=False).encode("utf-8")
     return body, signature_of(body)
-
-
-@dataclass
-class HubProcess:
-    """One ``govchat serve`` on a free port; ``start()`` returns once ``/readyz`` answers 200."""
-
-    fake: FakeLine
-    var_dir: Path
-    database_url: str
-    log_file: Path
-    redis_url: str | None = None
-    rasa_url: str | None = None
-    workers: int | None = None  # GOVCHAT_WORKERS; None: the hub's default
-    extra_env: dict[str, str] = field(default_factory=dict)
-    nice: int = 0  # run under `nice -n` (a lower CPU priority)
-    takes_webhooks: bool = True  # False: a worker process, not behind the load balancer
-    bare: bool = False  # run benchmarks/bare_line_app.py instead of the hub
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def environment(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "REDIS_URL", "RASA_URL") and not key.startswith("GOVCHAT_")
-        }
-        env.update(
-            {
-                "DATABASE_URL": self.database_url,
-                "LINE_CHANNEL_SECRET": SECRET,
-                "LINE_CHANNEL_ACCESS_TOKEN": self.fake.access_token,
-                "LINE_API_BASE_URL": self.fake.url,
-                "LINE_DATA_API_BASE_URL": self.fake.data_url,
-                "GOVCHAT_VAR_DIR": str(self.var_dir),
-                "GOVCHAT_LOG_LEVEL": "WARNING",
-                "GOVCHAT_ADMIN_PASSWORD": "benchmark-admin-password",
-                "GOVCHAT_SECRET_KEY": "benchmark-secret-key-" + "x" * 32,
-                "RASA_TELEMETRY_ENABLED": "false",
-            }
-        )
-        if self.workers is not None:
-            env["GOVCHAT_WORKERS"] = str(self.workers)
-        if self.redis_url:
-            env["REDIS_URL"] = self.redis_url
-        if self.rasa_url:
-            env["RASA_URL"] = self.rasa_url
-        env.update(self.extra_env)
-        return env
-
-    def start(self) -> HubProcess:
-        from nlu.rasa_runner import free_port
-
-        self.port = free_port()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(),
-                cwd=self.var_dir,
-                env=self.environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def command(self) -> list[str]:
-        if self.bare:
-            uvicorn = [str(REPO_ROOT / ".venv" / "bin" / "uvicorn"), "benchmarks.bare_line_app:app"]
-            return [*uvicorn, "--app-dir", str(REPO_ROOT), "--log-level", "warning", "--port", str(self.port)]
-        nice = ["nice", "-n", str(self.nice)] if self.nice else []
-        return [*nice, str(REPO_ROOT / ".venv" / "bin" / "govchat"), "serve", "--port", str(self.port)]
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert self.process is not None
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = self.log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise RuntimeError(f"the hub did not become ready; the end of {self.log_file}:\n{tail}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        from nlu.rasa_runner import stop_process_group
-
-        process, self.process = self.process, None
-        if process is not None:
-            stop_process_group(process, timeout=30)
-
-    def __enter__(self) -> HubProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from benchmarks.line_webhook import Answer, FakeLine, HubProcess, signed_text_event
+from benchmarks.harness import HubProcess
+from benchmarks.line_webhook import Answer, FakeLine, signed_text_event
 from benchmarks.load_sending import CpuMeter, InFlight, loop_factory, new_session, send_steadily
 from benchmarks.load_steps import VAR_DIR, Message, Step, Workload, judge
 from knowledge_base.conversation import load_responses

@@ -6,8 +6,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.harness import percentile
 from benchmarks.load_peer import ClosedLoop
-from benchmarks.load_steps import PEER, Step, percentile
+from benchmarks.load_steps import PEER, Step
 
 ACK_TARGET_S = 0.050
 EMBEDDED_TARGET = 300.0

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.harness import percentile
 from knowledge_base.loader import load_knowledge_base
 from nlu.examples import load_core_examples
 
@@ -151,13 +152,6 @@ class Step:
     @property
     def sustained(self) -> bool:
         return not self.problems
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def judge(step: Step, bound: float, expect_rasa: bool) -> None:

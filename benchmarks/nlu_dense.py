@@ -14,7 +14,6 @@ p50/p95 one message at a time, and per message in batches of 16 (a worker's batc
 from __future__ import annotations
 
 import argparse
-import asyncio
 import resource
 import sys
 import time
@@ -26,12 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.conversations.policy import TurnContext  # noqa: E402
-from app.nlu_tools import build_policy  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchmarks.harness import policy_decider  # noqa: E402
 from knowledge_base.language import is_english  # noqa: E402
-from knowledge_base.loader import KnowledgeBaseStore, load_knowledge_base  # noqa: E402
-from nlu.client import Prediction  # noqa: E402
+from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.embedded import EmbeddedNlu, knowledge_base_documents  # noqa: E402
 from nlu.encoder import cached_encode, load_encoder  # noqa: E402
 from nlu.evaluate import Decide, HeldoutCase, load_heldout, score_heldout  # noqa: E402
@@ -44,24 +40,6 @@ BATCH = 16
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def policy_decider() -> Decide:
-    """``DecisionPolicy.decide_message`` with the hub's default thresholds, on a prediction already made."""
-    policy = build_policy(Settings(), KnowledgeBaseStore())
-
-    class Replay:
-        def __init__(self, prediction: Prediction) -> None:
-            self.prediction = prediction
-
-        async def parse(self, text: str) -> Prediction:
-            return self.prediction
-
-    def decide(prediction: Prediction) -> tuple[str, str | None]:
-        _, decision = asyncio.run(policy.decide_message(prediction.text, Replay(prediction), TurnContext()))  # type: ignore[arg-type]
-        return decision.action.value, decision.faq_id
-
-    return decide
 
 
 def latency_ms(parse: Callable[[str], object], texts: Sequence[str]) -> tuple[float, float]:

@@ -54,15 +54,13 @@ from rasa_models import (  # noqa: E402
     write_stock_project,
 )
 
-from app.conversations.policy import TurnContext  # noqa: E402
-from app.nlu_tools import build_policy  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from knowledge_base.loader import KnowledgeBaseStore, load_knowledge_base  # noqa: E402
+from benchmarks.harness import policy_decider  # noqa: E402
+from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.client import FALLBACK_INTENT, Prediction  # noqa: E402
 from nlu.commands import build_govchat_project  # noqa: E402
 from nlu.embedded import EmbeddedNlu, TextClassifier  # noqa: E402
 from nlu.encoder import cached_encode, load_encoder  # noqa: E402
-from nlu.evaluate import Decide, load_heldout, score_heldout  # noqa: E402
+from nlu.evaluate import load_heldout, score_heldout  # noqa: E402
 from nlu.examples import load_training_examples  # noqa: E402
 from nlu.rasa_env import RasaEnv, ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
@@ -172,26 +170,6 @@ def run_embedded(corpus: Corpus, dense: bool = False) -> Row:
     predicted = [classifier.classes[i] for i in probabilities.argmax(axis=1)]
     raw, dedup = accuracy(predicted, corpus.test_labels, corpus.test_texts)
     return Row(corpus.name, "embedded-dense" if dense else "embedded", raw, dedup, seconds)
-
-
-def policy_decider() -> Decide:
-    """The hub's own decision (``DecisionPolicy.decide_message`` with the hub's default
-    thresholds) replayed on a prediction already made."""
-    policy = build_policy(Settings(), KnowledgeBaseStore())
-
-    class Replay:
-        def __init__(self, prediction: Prediction) -> None:
-            self.prediction = prediction
-
-        async def parse(self, text: str) -> Prediction:
-            return self.prediction
-
-    def decide(prediction: Prediction) -> tuple[str, str | None]:
-        replay = Replay(prediction)
-        _, decision = asyncio.run(policy.decide_message(prediction.text, replay, TurnContext()))  # type: ignore[arg-type]
-        return decision.action.value, decision.faq_id
-
-    return decide
 
 
 def run_knowledge_base(

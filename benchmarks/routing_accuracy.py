@@ -29,7 +29,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -41,10 +40,10 @@ from sqlalchemy import select, update  # noqa: E402
 
 from app.conversations.models import Conversation, Message  # noqa: E402
 from app.conversations.service import message_texts  # noqa: E402
-from app.main import create_app  # noqa: E402
 from app.services import Services  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.webchat.service import find_conversation  # noqa: E402
+from benchmarks import harness  # noqa: E402
 
 ROUTING_SET = REPO_ROOT / "tests" / "data" / "routing.jsonl"
 CONCURRENCY = 6  # conversations at once: the workers batch them as they would live traffic
@@ -185,24 +184,21 @@ async def engines_used(services: Services) -> dict[str, int]:
 
 @contextlib.asynccontextmanager
 async def hub(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with harness.hub_in_process(settings) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
             yield client, app.state.services
 
 
 def hub_settings(var_dir: Path, rasa_url: str | None) -> Settings:
-    values: dict[str, Any] = {
-        "GOVCHAT_VAR_DIR": var_dir,
-        "GOVCHAT_SECRET_KEY": "routing-benchmark-" + "x" * 32,
-        "GOVCHAT_ADMIN_PASSWORD": "routing-benchmark-admin",
-        "GOVCHAT_POLL_INTERVAL": 0.02,
-        "GOVCHAT_WORKERS": 2,
-        "GOVCHAT_WEBCHAT_SESSIONS_PER_HOUR": 100_000,
-        "RASA_URL": rasa_url,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return harness.hub_settings(
+        var_dir,
+        GOVCHAT_LOG_LEVEL="INFO",
+        GOVCHAT_POLL_INTERVAL=0.02,
+        GOVCHAT_WORKERS=2,
+        GOVCHAT_WEBCHAT_SESSIONS_PER_HOUR=100_000,
+        RASA_URL=rasa_url,
+    )
 
 
 @contextlib.contextmanager

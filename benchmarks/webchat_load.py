@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import websockets
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.harness import HubProcess  # noqa: E402
 
 QUESTIONS = [
     "จดทะเบียนบริษัทออนไลน์ได้ไหม",
@@ -66,27 +73,6 @@ async def run(url: str, sessions: int, messages: int) -> None:
     print(f"throughput {len(latencies) / elapsed:.1f} answered messages/s, os.cpu_count()={os.cpu_count()}")
 
 
-def start_hub(port: int) -> subprocess.Popen[bytes]:
-    var = tempfile.mkdtemp(prefix="govchat-bench-")
-    env = {
-        **os.environ,
-        "GOVCHAT_VAR_DIR": var,
-        "GOVCHAT_ADMIN_PASSWORD": "bench-admin",
-        "GOVCHAT_POLL_INTERVAL": "0.1",
-    }
-    env.pop("RASA_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the hub did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,14 +83,17 @@ def main() -> None:
     parser.add_argument("--start-hub", action="store_true")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    hub = start_hub(args.port) if args.start_hub else None
-    url = f"http://127.0.0.1:{args.port}" if hub else args.url
-    try:
+    with contextlib.ExitStack() as stack:
+        url = args.url
+        if args.start_hub:
+            var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="govchat-bench-")))
+            database_url = f"sqlite+aiosqlite:///{var_dir / 'govchat.db'}"
+            fast_polling = {"GOVCHAT_POLL_INTERVAL": "0.1"}
+            hub = HubProcess(
+                database_url=database_url, var_dir=var_dir, extra_env=fast_polling, port=args.port
+            )
+            url = stack.enter_context(hub).url
         asyncio.run(run(url, args.sessions, args.messages))
-    finally:
-        if hub is not None:
-            hub.terminate()
-            hub.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import LiveServer, free_port, make_settings
+from benchmarks.harness import free_port, percentile
+from tests.conftest import LiveServer, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 FONTS = Path(__file__).resolve().parent.parent / "app" / "static" / "fonts"
@@ -99,9 +100,8 @@ def time_to_interactive(hub_url: str, page_url: str, runs: int) -> dict[str, lis
 
 
 def summary(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms, min {ordered[0]:.0f} ms (n={len(ordered)})"
+    p95 = percentile(values, 0.95)
+    return f"median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, min {min(values):.0f} ms (n={len(values)})"
 
 
 def main() -> None:
