@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 KB_PUBLISHED = "kb_published"
 SEED = Person("seed")
+LISTEN_RETRY_SECONDS = 5.0
 
 
 async def seed_if_empty(sessionmaker: async_sessionmaker[AsyncSession], root: Path) -> int:
@@ -180,15 +181,31 @@ class DatabaseKnowledgeBase:
                 log.exception("kb_check_failed")
 
     async def _listen(self, listening: asyncio.Event) -> None:
-        async with self._bus.subscribe(KB_PUBLISHED) as events:
-            listening.set()
-            async for event in events:
-                if event.get("fingerprint") == self.store.current.fingerprint:
-                    continue  # our own announcement, or one we already read
-                try:
-                    await self.reload()
-                except Exception:  # the database is away for a moment: the next event catches up
-                    log.exception("kb_reload_failed")
+        """Hear other processes' publications; while Redis is unreachable the hub still starts and
+        serves, the periodic database check standing in, and listening resumes when Redis is back."""
+        missed = False
+        while True:
+            try:
+                async with self._bus.subscribe(KB_PUBLISHED) as events:
+                    listening.set()
+                    if missed:
+                        await self.reload()  # what was published while we could not hear it
+                        missed = False
+                    async for event in events:
+                        if event.get("fingerprint") == self.store.current.fingerprint:
+                            continue  # our own announcement, or one we already read
+                        try:
+                            await self.reload()
+                        except Exception:  # the database is away for a moment: the next event catches up
+                            log.exception("kb_reload_failed")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not missed:
+                    log.warning("kb_listen_failed", extra={"error": type(error).__name__})
+                missed = True
+                listening.set()
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def stop(self) -> None:
         for task in (self._checker, self._listener):
