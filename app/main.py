@@ -73,10 +73,6 @@ def embedded_training_digest(kb: KnowledgeBase) -> str:
     return hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
 
 
-async def train_embedded(kb_store: KnowledgeBaseStore, cache_dir: Path | None = None) -> EmbeddedNlu:
-    return await train_embedded_for(kb_store.current, cache_dir)
-
-
 async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -> EmbeddedNlu:
     """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
 
@@ -125,7 +121,7 @@ async def build_swappable_nlu(
     """The embedded engine always (default and fallback); Rasa in front of it when configured.
 
     The embedded engine sits in a ``SwappableNlu``, the second value, which retraining replaces."""
-    trained = await train_embedded(kb_store, settings.var_dir / "cache")
+    trained = await train_embedded_for(kb_store.current, settings.var_dir / "cache")
     embedded = SwappableNlu(trained, embedded_training_digest(kb_store.current))
     if not settings.rasa_url:
         return embedded, embedded
