@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from app.deps import ServicesDep
+from nlu.cascade import LocalFirstNlu
 from nlu.client import NluClient
 from nlu.resilient import FailoverNlu
 
@@ -57,6 +58,8 @@ async def nlu_readiness(nlu: NluClient) -> tuple[bool, str | None]:
     Rasa's own readiness is asked each time: the breaker opens only after several failed
     messages, and a hub whose Rasa is down must not report "ok" until then.
     """
+    if isinstance(nlu, LocalFirstNlu):
+        nlu = nlu.remote
     if not isinstance(nlu, FailoverNlu):
         return await nlu.is_ready(), getattr(nlu, "degraded_reason", None)
     primary_ready = await nlu.primary.is_ready()

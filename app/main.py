@@ -125,6 +125,7 @@ async def build_swappable_nlu(
     embedded = SwappableNlu(trained, embedded_training_digest(kb_store.current))
     if not settings.rasa_url:
         return embedded, embedded
+    from nlu.cascade import LocalFirstNlu
     from nlu.rasa_http import RasaHttpNlu
     from nlu.resilient import FailoverNlu
 
@@ -135,7 +136,8 @@ async def build_swappable_nlu(
         timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 0.5)),
         auth_token=token,
     )
-    return FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout), embedded
+    failover = FailoverNlu(primary=rasa, fallback=embedded, call_timeout_s=timeout)
+    return LocalFirstNlu(embedded, failover, settings.nlu_local_sure_at), embedded
 
 
 def freeze_startup_objects() -> None:

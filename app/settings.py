@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nlu.cascade import DEFAULT_LOCAL_SURE_AT
+
 VAR_DIR = Path("var")
 MIN_PASSWORD_LENGTH = 8  # officers' passwords, the first administrator's included
 
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
         default=0.5, validation_alias="GOVCHAT_PROCESSING_HINT_SECONDS", ge=0
     )
     nlu_timeout_seconds: float = Field(default=2.0, validation_alias="GOVCHAT_NLU_TIMEOUT_SECONDS", gt=0)
+    # With Rasa: the embedded engine answers a message itself where its sparse model's top label is
+    # at least this probable (nlu.cascade); above 1, Rasa parses every message.
+    nlu_local_sure_at: float = Field(
+        default=DEFAULT_LOCAL_SURE_AT, validation_alias="GOVCHAT_NLU_LOCAL_SURE_AT", gt=0
+    )
     # Web chat embedded on the agency's own sites (INTERFACES.md, "Web-chat widget").
     widget_origins: str = Field(default="", validation_alias="GOVCHAT_WIDGET_ORIGINS")
     webchat_session_days: float = Field(default=30.0, validation_alias="GOVCHAT_WEBCHAT_SESSION_DAYS", gt=0)

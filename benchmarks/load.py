@@ -34,16 +34,19 @@ or SIGTERM.
 * lost: not acknowledged with 200, or never answered (no new answer for ``--drain-idle`` s, or
   ``--drain-timeout`` s after the step).
 * sustained: nothing lost; reply p99 <= ``--reply-bound`` (5 s); no growing backlog (reply p50
-  of the step's last fifth <= p50 of the rest + 1 s); with Rasa, every message parsed by Rasa
-  (the hub's failover to the embedded engine would flatter it).
+  of the step's last fifth <= p50 of the rest + 1 s); with Rasa, no message answered by the embedded
+  engine because Rasa failed (``embedded_failover`` in the engines column; ``embedded`` there are the
+  answers it was sure of; ``--hub-env GOVCHAT_NLU_LOCAL_SURE_AT=1.01`` sends every message to Rasa).
 * lag: how late the generator sent a message (p99 over 50 ms is flagged: the machine is too busy
   for steady sending, though late messages go out at once so the rate holds on average);
   CPU%: of the hubs, the Rasa server, the fake LINE API and the generator while the step sent
   and drained (100% = one core); CPU ms/msg: of the hubs (their Rasa server not included), or
   of the REST peer, per message: what a message costs, whatever else runs on the machine.
 
-Texts: knowledge-base questions (85%) and greet/thanks/goodbye examples (15%) that the hub
-answers directly (``govchat nlu predict``: action answer or smalltalk, so no conversation goes
+Texts: knowledge-base questions (``--texts kb``, the default) or the held-out FAQ paraphrases, Thai
+and English (``--texts heldout``: no engine trained on them; with Rasa, the share the embedded
+engine is sure of and answers itself, ``nlu.cascade``, is then what citizens would see) (85%) and
+greet/thanks/goodbye examples (15%) that the hub answers directly (``govchat nlu predict``: action answer or smalltalk, so no conversation goes
 to an officer queue and stops getting bot answers); ``--returning`` (30%) of messages come from
 a citizen who has written before (at least 5 s earlier), the rest from new citizens.
 
@@ -145,6 +148,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-idle", type=float, default=30.0, help="give up after this long without one")
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between steps")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--texts", choices=("kb", "heldout"), default="kb", help="questions: see Texts above")
     args = parser.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
     unknown = set(args.configs) - set(CONFIGS)
@@ -168,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
 
     print("preparing: texts (govchat nlu predict), models ...", file=sys.stderr, flush=True)
-    workload = load_workload(args.returning, args.seed, VAR_DIR)
+    workload = load_workload(args.returning, args.seed, VAR_DIR, args.texts)
     print(f"texts: {len(workload.questions)} questions, {len(workload.smalltalk)} smalltalk", file=sys.stderr)
     results: dict[str, list[Step]] = {}
     closed = None

@@ -178,6 +178,15 @@ class EmbeddedNlu:
             probs = self.dense.predict_proba_one(text, self.encoder.encode([normalize(text)])[0])
         return self._prediction(text, probs, (time.perf_counter() - started) * 1000.0)
 
+    def parse_if_sure(self, text: str, sure_at: float) -> Prediction | None:
+        """The sparse model's prediction where its top label reaches ``sure_at``, else None (nothing
+        is embedded: the caller asks another engine, ``nlu.cascade``)."""
+        started = time.perf_counter()
+        probs = self.classifier.predict_proba_one(text)
+        if float(probs.max()) < sure_at:
+            return None
+        return self._prediction(text, probs, (time.perf_counter() - started) * 1000.0)
+
     def parse_many(self, texts: Sequence[str]) -> list[Prediction]:
         """Batch parsing: same results as ``parse_sync`` one by one, the unsure texts embedded in one call."""
         if not texts:

@@ -7,6 +7,7 @@ engine, the next one uses the new; no message waits and none fails.
 
 from __future__ import annotations
 
+from nlu.cascade import SureParser
 from nlu.client import NluClient, Prediction
 
 
@@ -31,6 +32,10 @@ class SwappableNlu:
 
     async def parse(self, text: str) -> Prediction:
         return await self._engine.parse(text)
+
+    def parse_if_sure(self, text: str, sure_at: float) -> Prediction | None:
+        engine = self._engine
+        return engine.parse_if_sure(text, sure_at) if isinstance(engine, SureParser) else None
 
     async def is_ready(self) -> bool:
         return await self._engine.is_ready()

@@ -57,7 +57,11 @@ def _english_answer() -> str:
 async def test_an_english_question_is_answered_in_english_through_rasa(
     ensure_serving: RasaServer, sqlite_url: str, tmp_path: Path
 ) -> None:
-    settings = {"RASA_URL": ensure_serving.url, "RASA_AUTH_TOKEN": ensure_serving.auth_token}
+    settings = {
+        "RASA_URL": ensure_serving.url,
+        "RASA_AUTH_TOKEN": ensure_serving.auth_token,
+        "GOVCHAT_NLU_LOCAL_SURE_AT": "1.01",  # Rasa parses it, however sure the embedded engine is
+    }
     record, reply = await _ask(settings, sqlite_url, tmp_path)
     assert record["engine"] == "rasa"
     assert (record["action"], record["faq_id"]) == ("answer", ENTRY)
