@@ -53,9 +53,12 @@ lint: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python -c "from app.settings import Settings; from app.db.migrate import run_migrations; run_migrations(Settings().resolved_database_url())"
 
+# The set-up steps run side by side, then the suite in two processes (pytest-xdist; the tests that
+# share the Rasa server or Redis stay in one: tests/conftest.py).
 .PHONY: test
-test: $(STAMP) chromium rasa-model lint
-	$(BIN)/pytest -q
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j3 chromium rasa-model lint
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 .PHONY: run
 run: $(STAMP)

@@ -64,6 +64,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 _embedded_engines: dict[str, EmbeddedNlu] = {}
+# Trained engines kept in memory, by training digest: the one in service (a retraining replaces it).
+# The test suite, whose hubs go back and forth between knowledge bases in one process, keeps more.
+EMBEDDED_ENGINES_KEPT = 1
 
 
 def embedded_training_digest(kb: KnowledgeBase) -> str:
@@ -84,8 +87,9 @@ async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -
         return _embedded_engines[digest]
     path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
     engine = await asyncio.to_thread(_load_or_train, kb, path)
-    _embedded_engines.clear()
     _embedded_engines[digest] = engine
+    while len(_embedded_engines) > EMBEDDED_ENGINES_KEPT:
+        del _embedded_engines[next(iter(_embedded_engines))]  # the oldest
     return engine
 
 

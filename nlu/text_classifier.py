@@ -10,9 +10,12 @@ confidence of 0.8 is right about 80% of the time on data like the training data.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,7 +197,31 @@ def _with_dense(features: sparse.csr_matrix, dense: DenseArray | None, weight: f
     )
 
 
+class TrainingStopped(Exception):
+    """A training given up between two fits because its ``stop_when_set`` event was set."""
+
+
+_stop_event: ContextVar[threading.Event | None] = ContextVar("training_stop_event", default=None)
+
+
+@contextlib.contextmanager
+def stop_when_set(event: threading.Event) -> Iterator[None]:
+    """Trainings started in this context (and in threads started from it: ``asyncio.to_thread``
+    copies the context) raise ``TrainingStopped`` at their next fit once ``event`` is set.
+
+    A training runs for tens of seconds in a thread nobody can interrupt; a hub shutting down would
+    otherwise wait for it before the process can exit."""
+    token = _stop_event.set(event)
+    try:
+        yield
+    finally:
+        _stop_event.reset(token)
+
+
 def _fit_svm(features: sparse.csr_matrix, labels: Sequence[str], config: EngineConfig) -> LinearSVC:
+    event = _stop_event.get()
+    if event is not None and event.is_set():
+        raise TrainingStopped("the training was stopped")
     svm = LinearSVC(C=config.svm_c, random_state=config.seed, max_iter=5000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on tiny sets: the scores are still usable

@@ -10,8 +10,9 @@ Start-up costs: a test process starts hundreds of hubs in-process, and each star
 knowledge base and training files, hashes the admin password at argon2's full cost and collects
 and freezes the heap. ``_cheap_hub_start`` shares the parsed files across the session (keyed by
 the files' contents, so a test that edits them gets a fresh parse), hashes with argon2's lowest
-cost, and skips ``gc.freeze`` (except for the test of it, marked ``gc_freeze``). Hubs started as
-processes, and production, do all of it at full cost.
+cost, keeps every embedded engine it trains (not only the last), and skips ``gc.freeze`` (except
+for the test of it, marked ``gc_freeze``). Hubs started as processes, and production, do all of it
+at full cost.
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 POSTGRES_ADMIN_DSN = os.environ.get("GOVCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_PASSWORD = "admin-test-password"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test`` runs two test processes (pytest-xdist, ``--dist loadgroup``); tests that share a
+    server across processes stay in one of them: the session's Rasa server (started once), and
+    Redis, whose pub/sub would carry one process's hub events to the other's hubs."""
+    for item in items:
+        for marker in ("rasa", "redis"):
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.xdist_group(marker))
+                break
 
 
 def _postgres_reachable() -> bool:
@@ -226,6 +238,8 @@ def _cheap_hub_start() -> Iterator[None]:
         )
         patch.setattr(composition, "load_training_examples", lambda *args: list(examples(*args)))
         patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        # tests go back and forth between the shipped knowledge base and edited ones (~15 s a training)
+        patch.setattr(composition, "EMBEDDED_ENGINES_KEPT", 16)
         yield
 
 

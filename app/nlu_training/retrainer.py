@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +27,7 @@ from app.nlu_training.status import TrainingStatus
 from knowledge_base.loader import KnowledgeBase, KnowledgeBaseStore
 from nlu.client import NluClient
 from nlu.swappable import SwappableNlu
+from nlu.text_classifier import TrainingStopped, stop_when_set
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class NluRetrainer:
         self._after_swap = after_swap
         self._embedded_status = TrainingStatus("idle", "embedded", embedded.model)
         self._changed = asyncio.Event()
+        self._stopping = threading.Event()  # gives up a training in its thread (stop)
         self._loop_task: asyncio.Task[None] | None = None
         self._look_again: asyncio.Task[None] | None = None
         self._stop_listening: Callable[[], None] | None = None
@@ -75,6 +78,7 @@ class NluRetrainer:
     async def stop(self) -> None:
         if self._stop_listening is not None:
             self._stop_listening()
+        self._stopping.set()
         for task in (self._loop_task, self._look_again):
             if task is not None:
                 task.cancel()
@@ -131,7 +135,10 @@ class NluRetrainer:
         )
         started = time.monotonic()
         try:
-            engine = await self._train_embedded(kb)
+            with stop_when_set(self._stopping):
+                engine = await self._train_embedded(kb)
+        except TrainingStopped:
+            return
         except Exception as exc:  # a bad model must never stop the old one from answering
             log.exception("embedded_retraining_failed", extra={"event": "embedded_retraining_failed"})
             self._embedded_status = TrainingStatus(

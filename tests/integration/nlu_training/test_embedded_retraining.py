@@ -42,16 +42,8 @@ def kb_dir(tmp_path: Path) -> Path:
     return copy_knowledge_base(tmp_path / "kb")
 
 
-@pytest.fixture(scope="session")
-def trained_engines(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One pickle cache for the module's hubs: each starts on the unchanged knowledge base, and
-    loads its engine instead of training it again after another test retrained."""
-    return tmp_path_factory.mktemp("embedded-engines")
-
-
 @pytest.fixture
-def settings(hub_database_url: str, tmp_path: Path, kb_dir: Path, trained_engines: Path) -> Settings:
-    (tmp_path / "cache").symlink_to(trained_engines, target_is_directory=True)
+def settings(hub_database_url: str, tmp_path: Path, kb_dir: Path) -> Settings:
     return make_settings(hub_database_url, tmp_path, GOVCHAT_KB_DIR=kb_dir)
 
 

@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection
 from app.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, LiveServer, make_settings
 
+pytestmark = pytest.mark.redis
 REDIS_URL = "redis://127.0.0.1:6379/14"
 EVENT_TIMEOUT = 15.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import pytest
 from sqlalchemy import func, select
 
 from app.conversations.models import DeliveryStatus, Message, WorkItem, WorkStatus
@@ -19,7 +20,7 @@ from tests.integration.reliability.audit import (
 )
 from tests.integration.reliability.processes import SETTLE_TIMEOUT, LineSender, hub_environment
 
-pytestmark = NEEDS_POSTGRES
+pytestmark = [pytest.mark.redis, *NEEDS_POSTGRES]
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BURST = 200
 USERS = 60

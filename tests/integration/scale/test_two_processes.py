@@ -17,7 +17,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from tests.conftest import wait_for
 from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
 
-pytestmark = NEEDS_POSTGRES
+pytestmark = [pytest.mark.redis, *NEEDS_POSTGRES]
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 

@@ -19,6 +19,7 @@ from tests.conftest import POSTGRES_AVAILABLE
 from tests.integration.processes import HubProcess, StartHubs
 from tests.integration.scale.test_two_processes import two_process_environment
 
+pytestmark = pytest.mark.redis
 ANSWER_WITHIN_S = 10.0
 SLOW_POLL = {"GOVCHAT_POLL_INTERVAL": "30"}
 

@@ -14,7 +14,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.officers.models import AuditRecord
 from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
 
-pytestmark = NEEDS_POSTGRES
+pytestmark = [pytest.mark.redis, *NEEDS_POSTGRES]
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ADMIN_PASSWORD = "admin-test-password"
 MESSAGES_PER_MINUTE = 6
