@@ -242,7 +242,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessionmaker=sessionmaker,
         transactions=work_transactions,
         intake=GroupCommit(work_transactions),
-        kb_store=kb_store,
         kb=kb,
         responses=responses,
         policy=policy,
