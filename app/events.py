@@ -12,12 +12,13 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
+LISTEN_RETRY_SECONDS = 5.0  # a subscription lost with Redis is tried again this often
 
 
 class EventBus(Protocol):
@@ -155,3 +156,40 @@ class RedisBus:
 
 def create_event_bus(redis_url: str | None) -> EventBus:
     return RedisBus(redis_url) if redis_url else InProcessBus()
+
+
+async def listen_forever(
+    bus: EventBus,
+    topic: str,
+    on_event: Callable[[dict[str, Any]], Awaitable[object]],
+    *,
+    listening: asyncio.Event | None = None,
+    on_resumed: Callable[[], Awaitable[object]] | None = None,
+    retry_seconds: float = LISTEN_RETRY_SECONDS,
+) -> None:
+    """Hand each event on ``topic`` to ``on_event`` until cancelled, subscribing again
+    ``retry_seconds`` after the bus fails (Redis unreachable at start, or lost later).
+
+    ``listening`` is set once subscribed, or at the first failure, so that a start waiting
+    for it is not held by an unreachable Redis. ``on_resumed`` runs when a subscription is
+    back after a failure: what was published meanwhile was not heard. An exception from
+    ``on_event`` or ``on_resumed`` counts as a failure too.
+    """
+    failing = False
+    while True:
+        try:
+            async with bus.subscribe(topic) as events:
+                if listening is not None:
+                    listening.set()
+                if failing and on_resumed is not None:
+                    await on_resumed()
+                failing = False
+                async for event in events:
+                    await on_event(event)
+        except Exception as error:  # cancelling is not an Exception: it stops the loop
+            if not failing:  # once per outage, not once per retry
+                log.warning("event_listen_failed", extra={"topic": topic, "error": type(error).__name__})
+            failing = True
+            if listening is not None:
+                listening.set()
+            await asyncio.sleep(retry_seconds)

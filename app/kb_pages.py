@@ -41,7 +41,7 @@ def _limits() -> dict[str, int]:
 
 
 def _render(request: Request, services: ServicesDep, view: str, **page: Any) -> HTMLResponse:
-    kb = services.kb_store.current
+    kb = services.kb.store.current
     responses = services.responses
     config = {
         "view": view,

@@ -76,13 +76,17 @@ def embedded_training_digest(kb: KnowledgeBase) -> str:
     return hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:16]
 
 
-async def train_embedded_for(kb: KnowledgeBase, cache_dir: Path | None = None) -> EmbeddedNlu:
+async def train_embedded_for(
+    kb: KnowledgeBase, cache_dir: Path | None = None, digest: str | None = None
+) -> EmbeddedNlu:
     """Train once per distinct training data: memoised in the process and pickled under ``cache_dir``.
 
     Restarts (and several apps in one test process) then start in well under a second, and after
-    a knowledge-base change every process but the first loads what that one trained.
+    a knowledge-base change every process but the first loads what that one trained. ``digest``
+    is ``embedded_training_digest(kb)`` when the caller has it already (it reads every example).
     """
-    digest = embedded_training_digest(kb)
+    if digest is None:
+        digest = embedded_training_digest(kb)
     if digest in _embedded_engines:
         return _embedded_engines[digest]
     path = cache_dir / f"embedded-nlu-{digest}.pickle" if cache_dir else None
@@ -125,8 +129,9 @@ async def build_swappable_nlu(
     """The embedded engine always (default and fallback); Rasa in front of it when configured.
 
     The embedded engine sits in a ``SwappableNlu``, the second value, which retraining replaces."""
-    trained = await train_embedded_for(kb_store.current, settings.var_dir / "cache")
-    embedded = SwappableNlu(trained, embedded_training_digest(kb_store.current))
+    kb = kb_store.current
+    digest = embedded_training_digest(kb)
+    embedded = SwappableNlu(await train_embedded_for(kb, settings.var_dir / "cache", digest), digest)
     if not settings.rasa_url:
         return embedded, embedded
     from nlu.cascade import LocalFirstNlu
@@ -248,7 +253,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessionmaker=sessionmaker,
         transactions=work_transactions,
         intake=GroupCommit(work_transactions),
-        kb_store=kb_store,
         kb=kb,
         responses=responses,
         policy=policy,

@@ -18,7 +18,6 @@ from app.settings import Settings
 from app.webchat.tokens import TokenSigner
 from channels.base import ChannelAdapter
 from knowledge_base.conversation import Responses
-from knowledge_base.loader import KnowledgeBaseStore
 from nlu.client import NluClient
 
 
@@ -29,8 +28,7 @@ class Services:
     sessionmaker: async_sessionmaker[AsyncSession]  # reads (and the web chat's requests)
     transactions: Transactions  # units of work: the workers', intake's and officers' changes
     intake: GroupCommit  # stores webhook events, concurrent requests sharing a transaction
-    kb_store: KnowledgeBaseStore  # always ``kb.store``: what answers read
-    kb: DatabaseKnowledgeBase  # the store's source (the database) and its authoring rules' departments
+    kb: DatabaseKnowledgeBase  # ``kb.store`` is what answers read; ``kb`` reloads it from the database
     responses: Responses
     policy: DecisionPolicy
     nlu: NluClient

@@ -81,7 +81,7 @@ def file_change(services: Services, kb_dir: Path) -> Publish:
     async def publish(question: str) -> tuple[float, dict[str, object]]:
         add_question(kb_dir, TARGET_ENTRY, question)
         changed = time.monotonic()
-        assert await asyncio.to_thread(services.kb_store.reload)
+        assert await asyncio.to_thread(services.kb.store.reload)
         return changed, {}
 
     return publish
@@ -102,7 +102,7 @@ class Approval:
         services: Services = app.state.services
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-            department = services.kb_store.current.entries[TARGET_ENTRY].department
+            department = services.kb.store.current.entries[TARGET_ENTRY].department
             author = await make_editor(client, services, [department])
             reviewer = await make_editor(client, services, [department])
             yield cls(client, department, author, reviewer)
@@ -184,12 +184,12 @@ async def embedded(warm_cache: bool) -> dict[str, object]:
             (root / "second").mkdir()
             (root / "second" / "cache").symlink_to(root / "first" / "cache")
         # the second hub starts on the original knowledge base, then gets the same change
-        question = services.kb_store.current.entries[TARGET_ENTRY].questions[-1]
+        question = services.kb.store.current.entries[TARGET_ENTRY].questions[-1]
         async with hub(kb_second, root / "second") as second:
             started = time.monotonic()
             add_question(kb_second, TARGET_ENTRY, question)
-            assert await asyncio.to_thread(second.kb_store.reload)
-            target = second.training.training_digest(second.kb_store.current)
+            assert await asyncio.to_thread(second.kb.store.reload)
+            target = second.training.training_digest(second.kb.store.current)
             while second.training.embedded.model != target:  # noqa: ASYNC110 (another object swaps it)
                 await asyncio.sleep(0.02)
             return {**first, "second_process_loads_pickle_s": round(time.monotonic() - started, 2)}

@@ -51,7 +51,7 @@ async def change_status(
 async def complaints_page(request: Request, services: ServicesDep) -> HTMLResponse:
     departments = [
         {"id": d.id, "name_th": d.name_th, "target_wait_minutes": d.target_wait_minutes}
-        for d in services.kb_store.current.departments.values()
+        for d in services.kb.store.current.departments.values()
     ]
     response = templates.TemplateResponse(request, "console/complaints.html", {"departments": departments})
     response.headers.update(SECURITY_HEADERS)

@@ -37,7 +37,7 @@ from app.conversations.models import WorkStatus
 from app.conversations.pipeline import Pipeline
 from app.db.schema import utcnow
 from app.db.transactions import Transactions
-from app.events import EventBus
+from app.events import EventBus, listen_forever
 from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -124,16 +124,12 @@ class Workers:
 
     async def _listen(self) -> None:
         """Wake when a process without workers queues something; the poll covers a Redis outage."""
-        while True:
-            try:
-                async with self.bus.subscribe(WAKE_TOPIC) as events:
-                    async for event in events:
-                        for kind in event.get("kinds", []):
-                            if kind in self._ready:
-                                self._ready[kind].set()
-            except Exception:  # Redis down at start-up: try again now and then, not in a loop
-                log.warning("wake_subscription_failed", exc_info=True)
-                await asyncio.sleep(REAP_INTERVAL_SECONDS)
+        await listen_forever(self.bus, WAKE_TOPIC, self._woken)
+
+    async def _woken(self, event: dict[str, Any]) -> None:
+        for kind in event.get("kinds", []):
+            if kind in self._ready:
+                self._ready[kind].set()
 
     def start(self) -> None:
         """Start the claimers, the reaper and the lease renewal; none when ``count`` is 0."""

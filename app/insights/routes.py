@@ -43,7 +43,7 @@ async def insights(
 ) -> InsightsReport:
     return await service.build_insights(
         session,
-        services.kb_store.current,
+        services.kb.store.current,
         days=days,
         answer_threshold=services.settings.answer_threshold,
         stale_after_days=services.settings.kb_stale_days,
@@ -69,7 +69,7 @@ async def open_data(
         start, end = opendata.parse_period(from_, to)
     except opendata.OpenDataRequestError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
-    body = await opendata.build_open_data(session, start, end, services.kb_store.current.entries.keys())
+    body = await opendata.build_open_data(session, start, end, services.kb.store.current.entries.keys())
     disposition = f'attachment; filename="{opendata.file_name(start, end)}"'
     return Response(
         body.encode("utf-8"),
@@ -89,7 +89,7 @@ async def suggest_question(
     """Copy a question into a draft under ``knowledge_base/drafts/`` (never live until curated)."""
     try:
         draft = await service.suggest_question(
-            services.kb_store, services.transactions, officer, body.faq_id or None, body.question
+            services.kb.store, services.transactions, officer, body.faq_id or None, body.question
         )
     except SuggestionError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
@@ -103,7 +103,7 @@ async def suggest_question(
 @page_router.get("/console/insights", response_class=HTMLResponse)
 async def insights_page(request: Request, services: ServicesDep) -> HTMLResponse:
     """The page holds no citizen data: its script asks the API with the officer's token."""
-    kb = services.kb_store.current
+    kb = services.kb.store.current
     context = {
         "faq_titles": {entry.id: entry.title for entry in kb.entries.values()},
         "departments": {department.id: department.name_th for department in kb.departments.values()},

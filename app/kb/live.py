@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.schema import utcnow
-from app.events import EventBus
+from app.events import EventBus, listen_forever
 from app.kb import repository
 from app.kb.fields import entry_of, fields_of
 from app.kb.models import EntryStatus, KbEntry
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 KB_PUBLISHED = "kb_published"
 SEED = Person("seed")
-LISTEN_RETRY_SECONDS = 5.0
 
 
 async def seed_if_empty(sessionmaker: async_sessionmaker[AsyncSession], root: Path) -> int:
@@ -183,29 +182,17 @@ class DatabaseKnowledgeBase:
     async def _listen(self, listening: asyncio.Event) -> None:
         """Hear other processes' publications; while Redis is unreachable the hub still starts and
         serves, the periodic database check standing in, and listening resumes when Redis is back."""
-        missed = False
-        while True:
-            try:
-                async with self._bus.subscribe(KB_PUBLISHED) as events:
-                    listening.set()
-                    if missed:
-                        await self.reload()  # what was published while we could not hear it
-                        missed = False
-                    async for event in events:
-                        if event.get("fingerprint") == self.store.current.fingerprint:
-                            continue  # our own announcement, or one we already read
-                        try:
-                            await self.reload()
-                        except Exception:  # the database is away for a moment: the next event catches up
-                            log.exception("kb_reload_failed")
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not missed:
-                    log.warning("kb_listen_failed", extra={"error": type(error).__name__})
-                missed = True
-                listening.set()
-                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+        await listen_forever(
+            self._bus, KB_PUBLISHED, self._heard, listening=listening, on_resumed=self.reload
+        )
+
+    async def _heard(self, event: dict[str, Any]) -> None:
+        if event.get("fingerprint") == self.store.current.fingerprint:
+            return  # our own announcement, or one we already read
+        try:
+            await self.reload()
+        except Exception:  # the database is away for a moment: the next event catches up
+            log.exception("kb_reload_failed")
 
     async def stop(self) -> None:
         for task in (self._checker, self._listener):

@@ -24,7 +24,7 @@ def embedded_engine(nlu: NluClient) -> EmbeddedNlu | None:
 
 
 async def near_duplicates(services: Services, entry_id: str, questions: list[str]) -> list[NearDuplicate]:
-    kb = services.kb_store.current
+    kb = services.kb.store.current
     taken = {
         normalize_question(question): other
         for other in kb.entries.values()

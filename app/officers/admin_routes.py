@@ -53,7 +53,7 @@ async def create_officer(body: OfficerCreate, officer: CurrentAdmin, services: S
             password=body.password,
             departments=body.departments,
             role=body.role,
-            known_departments=services.kb_store.current.departments,
+            known_departments=services.kb.store.current.departments,
             actor_id=officer.id,
         )
     return admin.officer_view(created)
@@ -68,7 +68,7 @@ async def update_officer(
             services.transactions,
             officer_id,
             actor_id=officer.id,
-            known_departments=services.kb_store.current.departments,
+            known_departments=services.kb.store.current.departments,
             password=body.password,
             departments=body.departments,
             role=body.role,

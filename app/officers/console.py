@@ -22,10 +22,10 @@ SECURITY_HEADERS = {**html_security_headers(), "Cache-Control": "no-store"}
 async def console_page(request: Request, services: ServicesDep) -> HTMLResponse:
     departments = [
         {"id": d.id, "name_th": d.name_th, "target_wait_minutes": d.target_wait_minutes}
-        for d in services.kb_store.current.departments.values()
+        for d in services.kb.store.current.departments.values()
     ]
     # the console names what the bot understood by the entry's Thai title, not its id
-    faq_titles = {entry.id: entry.title for entry in services.kb_store.current.entries.values()}
+    faq_titles = {entry.id: entry.title for entry in services.kb.store.current.entries.values()}
     response = templates.TemplateResponse(
         request, "console/index.html", {"departments": departments, "faq_titles": faq_titles}
     )

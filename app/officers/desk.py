@@ -29,7 +29,7 @@ class OfficerDesk:
 
     @classmethod
     def of(cls, services: Services) -> OfficerDesk:
-        store = services.kb_store
+        store = services.kb.store
         return cls(
             transactions=services.transactions,
             bus=services.bus,

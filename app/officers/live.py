@@ -60,7 +60,7 @@ class ConsoleSocket:
         self.queue_tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
-        departments = access.visible_departments(self.officer, self.services.kb_store.current.departments)
+        departments = access.visible_departments(self.officer, self.services.kb.store.current.departments)
         for department in departments:
             self.queue_tasks.append(
                 await self._forward(events.queue_topic(department), _queue_event(department))

@@ -66,12 +66,12 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
 
 @router.get("/me")
 async def me(officer: CurrentOfficer, services: ServicesDep) -> OfficerProfile:
-    return views.me(services.kb_store.current, officer)
+    return views.me(services.kb.store.current, officer)
 
 
 @router.get("/departments")
 async def departments(officer: CurrentOfficer, services: ServicesDep) -> DepartmentList:
-    return DepartmentList(departments=views.departments(services.kb_store.current))
+    return DepartmentList(departments=views.departments(services.kb.store.current))
 
 
 def _inbox_filter(
@@ -82,7 +82,7 @@ def _inbox_filter(
     breached: bool | None = None,
 ) -> inbox.InboxFilter:
     """Search and filters of the queue and held lists; none given: everything, as before."""
-    if department is not None and department not in services.kb_store.current.departments:
+    if department is not None and department not in services.kb.store.current.departments:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown department {department!r}")
     text = (q or "").strip() or None
     return inbox.InboxFilter(text, channel.value if channel else None, department, breached)
@@ -95,7 +95,7 @@ InboxFilterDep = Annotated[inbox.InboxFilter, Depends(_inbox_filter)]
 async def queue(
     officer: CurrentOfficer, services: ServicesDep, session: SessionDep, wanted: InboxFilterDep
 ) -> Queue:
-    rows = await views.queue(services.kb_store.current, session, officer)
+    rows = await views.queue(services.kb.store.current, session, officer)
     return Queue(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
@@ -109,14 +109,14 @@ async def held_conversations(
 ) -> HeldConversations:
     """Conversations with an officer: mine, or (supervisors, admins) everyone's in my departments."""
     everyone = everyone and access.can_overrule(officer)
-    rows = await views.held(services.kb_store.current, session, officer, everyone)
+    rows = await views.held(services.kb.store.current, session, officer, everyone)
     return HeldConversations(conversations=await inbox.filter_rows(session, rows, wanted))
 
 
 @router.get("/counts")
 async def counts(officer: CurrentOfficer, services: ServicesDep, session: SessionDep) -> DepartmentCounts:
     """Waiting, with-officer and breached-target counts of each of my departments."""
-    counted = await inbox.department_counts(services.kb_store.current, session, officer)
+    counted = await inbox.department_counts(services.kb.store.current, session, officer)
     return DepartmentCounts(departments=counted)
 
 
@@ -125,7 +125,7 @@ async def officers(officer: CurrentOfficer, services: ServicesDep, session: Sess
     """Supervisors and admins: the officers they may assign a conversation to."""
     if not access.can_overrule(officer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only supervisors and administrators reassign")
-    return Colleagues(officers=await inbox.colleagues(services.kb_store.current, session, officer))
+    return Colleagues(officers=await inbox.colleagues(services.kb.store.current, session, officer))
 
 
 @router.get("/conversations/{conversation_id}")
@@ -134,7 +134,7 @@ async def conversation(
 ) -> ConversationDetail:
     with as_http():
         return await views.conversation_detail(
-            services.kb_store.current, services.adapters, session, officer, conversation_id
+            services.kb.store.current, services.adapters, session, officer, conversation_id
         )
 
 
@@ -241,7 +241,7 @@ async def attachment(
 
 @router.get("/canned")
 async def canned(officer: CurrentOfficer, services: ServicesDep) -> CannedReplies:
-    replies = views.canned_replies(services.kb_store.current, services.responses.source_label, officer)
+    replies = views.canned_replies(services.kb.store.current, services.responses.source_label, officer)
     return CannedReplies(replies=replies)
 
 

@@ -175,7 +175,7 @@ def test_the_draft_button_opens_the_editor_with_the_question_added_to_the_sugges
     added = page.locator("#questions-list li").last
     expect(added).to_contain_text(question)
     expect(page.locator("#questions-list li")).to_have_count(
-        len(insights_hub.services.kb_store.current.entries["financial_statement_deadline"].questions) + 1
+        len(insights_hub.services.kb.store.current.entries["financial_statement_deadline"].questions) + 1
     )
     expect(page.get_by_role("status").filter(has_text="เพิ่มคำถาม")).to_be_attached()
 

@@ -79,7 +79,7 @@ class TestReplies:
         [request, *_] = await messenger.delivered_to(CITIZEN)
         assert request.message is not None
         payload = request.message["attachment"]["payload"]
-        entry = messenger.services.kb_store.current.entry("company_registration_online")
+        entry = messenger.services.kb.store.current.entry("company_registration_online")
         assert entry is not None
         assert payload["template_type"] == "button"
         assert [b["type"] for b in payload["buttons"]] == ["web_url", "postback"]

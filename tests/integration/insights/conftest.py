@@ -44,7 +44,7 @@ async def officer_headers(client: httpx.AsyncClient, services: Services, role: R
         password=PASSWORD,
         departments=["general"],
         role=role,
-        known_departments=services.kb_store.current.departments,
+        known_departments=services.kb.store.current.departments,
     )
     return await login(client, username, PASSWORD)
 

@@ -41,7 +41,7 @@ async def bot_replies(
 async def test_an_expired_entry_is_escalated_not_answered(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    entry = services.kb_store.current.entry(EXPIRED)
+    entry = services.kb.store.current.entry(EXPIRED)
     assert entry is not None and entry.is_expired(dt.date.today())
     created = (await client.post("/api/webchat/sessions")).json()
     headers = {"Authorization": f"Bearer {created['token']}"}

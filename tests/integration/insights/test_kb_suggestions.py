@@ -30,7 +30,7 @@ class TestSuggestionApi:
     async def test_a_supervisor_drafts_a_question_outside_the_live_knowledge_base(
         self, client: httpx.AsyncClient, services: Services, supervisor_headers: dict[str, str]
     ) -> None:
-        root = services.kb_store.root
+        root = services.kb.store.root
         body = {"faq_id": "name_reservation", "question": QUESTION}
 
         response = await client.post(URL, json=body, headers=supervisor_headers)

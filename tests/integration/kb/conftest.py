@@ -41,7 +41,7 @@ async def make_editor(
         password=PASSWORD,
         departments=departments,
         role=role,
-        known_departments=services.kb_store.current.departments,
+        known_departments=services.kb.store.current.departments,
     )
     return Editor(created.id, username, await login(client, username, PASSWORD))
 

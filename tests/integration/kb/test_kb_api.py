@@ -106,7 +106,7 @@ class TestDrafting:
     ) -> None:
         change_id = await propose(client, author, ENTRY, "general", {"answer": NEW_ANSWER})
         assert (await entry(client, author, ENTRY))["pending_changes"] == 1
-        assert services.kb_store.current.entries[ENTRY].answer != NEW_ANSWER
+        assert services.kb.store.current.entries[ENTRY].answer != NEW_ANSWER
         response = await client.get(f"{KB}/changes/{change_id}", headers=author.headers)
         change = response.json()
         assert change["status"] == "pending_review" and change["is_new_entry"] is False
@@ -147,8 +147,8 @@ class TestDrafting:
     async def test_a_question_another_entry_has_is_refused(
         self, client: httpx.AsyncClient, author: Editor, services: Services
     ) -> None:
-        taken = services.kb_store.current.entries["contact_channels"].questions[0]
-        questions = [*services.kb_store.current.entries[ENTRY].questions, taken]
+        taken = services.kb.store.current.entries["contact_channels"].questions[0]
+        questions = [*services.kb.store.current.entries[ENTRY].questions, taken]
         response = await client.post(
             f"{KB}/changes",
             json={"entry_id": ENTRY, "department": "general", "fields": {"questions": questions}},
@@ -177,7 +177,7 @@ class TestDrafting:
         self, client: httpx.AsyncClient, author: Editor, services: Services
     ) -> None:
         fields = new_entry_fields("ก")
-        taken = services.kb_store.current.entries["contact_channels"].questions[0]
+        taken = services.kb.store.current.entries["contact_channels"].questions[0]
         fields["questions"] = [*fields["questions"], taken]
         fields["answer"] = "สั้นไป"
         response = await client.post(
@@ -191,7 +191,7 @@ class TestDrafting:
         assert {
             "question": taken,
             "entry_id": "contact_channels",
-            "title": services.kb_store.current.entries["contact_channels"].title,
+            "title": services.kb.store.current.entries["contact_channels"].title,
         } in body["near_duplicates"]
         changes = await client.get(f"{KB}/changes", headers=author.headers)
         assert changes.json()["changes"] == []
@@ -217,7 +217,7 @@ class TestReview:
         response = await client.post(f"{KB}/changes/{change_id}/approve", headers=author.headers)
         assert response.status_code == 409
         assert "ตนเอง" in response.json()["detail"]
-        assert services.kb_store.current.entries[ENTRY].answer != NEW_ANSWER
+        assert services.kb.store.current.entries[ENTRY].answer != NEW_ANSWER
 
     async def test_an_admin_approves_any_department(
         self, client: httpx.AsyncClient, author: Editor, admin_headers: dict[str, str]
@@ -259,7 +259,7 @@ class TestReview:
         assert change["reviewed_by"]["username"] == reviewer.username
         again = await client.post(f"{KB}/changes/{change_id}/approve", headers=reviewer.headers)
         assert again.status_code == 409
-        assert services.kb_store.current.entries[ENTRY].answer != NEW_ANSWER
+        assert services.kb.store.current.entries[ENTRY].answer != NEW_ANSWER
         assert (await entry(client, author, ENTRY))["version"] == 1
 
     async def test_history_keeps_every_version_with_who_and_the_diff(
@@ -295,7 +295,7 @@ class TestReview:
         change_id = await propose(client, author, "test_service", "general", new_entry_fields("ก"))
         published = await approve(client, reviewer, change_id)
         assert published["version"] == 1 and published["entry"]["department"] == "general"
-        assert services.kb_store.current.entries["test_service"].title == "บริการทดสอบ ก"
+        assert services.kb.store.current.entries["test_service"].title == "บริการทดสอบ ก"
 
     async def test_a_required_entry_cannot_be_retired(
         self, client: httpx.AsyncClient, author: Editor

@@ -35,7 +35,7 @@ class TestSeed:
             entries = (await session.scalars(select(KbEntry))).all()
             versions = (await session.scalars(select(KbEntryVersion))).all()
             seeded = await session.scalar(select(func.count()).where(AuditRecord.action == "kb_seed"))
-        assert {e.id for e in entries} == set(services.kb_store.current.entries)
+        assert {e.id for e in entries} == set(services.kb.store.current.entries)
         assert {(v.version, v.author, v.approved_by) for v in versions} == {(1, "seed", "seed")}
         assert seeded == 1
 
@@ -49,7 +49,7 @@ class TestSeed:
         )
         async with running_app(settings) as second:
             services: Services = second.state.services
-            assert services.kb_store.current.entries[ENTRY].answer == NEW_ANSWER
+            assert services.kb.store.current.entries[ENTRY].answer == NEW_ANSWER
             async with services.sessionmaker() as session:
                 seeded = await session.scalar(select(func.count()).where(AuditRecord.action == "kb_seed"))
         assert seeded == 1
@@ -74,7 +74,7 @@ class TestApproval:
         assert version is not None and (version.author_id, version.approver_id) == (author.id, reviewer.id)
         assert change is not None and change.status == "published" and change.published_version == 2
         assert {"kb_change_create", "kb_change_approve", "kb_publish"} <= actions
-        assert services.kb_store.current.entries[ENTRY].answer == NEW_ANSWER
+        assert services.kb.store.current.entries[ENTRY].answer == NEW_ANSWER
 
     async def test_of_two_changes_from_the_same_version_approved_at_once_exactly_one_is_published(
         self, client: httpx.AsyncClient, author: Editor, reviewer: Editor, services: Services
@@ -153,7 +153,7 @@ async def test_a_retired_entry_is_not_answered_any_more_and_can_come_back(
     assert answer in reply["text"]
 
     await approve(client, reviewer, await propose(client, author, RETIRING, "general", {"status": "retired"}))
-    assert RETIRING not in services.kb_store.current.entries
+    assert RETIRING not in services.kb.store.current.entries
     after = await new_citizen(client, services)
     await after.say(question)
     replies = await after.wait_for_reply(1)
@@ -164,4 +164,4 @@ async def test_a_retired_entry_is_not_answered_any_more_and_can_come_back(
     await approve(
         client, reviewer, await propose(client, author, RETIRING, "general", {"status": "published"})
     )
-    assert RETIRING in services.kb_store.current.entries
+    assert RETIRING in services.kb.store.current.entries

@@ -243,7 +243,7 @@ class TestEventHandling:
         event["postback"] = {"data": "faq:company_certificate"}
         await line.post(event)
         (delivery,) = await line.wait_deliveries("Ufaq")
-        entry = line.services.kb_store.current.entry("company_certificate")
+        entry = line.services.kb.store.current.entry("company_certificate")
         assert entry is not None
         assert delivery.messages[0]["contents"]["body"]["contents"][0]["text"] == entry.title
 

@@ -73,7 +73,7 @@ class GatedTraining:
 
 async def _add_question(services: Services, kb_dir: Path, question: str) -> None:
     add_question(kb_dir, TARGET_ENTRY, question)
-    assert await asyncio.to_thread(services.kb_store.reload)
+    assert await asyncio.to_thread(services.kb.store.reload)
 
 
 async def test_an_added_question_is_answered_after_the_retraining_and_the_old_engine_answers_meanwhile(
@@ -138,7 +138,7 @@ async def test_changes_during_a_training_are_coalesced_into_one_more_training(
         await _add_question(services, kb_dir, f"{NEW_QUESTION} แบบที่ {n}")
     gated.gate.set()
 
-    latest = services.training.training_digest(services.kb_store.current)
+    latest = services.training.training_digest(services.kb.store.current)
     await wait_for(
         lambda: services.training.embedded.model == latest and services.training.idle,
         timeout=RETRAINING_TIMEOUT,
@@ -154,6 +154,6 @@ async def test_a_change_that_leaves_the_training_data_alone_trains_nothing(
     rounds = services.training.rounds
     departments = kb_dir / "departments.yml"
     departments.write_text(departments.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
-    assert await asyncio.to_thread(services.kb_store.reload)
+    assert await asyncio.to_thread(services.kb.store.reload)
     await wait_for(lambda: services.training.rounds > rounds and services.training.idle, timeout=30)
     assert gated.started == 0

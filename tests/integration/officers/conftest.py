@@ -91,7 +91,7 @@ async def make_officer(
         password=OFFICER_PASSWORD,
         departments=departments,
         role=role,
-        known_departments=services.kb_store.current.departments,
+        known_departments=services.kb.store.current.departments,
     )
     return OfficerSession(created.id, username, await login(client, username, OFFICER_PASSWORD))
 

@@ -143,7 +143,7 @@ class TestStatus:
         answer = (await citizen.wait_for_reply(5))[-1]["text"]
         assert number in answer
         assert services.responses.complaint_statuses["in_progress"] in answer
-        assert services.kb_store.current.departments["complaints"].name_th in answer
+        assert services.kb.store.current.departments["complaints"].name_th in answer
 
     async def test_another_citizen_is_asked_for_the_pin_and_told_nothing(
         self, client: httpx.AsyncClient, services: Services

@@ -102,7 +102,7 @@ class TestCannedReplies:
     ) -> None:
         officer = await make_officer(client, services, "somsri", ["accounts"])
         replies = (await client.get("/api/officer/canned", headers=officer.headers)).json()["replies"]
-        kb = services.kb_store.current
+        kb = services.kb.store.current
         assert {r["faq_id"] for r in replies} <= set(kb.entries)
         assert replies[0]["department"] == "accounts"  # the officer's own department first
         by_id = {r["faq_id"]: r for r in replies}

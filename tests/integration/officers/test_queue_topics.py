@@ -37,7 +37,7 @@ async def queue_row(
 
 
 def title_of(services: Services, faq_id: str) -> str:
-    entry = services.kb_store.current.entry(faq_id)
+    entry = services.kb.store.current.entry(faq_id)
     assert entry is not None
     return entry.title
 

@@ -78,7 +78,7 @@ class TestTransfer:
         replies = await citizen.wait_for_reply(2)
         citizen_sees = " ".join(m["text"] for m in await citizen.messages())
         assert note not in citizen_sees and "โน้ตที่สอง" not in citizen_sees
-        name = services.kb_store.current.departments["registration"].name_th
+        name = services.kb.store.current.departments["registration"].name_th
         assert name in replies[-1]["text"]  # the citizen is told where the question went
 
     async def test_transferring_a_conversation_another_officer_holds_is_409(

@@ -76,7 +76,7 @@ async def test_an_added_question_is_answered_through_rasa_after_the_job_and_the_
 
             add_question(kb_dir, TARGET_ENTRY, NEW_QUESTION)
             changed = time.monotonic()
-            assert await asyncio.to_thread(services.kb_store.reload)
+            assert await asyncio.to_thread(services.kb.store.reload)
 
             async def training() -> dict[str, Any] | None:
                 status: dict[str, Any] = (
@@ -141,7 +141,7 @@ async def test_a_question_approved_in_the_editor_is_answered_through_rasa_once_t
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
             citizen = WebChatCitizen(client, services)
-            department = services.kb_store.current.entries[TARGET_ENTRY].department
+            department = services.kb.store.current.entries[TARGET_ENTRY].department
             author = await make_editor(client, services, [department])
             reviewer = await make_editor(client, services, [department])
             before = await citizen.ask(NEW_QUESTION)

@@ -47,5 +47,5 @@ async def test_unknown_faq_ids_from_postbacks_are_never_published(
         assert not [cell for cell in line.split(",") if cell.startswith(("=", "+", "-", "@"))]
 
     insights = (await client.get("/api/admin/insights?days=1", headers=admin_headers)).json()
-    faq_ids = services.kb_store.current.entries.keys()
+    faq_ids = services.kb.store.current.entries.keys()
     assert set(insights["faq_hits"]) <= set(faq_ids)

@@ -145,7 +145,7 @@ class TestOfficerTypingEndpoint:
                 password="officer-password-1",
                 departments=["information"],
                 role=Role.OFFICER,
-                known_departments=live_server.services.kb_store.current.departments,
+                known_departments=live_server.services.kb.store.current.departments,
             )
             other = await login(http, "info1", "officer-password-1")
 
