@@ -167,6 +167,9 @@ class Console:
         self.page.screenshot(path=str(ARTIFACTS / f"inbox-{name}.png"), full_page=True)
 
     def close(self) -> None:
+        # A test's route handler may be mid-fetch for the console's periodic refresh: without this,
+        # its "response disposed" error surfaces in the next test.
+        self.page.unroute_all(behavior="ignoreErrors")
         self.context.close()
         assert self.errors == [], f"JavaScript errors: {self.errors}"
         assert self.outside.unexpected() == [], "the page tried to reach the internet"
