@@ -41,7 +41,7 @@ async def services(live_server: LiveServer, hub_database_url: str) -> AsyncItera
             SimpleNamespace(
                 sessionmaker=sessionmaker,
                 transactions=SessionTransactions(sessionmaker),
-                kb_store=live_server.services.kb.store,
+                kb=live_server.services.kb,
                 responses=live_server.services.responses,
             ),
         )

@@ -51,7 +51,7 @@ async def services(live_server: LiveServer, database_url: str) -> AsyncIterator[
             SimpleNamespace(
                 sessionmaker=sessionmaker,
                 transactions=SessionTransactions(sessionmaker),
-                kb_store=live_server.services.kb.store,
+                kb=live_server.services.kb,
             ),
         )
     finally:
