@@ -64,6 +64,7 @@ from nlu.evaluate import load_heldout, score_heldout  # noqa: E402
 from nlu.examples import load_training_examples  # noqa: E402
 from nlu.rasa_env import RasaEnv, ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
+from nlu.thai_text import normalize  # noqa: E402
 from nlu.training_data import (  # noqa: E402
     DEFAULT_CONFIG,
     group_examples,
@@ -162,8 +163,9 @@ def run_embedded(corpus: Corpus, dense: bool = False) -> Row:
     train_dense = test_dense = None
     if encoder is not None:
         # cached: the first run embeds each corpus once (minutes on 2 cores), later runs read the cache
-        train_dense = cached_encode(encoder, corpus.train_texts)
-        test_dense = cached_encode(encoder, corpus.test_texts)
+        # normalised, as the engine embeds them (and the Rasa featurizer: one cache for both)
+        train_dense = cached_encode(encoder, [normalize(t) for t in corpus.train_texts])
+        test_dense = cached_encode(encoder, [normalize(t) for t in corpus.test_texts])
     classifier = TextClassifier.fit(corpus.train_texts, corpus.train_labels, dense=train_dense)
     seconds = time.monotonic() - started
     probabilities = classifier.predict_proba(corpus.test_texts, test_dense)
