@@ -206,7 +206,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings,
         kb_store,
         embedded_nlu,
-        lambda kb: train_embedded_for(kb, cache_dir),
+        lambda kb, digest: train_embedded_for(kb, cache_dir, digest),
         embedded_training_digest,
         # the new engine lives as long as the old one did: keep the collector off it too
         after_swap=lambda: freeze_startup_objects(),

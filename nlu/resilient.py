@@ -23,6 +23,9 @@ from nlu.client import NluClient, Prediction
 
 logger = logging.getLogger(__name__)
 
+# ``Prediction.extra`` key on an answer the fallback gave because the primary failed: why.
+DEGRADED_REASON = "degraded_reason"
+
 
 class NluBackendError(Exception):
     """A backend could not answer (unreachable, timed out, bad response)."""
@@ -104,7 +107,7 @@ class FailoverNlu:
 
     async def _fallback(self, text: str, reason: str | None) -> Prediction:
         prediction = await self.fallback.parse(text)
-        extra = {**prediction.extra, "degraded_reason": reason}
+        extra = {**prediction.extra, DEGRADED_REASON: reason}
         return dataclasses.replace(prediction, extra=extra)
 
     def _record_failure(self, exc: BaseException) -> None:

@@ -23,6 +23,7 @@ from app.db.schema import utcnow
 from app.metrics import Metrics
 from channels.base import ChannelAdapter, InboundKind
 from nlu.client import NluClient, Prediction
+from nlu.resilient import DEGRADED_REASON
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,6 @@ class Understanding:
         if prediction is not None:
             # Answers the embedded engine gave because Rasa failed are counted apart from those it
             # was sure of (nlu.cascade): the first are a fault, the second the design.
-            engine = prediction.engine + ("_failover" if "degraded_reason" in prediction.extra else "")
+            engine = prediction.engine + ("_failover" if DEGRADED_REASON in prediction.extra else "")
             self.metrics.nlu_latency.labels(engine).observe(time.perf_counter() - started)
         return Turn(prediction, decision)

@@ -31,7 +31,8 @@ from nlu.text_classifier import TrainingStopped, stop_when_set
 
 log = logging.getLogger(__name__)
 
-EmbeddedTrainer = Callable[[KnowledgeBase], Awaitable[NluClient]]
+# Trains (or loads) the engine for a knowledge base, given its training digest (already computed here).
+EmbeddedTrainer = Callable[[KnowledgeBase, str], Awaitable[NluClient]]
 
 
 class NluRetrainer:
@@ -136,7 +137,7 @@ class NluRetrainer:
         started = time.monotonic()
         try:
             with stop_when_set(self._stopping):
-                engine = await self._train_embedded(kb)
+                engine = await self._train_embedded(kb, digest)
         except TrainingStopped:
             return
         except Exception as exc:  # a bad model must never stop the old one from answering

@@ -65,10 +65,10 @@ class GatedTraining:
         self._train = services.training._train_embedded
         services.training._train_embedded = self
 
-    async def __call__(self, kb: KnowledgeBase) -> NluClient:
+    async def __call__(self, kb: KnowledgeBase, digest: str) -> NluClient:
         self.started += 1
         await self.gate.wait()
-        return await self._train(kb)
+        return await self._train(kb, digest)
 
 
 async def _add_question(services: Services, kb_dir: Path, question: str) -> None:

@@ -43,7 +43,7 @@ async def test_stopping_the_retrainer_ends_the_training_thread() -> None:
         finally:
             finished.set()
 
-    async def train(_kb: KnowledgeBase) -> NluClient:
+    async def train(_kb: KnowledgeBase, _digest: str) -> NluClient:
         return await asyncio.to_thread(train_forever)
 
     retrainer = NluRetrainer(store, SwappableNlu(engine, "before"), train, lambda _kb: "after")
