@@ -23,6 +23,9 @@ import httpx
 from nlu.rasa_runner import free_port, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The held-out sets: questions no engine trains on, Thai, and English or code-switched.
+HELDOUT = REPO_ROOT / "tests" / "data" / "heldout.jsonl"
+HELDOUT_EN = REPO_ROOT / "tests" / "data" / "heldout_en.jsonl"
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_PASSWORD",
+    "HELDOUT",
+    "HELDOUT_EN",
     "LINE_CHANNEL_SECRET",
     "REPO_ROOT",
     "SECRET_KEY",

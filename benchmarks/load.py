@@ -43,11 +43,12 @@ or SIGTERM.
   and drained (100% = one core); CPU ms/msg: of the hubs (their Rasa server not included), or
   of the REST peer, per message: what a message costs, whatever else runs on the machine.
 
-Texts: knowledge-base questions (``--texts kb``, the default) or the held-out FAQ paraphrases, Thai
-and English (``--texts heldout``: no engine trained on them; with Rasa, the share the embedded
-engine is sure of and answers itself, ``nlu.cascade``, is then what citizens would see) (85%) and
-greet/thanks/goodbye examples (15%) that the hub answers directly (``govchat nlu predict``: action answer or smalltalk, so no conversation goes
-to an officer queue and stops getting bot answers); ``--returning`` (30%) of messages come from
+Texts: FAQ questions (85%) and greet/thanks/goodbye examples (15%) that the hub answers directly
+(``govchat nlu predict``: action answer or smalltalk, so no conversation goes to an officer queue and
+stops getting bot answers). The questions are the knowledge base's own (``--texts kb``, the default;
+every engine trained on them) or the held-out paraphrases, Thai and English (``--texts heldout``; none
+did): with Rasa, the latter decide how often the embedded engine is sure and answers itself
+(``nlu.cascade``), as citizens' messages would. ``--returning`` (30%) of messages come from
 a citizen who has written before (at least 5 s earlier), the rest from new citizens.
 
 The pieces: ``load_steps.py`` (the workload, measuring and judging a step), ``load_sending.py``

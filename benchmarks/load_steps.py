@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.harness import percentile
+from benchmarks.harness import HELDOUT, HELDOUT_EN, percentile
 from knowledge_base.loader import load_knowledge_base
+from nlu.client import FAQ_INTENT
+from nlu.evaluate import load_heldout
 from nlu.examples import load_core_examples
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,19 +76,13 @@ class Workload:
         self._retired.add(user)
 
 
-HELDOUT_FILES = (
-    REPO_ROOT / "tests" / "data" / "heldout.jsonl",
-    REPO_ROOT / "tests" / "data" / "heldout_en.jsonl",
-)
-
-
 def load_workload(returning: float, seed: int, var_dir: Path, texts: str = "kb") -> Workload:
     """``texts``: ``kb``, the knowledge base's own questions (every engine was trained on them), or
     ``heldout``, the held-out FAQ paraphrases (Thai and English, trained on by none): how citizens
     really write, and what decides how often the embedded engine is sure (nlu.cascade)."""
     if texts == "heldout":
-        rows = [json.loads(line) for path in HELDOUT_FILES for line in path.read_text("utf-8").splitlines()]
-        questions = [row["text"] for row in rows if row.get("intent") == "faq"]
+        cases = load_heldout(HELDOUT) + load_heldout(HELDOUT_EN)
+        questions = [case.text for case in cases if case.intent == FAQ_INTENT]
     else:
         kb = load_knowledge_base()
         questions = [q for entry in kb.entries.values() for q in entry.questions]

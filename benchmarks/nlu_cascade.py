@@ -23,21 +23,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from rasa_models import parse_all, train_timed  # noqa: E402
+from rasa_models import parse_all  # noqa: E402
 
-from benchmarks.harness import policy_decider  # noqa: E402
+from benchmarks.harness import HELDOUT, HELDOUT_EN, policy_decider  # noqa: E402
 from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.cascade import DEFAULT_LOCAL_SURE_AT  # noqa: E402
 from nlu.client import Prediction  # noqa: E402
-from nlu.commands import build_govchat_project  # noqa: E402
+from nlu.commands import train_current  # noqa: E402
 from nlu.embedded import EmbeddedNlu  # noqa: E402
 from nlu.evaluate import HeldoutCase, load_heldout, score_heldout  # noqa: E402
 from nlu.rasa_env import ensure  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
-
-HELDOUT = REPO_ROOT / "tests" / "data" / "heldout.jsonl"
-HELDOUT_EN = REPO_ROOT / "tests" / "data" / "heldout_en.jsonl"
-BUILD_ROOT = REPO_ROOT / "var" / "rasa" / "benchmarks"
 
 
 def cascade(local: Sequence[Prediction | None], rasa: Sequence[Prediction]) -> tuple[list[Prediction], float]:
@@ -75,10 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print("training the embedded engine ...", file=sys.stderr, flush=True)
     embedded = EmbeddedNlu.from_knowledge_base(kb)
-    env = ensure()
-    training = train_timed(build_govchat_project(build_root=BUILD_ROOT / "knowledge_base"), env, False)
-    print(f"serving Rasa ({training.note()}) ...", file=sys.stderr, flush=True)
-    with RasaServer(env, training.model) as server:
+    model = train_current(quiet=True).model
+    print(f"serving Rasa ({model.name}) ...", file=sys.stderr, flush=True)
+    with RasaServer(ensure(quiet=True), model) as server:
         rasa = asyncio.run(parse_all(server.url, texts))
 
     for threshold in thresholds:

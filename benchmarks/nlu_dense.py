@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.harness import policy_decider  # noqa: E402
+from benchmarks.harness import HELDOUT, HELDOUT_EN, policy_decider  # noqa: E402
 from knowledge_base.language import is_english  # noqa: E402
 from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.embedded import EmbeddedNlu, knowledge_base_documents  # noqa: E402
@@ -33,8 +33,6 @@ from nlu.encoder import cached_encode, load_encoder  # noqa: E402
 from nlu.evaluate import Decide, HeldoutCase, load_heldout, score_heldout  # noqa: E402
 from nlu.examples import load_training_examples  # noqa: E402
 
-HELDOUT = REPO / "tests" / "data" / "heldout.jsonl"
-HELDOUT_EN = REPO / "tests" / "data" / "heldout_en.jsonl"
 BATCH = 16
 
 

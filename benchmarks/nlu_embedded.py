@@ -26,6 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness import HELDOUT  # noqa: E402
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base  # noqa: E402
 from nlu.client import Prediction  # noqa: E402
 from nlu.embedded import EmbeddedNlu, embedded_trainer, knowledge_base_documents  # noqa: E402
@@ -39,7 +40,6 @@ from nlu.evaluate import (  # noqa: E402
 from nlu.text_classifier import EngineConfig, TextClassifier  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO.parent / "shared")) / "data"
-HELDOUT = REPO / "tests" / "data" / "heldout.jsonl"
 LATENCY_SAMPLE = 1000
 
 

@@ -54,7 +54,7 @@ from rasa_models import (  # noqa: E402
     write_stock_project,
 )
 
-from benchmarks.harness import policy_decider  # noqa: E402
+from benchmarks.harness import HELDOUT, HELDOUT_EN, policy_decider  # noqa: E402
 from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.client import FALLBACK_INTENT, Prediction  # noqa: E402
 from nlu.commands import build_govchat_project  # noqa: E402
@@ -73,8 +73,6 @@ from nlu.training_data import (  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 BUILD_ROOT = REPO_ROOT / "var" / "rasa" / "benchmarks"
-HELDOUT = REPO_ROOT / "tests" / "data" / "heldout.jsonl"
-HELDOUT_EN = REPO_ROOT / "tests" / "data" / "heldout_en.jsonl"
 ENGINES = ("thai-rasa", "thai-rasa-sparse", "stock-rasa", "embedded", "embedded-dense")
 RASA_ENGINES = {"thai-rasa", "thai-rasa-sparse", "stock-rasa"}
 DENSE_FEATURIZER = "E5SentenceFeaturizer"

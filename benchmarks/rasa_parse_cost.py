@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from rasa_models import RASA_TOKEN, process_cpu_seconds  # noqa: E402
 
+from benchmarks.harness import HELDOUT, HELDOUT_EN  # noqa: E402
 from knowledge_base.loader import load_knowledge_base  # noqa: E402
 from nlu.commands import train_current  # noqa: E402
 from nlu.examples import load_core_examples  # noqa: E402
@@ -41,13 +42,15 @@ from nlu.rasa_http import BATCH_PATH  # noqa: E402
 from nlu.rasa_runner import RasaServer  # noqa: E402
 from nlu.training_data import DEFAULT_CONFIG  # noqa: E402
 
-HELDOUT = [REPO_ROOT / "tests" / "data" / "heldout.jsonl", REPO_ROOT / "tests" / "data" / "heldout_en.jsonl"]
 SMALLTALK = {"greet", "thanks", "goodbye"}
 
 
 def heldout_texts() -> list[str]:
     return [
-        json.loads(line)["text"] for path in HELDOUT for line in path.read_text("utf-8").splitlines() if line
+        json.loads(line)["text"]
+        for path in (HELDOUT, HELDOUT_EN)
+        for line in path.read_text("utf-8").splitlines()
+        if line
     ]
 
 
