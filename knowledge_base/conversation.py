@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from knowledge_base.parsing import read_yaml
 
 HERE = Path(__file__).parent
 
@@ -71,8 +72,8 @@ class RoutingRules(BaseModel):
 
 
 def load_responses(root: Path = HERE) -> Responses:
-    return Responses.model_validate(yaml.safe_load((root / "responses.yml").read_text(encoding="utf-8")))
+    return Responses.model_validate(read_yaml(root / "responses.yml"))
 
 
 def load_routing_rules(root: Path = HERE) -> RoutingRules:
-    return RoutingRules.model_validate(yaml.safe_load((root / "routing.yml").read_text(encoding="utf-8")))
+    return RoutingRules.model_validate(read_yaml(root / "routing.yml"))

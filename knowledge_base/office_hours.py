@@ -6,8 +6,9 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from knowledge_base.parsing import read_yaml
 
 HERE = Path(__file__).parent
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -103,4 +104,4 @@ class OfficeHours(BaseModel):
 
 
 def load_office_hours(root: Path = HERE) -> OfficeHours:
-    return OfficeHours.model_validate(yaml.safe_load((root / "office_hours.yml").read_text(encoding="utf-8")))
+    return OfficeHours.model_validate(read_yaml(root / "office_hours.yml"))

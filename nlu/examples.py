@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from knowledge_base.loader import KnowledgeBase
+from knowledge_base.parsing import read_yaml
 from nlu.client import CORE_INTENTS, FAQ_INTENT
 
 CORE_INTENTS_FILE = Path(__file__).parent / "data" / "core_intents.yml"
@@ -31,7 +30,7 @@ class Example:
 
 
 def load_core_examples(path: Path = CORE_INTENTS_FILE) -> list[Example]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     unknown = set(data) - set(CORE_INTENTS)
     if unknown:
         raise ValueError(f"{path}: unknown core intents {sorted(unknown)}")

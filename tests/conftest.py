@@ -10,8 +10,9 @@ Start-up costs: a test process starts hundreds of hubs in-process, and each star
 knowledge base and training files, hashes the admin password at argon2's full cost and collects
 and freezes the heap. ``_cheap_hub_start`` shares the parsed files across the session (keyed by
 the files' contents, so a test that edits them gets a fresh parse), hashes with argon2's lowest
-cost, keeps every embedded engine it trains (not only the last) and shares their pickles between
-the test processes, and skips ``gc.freeze`` (except for the test of it, marked ``gc_freeze``).
+cost, keeps every embedded engine it trains (not only the last) and shares their pickles with the
+other test process and the hub processes (``HUB_VAR_DIR``), and skips ``gc.freeze`` (except for
+the test of it, marked ``gc_freeze``).
 Hubs started as processes, and production, do all of it at full cost.
 """
 
@@ -53,6 +54,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 POSTGRES_ADMIN_DSN = os.environ.get("GOVCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_PASSWORD = "admin-test-password"
+# The var folder of the tests' `govchat serve` processes (tests/integration/processes.py); its cache
+# keeps the trained embedded engines between runs, for them and for the hubs started in-process.
+HUB_VAR_DIR = REPO_ROOT / "var" / "test-hubs"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -223,18 +227,8 @@ def _core_intents(_kb: loader.KnowledgeBase, core_path: Path = CORE_INTENTS_FILE
     return [core_path]
 
 
-def run_wide_directory(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A folder every test process of this run shares (pytest-xdist's workers each have their own
-    base temporary folder, inside the run's)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    path = root / name
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _cheap_hub_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _cheap_hub_start() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             loader, "load_knowledge_base", _memoised_by_files(loader.load_knowledge_base, _yaml_under)
@@ -250,8 +244,9 @@ def _cheap_hub_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
         patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         # tests go back and forth between the shipped knowledge base and edited ones (~15 s a training)
         patch.setattr(composition, "EMBEDDED_ENGINES_KEPT", 16)
-        # and the test processes share one pickle cache: one trains an engine, the other loads it
-        train, engines = composition.train_embedded_for, run_wide_directory(tmp_path_factory, "engines")
+        # and every test process shares one pickle cache with the hub processes the tests start:
+        # one trains an engine, the others load it
+        train, engines = composition.train_embedded_for, HUB_VAR_DIR / "cache"
 
         async def shared_cache(kb: Any, cache_dir: Path | None = None, digest: str | None = None) -> Any:
             return await train(kb, engines, digest)

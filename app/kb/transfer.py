@@ -26,7 +26,7 @@ from app.kb.models import ChangeStatus, EntryStatus, KbChange
 from app.kb.publishing import Person, publish_version
 from app.officers.repository import add_audit
 from knowledge_base.loader import DepartmentsFile, load_knowledge_base
-from knowledge_base.parsing import DEPARTMENTS_FILE, FAQ_DIR, Problem
+from knowledge_base.parsing import DEPARTMENTS_FILE, FAQ_DIR, Problem, read_yaml
 from knowledge_base.schema import FaqEntry
 from knowledge_base.validate import validate_knowledge_base
 
@@ -112,7 +112,7 @@ async def export_knowledge_base(
         if stale.stem not in by_department:
             stale.unlink()
     shutil.copyfile(departments_root / DEPARTMENTS_FILE, output / DEPARTMENTS_FILE)
-    departments = yaml.safe_load((departments_root / DEPARTMENTS_FILE).read_text(encoding="utf-8"))
+    departments = read_yaml(departments_root / DEPARTMENTS_FILE)
     names = {item["id"]: item.get("name_en", item["id"]) for item in departments.get("departments", [])}
     for department in sorted(by_department):
         text = render_department_file(names.get(department, department), by_department[department])

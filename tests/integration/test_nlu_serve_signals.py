@@ -41,6 +41,12 @@ raise SystemExit(code)
 """
 
 
+def as_a_terminal_starts_it() -> None:
+    """Ctrl-C interrupts the child, as from a terminal, even where the test run was started in the
+    background of a script (there SIGINT is ignored, and an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def alive(pid: int) -> bool:
     """Running, as opposed to gone or a zombie nobody has reaped yet."""
     try:
@@ -83,6 +89,7 @@ class Serve:
             env=env,
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=as_a_terminal_starts_it,
         )
 
     @property
@@ -182,6 +189,7 @@ def test_ctrl_c_on_make_run_stops_rasa_and_the_hub(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # a process group of its own, as a terminal's foreground job
+        preexec_fn=as_a_terminal_starts_it,
     )
     try:
         assert script.stdout is not None
