@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,24 +16,14 @@ from app.kb.models import KbChange, KbEntry, KbEntryVersion
 from app.officers.models import AuditRecord
 from knowledge_base.loader import DEFAULT_ROOT
 from tests.conftest import fresh_postgres_database
+from tests.integration.processes import CallGovchat, call_govchat, run_govchat
 
-GOVCHAT = Path(sys.executable).parent / "govchat"
+__all__ = ["call_govchat"]
 
 
-async def govchat(database_url: str, cwd: Path, *args: str) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "GOVCHAT_VAR_DIR": str(cwd / "var")}
-    env.pop("REDIS_URL", None)
-    process = await asyncio.create_subprocess_exec(
-        str(GOVCHAT),
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+def environment(database_url: str, cwd: Path) -> dict[str, str | None]:
+    """The database to work on, and no Redis: an import then announces nothing to running hubs."""
+    return {"DATABASE_URL": database_url, "GOVCHAT_VAR_DIR": str(cwd / "var"), "REDIS_URL": None}
 
 
 @contextlib.asynccontextmanager
@@ -54,22 +42,30 @@ def files_under(folder: Path) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*.yml"))}
 
 
-async def test_export_import_into_a_fresh_database_and_export_again_gives_identical_files(
-    database_url: str, tmp_path: Path
-) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    status, output = await govchat(database_url, tmp_path, "kb", "export", "--output", str(first))
+async def exported(
+    call_govchat: CallGovchat, database_url: str, tmp_path: Path, name: str = "export"
+) -> Path:
+    folder = tmp_path / name
+    status, output = await call_govchat(
+        environment(database_url, tmp_path), "kb", "export", "--output", str(folder)
+    )
     assert status == 0, output
+    return folder
+
+
+async def test_export_import_into_a_fresh_database_and_export_again_gives_identical_files(
+    call_govchat: CallGovchat, database_url: str, tmp_path: Path
+) -> None:
+    first = await exported(call_govchat, database_url, tmp_path, "first")
     entries = sum(len(yaml.safe_load(p.read_text("utf-8"))) for p in (first / "faq").glob("*.yml"))
     assert entries == sum(
         len(yaml.safe_load(p.read_text("utf-8"))) for p in (DEFAULT_ROOT / "faq").glob("*.yml")
     )
     async with another_database(database_url, tmp_path) as fresh:
-        status, output = await govchat(fresh, tmp_path, "kb", "import", str(first))
+        status, output = await call_govchat(environment(fresh, tmp_path), "kb", "import", str(first))
         assert status == 0, output
         assert f'"created": {entries}' in output
-        status, output = await govchat(fresh, tmp_path, "kb", "export", "--output", str(second))
-        assert status == 0, output
+        second = await exported(call_govchat, fresh, tmp_path, "second")
         engine = create_engine(fresh)
         try:
             async with create_sessionmaker(engine)() as session:
@@ -84,28 +80,31 @@ async def test_export_import_into_a_fresh_database_and_export_again_gives_identi
     assert "kb_import" in audit
 
 
-async def test_the_export_passes_kb_validate(sqlite_database_url: str, tmp_path: Path) -> None:
+async def test_the_export_of_the_installed_command_passes_kb_validate(
+    call_govchat: CallGovchat, sqlite_database_url: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "export"
-    status, output = await govchat(sqlite_database_url, tmp_path, "kb", "export", "--output", str(folder))
-    assert status == 0, output
-    env = {**os.environ, "GOVCHAT_KB_DIR": str(folder)}
-    process = await asyncio.create_subprocess_exec(
-        str(GOVCHAT), "kb", "validate", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
+    status, output = await run_govchat(
+        environment(sqlite_database_url, tmp_path), tmp_path, "kb", "export", "--output", str(folder)
     )
-    stdout, _ = await process.communicate()
-    assert process.returncode == 0, stdout.decode()
-    assert "knowledge base OK" in stdout.decode()
+    assert status == 0, output
+    status, output = await call_govchat({"GOVCHAT_KB_DIR": str(folder)}, "kb", "validate")
+    assert status == 0, output
+    assert "knowledge base OK" in output
 
 
-async def test_an_import_publishes_only_what_changed(sqlite_database_url: str, tmp_path: Path) -> None:
-    folder = tmp_path / "export"
-    assert (await govchat(sqlite_database_url, tmp_path, "kb", "export", "--output", str(folder)))[0] == 0
+async def test_an_import_publishes_only_what_changed(
+    call_govchat: CallGovchat, sqlite_database_url: str, tmp_path: Path
+) -> None:
+    folder = await exported(call_govchat, sqlite_database_url, tmp_path)
     general = folder / "faq" / "general.yml"
     entries = yaml.safe_load(general.read_text("utf-8"))
     course = next(e for e in entries if e["id"] == "online_courses")
     course["reviewed_at"] = "2026-12-06"
     general.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    status, output = await govchat(sqlite_database_url, tmp_path, "kb", "import", str(folder))
+    status, output = await call_govchat(
+        environment(sqlite_database_url, tmp_path), "kb", "import", str(folder)
+    )
     assert status == 0, output
     assert '"updated": 1' in output and '"unchanged": 24' in output
     engine = create_engine(sqlite_database_url)
@@ -117,14 +116,17 @@ async def test_an_import_publishes_only_what_changed(sqlite_database_url: str, t
     assert row is not None and row.version == 2 and row.fields["reviewed_at"] == "2026-12-06"
 
 
-async def test_an_invalid_folder_imports_nothing(sqlite_database_url: str, tmp_path: Path) -> None:
-    folder = tmp_path / "export"
-    assert (await govchat(sqlite_database_url, tmp_path, "kb", "export", "--output", str(folder)))[0] == 0
+async def test_an_invalid_folder_imports_nothing(
+    call_govchat: CallGovchat, sqlite_database_url: str, tmp_path: Path
+) -> None:
+    folder = await exported(call_govchat, sqlite_database_url, tmp_path)
     general = folder / "faq" / "general.yml"
     entries = yaml.safe_load(general.read_text("utf-8"))
     entries[0]["answer"] = "สั้นไป"
     general.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    status, output = await govchat(sqlite_database_url, tmp_path, "kb", "import", str(folder))
+    status, output = await call_govchat(
+        environment(sqlite_database_url, tmp_path), "kb", "import", str(folder)
+    )
     assert status == 1 and "nothing imported" in output and "answer is" in output
     engine = create_engine(sqlite_database_url)
     try:

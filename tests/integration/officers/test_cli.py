@@ -1,53 +1,43 @@
-"""``govchat officer add`` writes the database DATABASE_URL names; a running hub accepts the login."""
+"""``govchat officer add`` writes the database DATABASE_URL names; a running hub accepts the login.
+
+What the command does is checked by calling it in this process; the installed script runs as a
+process once, on a database it has to migrate first.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import LiveServer
+from tests.integration.processes import CallGovchat, call_govchat, run_govchat
 
-GOVCHAT = Path(sys.executable).parent / "govchat"
+__all__ = ["call_govchat"]
 
 
-async def _officer_add(database_url: str, cwd: Path, *args: str) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = await asyncio.create_subprocess_exec(
-        str(GOVCHAT),
-        "officer",
-        "add",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+def officer_add(*options: str) -> tuple[str, ...]:
+    return ("officer", "add", *options)
 
 
 class TestOfficerAdd:
     async def test_a_running_hub_accepts_the_new_officer_at_once(
-        self, live_server: LiveServer, database_url: str, tmp_path: Path
+        self, call_govchat: CallGovchat, live_server: LiveServer, database_url: str
     ) -> None:
-        status, output = await _officer_add(
-            database_url,
-            tmp_path,
-            "--username",
-            "wichai",
-            "--password",
-            "wichai-password",
-            "--department",
-            "registration",
-            "--department",
-            "accounts",
-            "--role",
-            "supervisor",
+        status, output = await call_govchat(
+            {"DATABASE_URL": database_url},
+            *officer_add(
+                "--username",
+                "wichai",
+                "--password",
+                "wichai-password",
+                "--department",
+                "registration",
+                "--department",
+                "accounts",
+                "--role",
+                "supervisor",
+            ),
         )
         assert status == 0, output
         async with httpx.AsyncClient(base_url=live_server.url) as http:
@@ -61,45 +51,32 @@ class TestOfficerAdd:
         assert me.json()["role"] == "supervisor"
         assert me.json()["departments"] == ["registration", "accounts"]
 
-    async def test_an_existing_username_or_unknown_department_fails_clearly(
-        self, live_server: LiveServer, database_url: str, tmp_path: Path
+    async def test_an_existing_username_fails_clearly(
+        self, call_govchat: CallGovchat, live_server: LiveServer, database_url: str
     ) -> None:
-        status, output = await _officer_add(
-            database_url,
-            tmp_path,
-            "--username",
-            "admin",
-            "--password",
-            "another-password",
-            "--department",
-            "general",
+        status, output = await call_govchat(
+            {"DATABASE_URL": database_url},
+            *officer_add("--username", "admin", "--password", "another-password", "--department", "general"),
         )
         assert status == 1 and "already exists" in output
-        status, output = await _officer_add(
-            database_url,
-            tmp_path,
-            "--username",
-            "new",
-            "--password",
-            "new-password",
-            "--department",
-            "nowhere",
+
+    async def test_an_unknown_department_fails_clearly(
+        self, call_govchat: CallGovchat, sqlite_database_url: str
+    ) -> None:
+        status, output = await call_govchat(
+            {"DATABASE_URL": sqlite_database_url},
+            *officer_add("--username", "new", "--password", "new-password", "--department", "nowhere"),
         )
         assert status == 1 and "unknown department" in output
 
-    async def test_it_migrates_a_fresh_database_first(self, tmp_path: Path) -> None:
+    async def test_the_installed_command_migrates_a_fresh_database_first(self, tmp_path: Path) -> None:
         url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        status, output = await _officer_add(
-            url,
+        status, output = await run_govchat(
+            {"DATABASE_URL": url},
             tmp_path,
-            "--username",
-            "first",
-            "--password",
-            "first-password",
-            "--department",
-            "*",
-            "--role",
-            "admin",
+            *officer_add(
+                "--username", "first", "--password", "first-password", "--department", "*", "--role", "admin"
+            ),
         )
         assert status == 0, output
         assert (tmp_path / "fresh.db").exists()

@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import fresh_postgres_database
-from tests.integration.processes import hubs
+from tests.integration.processes import hubs, module_hubs, module_postgres_url
 
-__all__ = ["hubs"]
+__all__ = ["hubs", "module_hubs", "module_postgres_url"]
 
 
 @pytest.fixture

@@ -12,7 +12,16 @@ from sqlalchemy import select
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.officers.models import AuditRecord
-from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
+from tests.integration.processes import (
+    HUB_VAR_DIR,
+    NEEDS_POSTGRES,
+    HubProcess,
+    StartHubs,
+    module_hubs,
+    module_postgres_url,
+)
+
+__all__ = ["module_hubs", "module_postgres_url"]
 
 pytestmark = [pytest.mark.redis, *NEEDS_POSTGRES]
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -21,11 +30,12 @@ MESSAGES_PER_MINUTE = 6
 SESSIONS_PER_HOUR = 4
 
 
-@pytest.fixture
-def two_hubs(empty_postgres_url: str, hubs: StartHubs) -> tuple[HubProcess, HubProcess]:
+@pytest.fixture(scope="module")
+def two_hubs(module_postgres_url: str, module_hubs: StartHubs) -> tuple[HubProcess, HubProcess]:
+    """Shared by the tests: one spends the web-chat limits, the other the admin's login attempts."""
     env = {
         **os.environ,
-        "DATABASE_URL": empty_postgres_url,
+        "DATABASE_URL": module_postgres_url,
         "REDIS_URL": REDIS_URL,
         "GOVCHAT_VAR_DIR": str(HUB_VAR_DIR),
         "GOVCHAT_SECRET_KEY": "security-two-process-secret-" + "z" * 24,
@@ -35,8 +45,8 @@ def two_hubs(empty_postgres_url: str, hubs: StartHubs) -> tuple[HubProcess, HubP
     }
     for name in ("RASA_URL", "GOVCHAT_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"):
         env.pop(name, None)
-    (first,) = hubs(env, "first")  # the first one migrates
-    (second,) = hubs(env, "second")
+    (first,) = module_hubs(env, "first")  # the first one migrates
+    (second,) = module_hubs(env, "second")
     return first, second
 
 
@@ -66,7 +76,7 @@ async def test_web_chat_limits_are_shared_by_both_hubs(two_hubs: tuple[HubProces
 
 
 async def test_concurrent_wrong_passwords_on_both_hubs_are_counted_once(
-    two_hubs: tuple[HubProcess, HubProcess], empty_postgres_url: str
+    two_hubs: tuple[HubProcess, HubProcess], module_postgres_url: str
 ) -> None:
     async with httpx.AsyncClient(timeout=60) as http:
 
@@ -80,7 +90,7 @@ async def test_concurrent_wrong_passwords_on_both_hubs_are_counted_once(
 
         codes = sorted(await asyncio.gather(*(attempt(n) for n in range(12))))
     assert codes == [401] * 5 + [429] * 7
-    engine = create_engine(empty_postgres_url)
+    engine = create_engine(module_postgres_url)
     try:
         async with create_sessionmaker(engine)() as session:
             failed = list(
