@@ -30,10 +30,8 @@ import pytest
 import pytest_asyncio
 
 from app import cli
-from tests.conftest import POSTGRES_AVAILABLE, REPO_ROOT, free_port, fresh_postgres_database
+from tests.conftest import POSTGRES_AVAILABLE, free_port, fresh_postgres_database
 
-# The trained embedded engine is cached here between runs, for every test that starts hubs.
-HUB_VAR_DIR = REPO_ROOT / "var" / "test-hubs"
 GOVCHAT = Path(sys.executable).with_name("govchat")
 NEEDS_POSTGRES = [
     pytest.mark.postgres,

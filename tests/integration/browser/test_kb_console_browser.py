@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import HUB_VAR_DIR, LiveServer, make_settings
 from tests.integration.browser.axe import serious_violations
 from tests.integration.browser.conftest import CHROMIUM
 from tests.integration.browser.inbox_scene import OFFICER_PASSWORD, Console, Hub
@@ -30,7 +30,6 @@ from tests.integration.browser.kb_scene import (
     shoot,
     submit_answer,
 )
-from tests.integration.processes import HUB_VAR_DIR
 
 pytestmark = [
     pytest.mark.browser,

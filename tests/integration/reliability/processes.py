@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_PASSWORD, wait_for
+from tests.conftest import ADMIN_PASSWORD, HUB_VAR_DIR, wait_for
 from tests.fakes.line.api import FakeLineApi
 from tests.fakes.line.fixtures import TEST_SECRET, LineFixtures
 from tests.integration.line.conftest import TEXT_EVENT
-from tests.integration.processes import HUB_VAR_DIR, HubProcess
+from tests.integration.processes import HubProcess
 
 # Questions each answered by exactly one bot message, however often a citizen repeats them.
 QUESTIONS = ("สวัสดีครับ", "ขอบคุณค่ะ", "จดทะเบียนบริษัทออนไลน์ได้ไหม", "ยื่นงบการเงินออนไลน์ยังไง")

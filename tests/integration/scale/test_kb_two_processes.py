@@ -18,7 +18,7 @@ import pytest
 from tests.integration.processes import NEEDS_POSTGRES, HubProcess, StartHubs
 from tests.integration.scale.test_two_processes import two_process_environment
 
-pytestmark = NEEDS_POSTGRES
+pytestmark = [*NEEDS_POSTGRES, pytest.mark.redis]  # its hubs talk through Redis
 ENTRY = "online_courses"
 QUESTION = "มีคอร์สเรียนออนไลน์ฟรีไหมคะ"
 NEW_ANSWER = (

@@ -23,8 +23,8 @@ from app.conversations.models import Conversation, Message
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.schema import utcnow
 from app.webchat.service import find_conversation
-from tests.conftest import wait_for
-from tests.integration.processes import HUB_VAR_DIR, NEEDS_POSTGRES, HubProcess, StartHubs
+from tests.conftest import HUB_VAR_DIR, wait_for
+from tests.integration.processes import NEEDS_POSTGRES, HubProcess, StartHubs
 
 pytestmark = [pytest.mark.redis, *NEEDS_POSTGRES]
 REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.officers.models import AuditRecord
+from tests.conftest import HUB_VAR_DIR
 from tests.integration.processes import (
-    HUB_VAR_DIR,
     NEEDS_POSTGRES,
     HubProcess,
     StartHubs,
