@@ -49,14 +49,28 @@ from app.settings import Settings
 from knowledge_base import conversation as conversation_files
 from knowledge_base import loader
 from nlu.examples import CORE_INTENTS_FILE
+from nlu.rasa_env import cache_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("GOVCHAT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 POSTGRES_ADMIN_DSN = os.environ.get("GOVCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_PASSWORD = "admin-test-password"
-# The var folder of the tests' `govchat serve` processes (tests/integration/processes.py); its cache
-# keeps the trained embedded engines between runs, for them and for the hubs started in-process.
-HUB_VAR_DIR = REPO_ROOT / "var" / "test-hubs"
+
+
+def _engine_code_digest() -> str:
+    """Names the code that trains an embedded engine: the NLU package and the locked libraries."""
+    digest = hashlib.sha256()
+    for path in [REPO_ROOT / "requirements.lock", *sorted((REPO_ROOT / "nlu").rglob("*.py"))]:
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# The var folder of the tests' `govchat serve` processes (tests/integration/processes.py). Its cache
+# keeps the trained embedded engines for them and for the hubs started in-process, between runs and
+# clones, as the Rasa model is kept: in the user's cache, keyed by the training data (the pickle's
+# name) and by the code that trains (this folder's name), so changed code trains anew.
+TEST_HUBS_ROOT = cache_dir() / "test-hubs"
+HUB_VAR_DIR = TEST_HUBS_ROOT / _engine_code_digest()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -227,8 +241,21 @@ def _core_intents(_kb: loader.KnowledgeBase, core_path: Path = CORE_INTENTS_FILE
     return [core_path]
 
 
+def _forget_old_engines(keep: Path, days: float = 2.0) -> None:
+    """Engines trained by other versions of the code and unused for ``days`` (each is ~60 MB).
+    By age, not by version: a run of another checkout may be using its own right now."""
+    if not TEST_HUBS_ROOT.is_dir():
+        return
+    for folder in TEST_HUBS_ROOT.iterdir():
+        if folder != keep and time.time() - folder.stat().st_mtime > days * 86400:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_hub_start() -> Iterator[None]:
+    HUB_VAR_DIR.mkdir(parents=True, exist_ok=True)
+    os.utime(HUB_VAR_DIR)  # in use: see _forget_old_engines
+    _forget_old_engines(HUB_VAR_DIR)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             loader, "load_knowledge_base", _memoised_by_files(loader.load_knowledge_base, _yaml_under)

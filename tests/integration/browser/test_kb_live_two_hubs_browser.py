@@ -39,6 +39,7 @@ __all__ = ["hubs"]
 pytestmark = [
     *NEEDS_POSTGRES,
     pytest.mark.browser,
+    pytest.mark.redis,  # its hubs talk through Redis
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make test` installs chromium"),
 ]
 
