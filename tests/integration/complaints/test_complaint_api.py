@@ -1,4 +1,8 @@
-"""The complaint-case API: listing, a case with its history, status changes told to the web-chat citizen."""
+"""The complaint-case API: listing, a case with its history, status changes told to the web-chat citizen.
+
+On SQLite; a status change (row lock, history order, the outbox row) and the listing's search
+(``ILIKE`` and its escapes) on PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +31,21 @@ DESCRIPTION = "ยื่นจดทะเบียนออนไลน์ไ�
 
 
 @pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # refusals, access and the flow around a case: the API's rules
+
+
+@pytest.fixture
 async def complaints_officer(client: httpx.AsyncClient, services: Services) -> OfficerSession:
     return await make_officer(client, services, "somchai", ["complaints"])
 
 
 class TestStatusChange:
     """Where the database matters: locking, history order, the outbox row."""
+
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url
 
     async def test_a_change_is_stored_audited_and_sent_to_the_citizen(
         self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
@@ -62,25 +75,6 @@ class TestStatusChange:
         assert (audit.officer_id, audit.action) == (complaints_officer.id, "case_status")
         assert (audit.detail["from"], audit.detail["to"]) == ("received", "in_progress")
 
-    async def test_closing_needs_a_note_and_a_refused_close_stores_nothing(
-        self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
-    ) -> None:
-        citizen = await new_citizen(client, services)
-        number = await file_case(services, citizen.conversation_id, DESCRIPTION)
-
-        for body in ({"status": "closed"}, {"status": "closed", "note": "  \n "}):
-            response = await client.post(status_url(number), json=body, headers=complaints_officer.headers)
-            assert response.status_code == 422, body
-
-        detail = (
-            await client.get(f"/api/officer/complaints/{number}", headers=complaints_officer.headers)
-        ).json()
-        assert detail["status"] == "received"
-        assert len(detail["history"]) == 1
-        assert await updates_of(services, number) == []
-        assert await audit_of(services, number) == []
-        assert await citizen.replies() == []
-
     async def test_the_full_lifecycle_keeps_its_history_in_order(
         self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
     ) -> None:
@@ -106,6 +100,27 @@ class TestStatusChange:
             case = await session.get(ComplaintCase, (await updates_of(services, number))[0].case_id)
         assert case is not None and case.closed_at is not None
 
+
+class TestRefusedRequests:
+    async def test_closing_needs_a_note_and_a_refused_close_stores_nothing(
+        self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
+    ) -> None:
+        citizen = await new_citizen(client, services)
+        number = await file_case(services, citizen.conversation_id, DESCRIPTION)
+
+        for body in ({"status": "closed"}, {"status": "closed", "note": "  \n "}):
+            response = await client.post(status_url(number), json=body, headers=complaints_officer.headers)
+            assert response.status_code == 422, body
+
+        detail = (
+            await client.get(f"/api/officer/complaints/{number}", headers=complaints_officer.headers)
+        ).json()
+        assert detail["status"] == "received"
+        assert len(detail["history"]) == 1
+        assert await updates_of(services, number) == []
+        assert await audit_of(services, number) == []
+        assert await citizen.replies() == []
+
     async def test_the_same_status_without_a_note_is_refused(
         self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
     ) -> None:
@@ -116,6 +131,17 @@ class TestStatusChange:
         )
         assert response.status_code == 409
         assert await updates_of(services, number) == []
+
+    async def test_an_unknown_status_filter_is_422(
+        self, client: httpx.AsyncClient, complaints_officer: OfficerSession
+    ) -> None:
+        response = await client.get("/api/officer/complaints?status=lost", headers=complaints_officer.headers)
+        assert response.status_code == 422
+        too_long = {"q": "ก" * 201}
+        response = await client.get(
+            "/api/officer/complaints", params=too_long, headers=complaints_officer.headers
+        )
+        assert response.status_code == 422
 
 
 class TestAccess:
@@ -150,6 +176,10 @@ class TestAccess:
 
 
 class TestListing:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # ILIKE and its escapes differ between the databases
+
     async def test_newest_first_filtered_by_status_and_searched_by_number_or_text(
         self, client: httpx.AsyncClient, services: Services, complaints_officer: OfficerSession
     ) -> None:
@@ -194,17 +224,6 @@ class TestListing:
             "complaints",
             citizen.conversation_id,
         )
-
-    async def test_an_unknown_status_filter_is_422(
-        self, client: httpx.AsyncClient, complaints_officer: OfficerSession
-    ) -> None:
-        response = await client.get("/api/officer/complaints?status=lost", headers=complaints_officer.headers)
-        assert response.status_code == 422
-        too_long = {"q": "ก" * 201}
-        response = await client.get(
-            "/api/officer/complaints", params=too_long, headers=complaints_officer.headers
-        )
-        assert response.status_code == 422
 
 
 class TestCaseOutlivesItsConversation:

@@ -1,4 +1,5 @@
-"""The hub wired to the fake Graph API on loopback, on SQLite and PostgreSQL (``database_url``)."""
+"""The hub wired to the fake Graph API on loopback, on the hub's database (``hub_database_url``: both
+SQLite and PostgreSQL unless a module or class keeps to SQLite)."""
 
 from __future__ import annotations
 
@@ -53,13 +54,13 @@ def facebook_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(
-    database_url: str,
+    hub_database_url: str,
     tmp_path: Path,
     graph_api: FakeGraphApi,
     messenger_fixtures: MessengerFixtures,
     facebook_overrides: dict[str, Any],
 ) -> Settings:
-    return messenger_settings(database_url, tmp_path, graph_api, messenger_fixtures, **facebook_overrides)
+    return messenger_settings(hub_database_url, tmp_path, graph_api, messenger_fixtures, **facebook_overrides)
 
 
 @dataclass

@@ -1,10 +1,14 @@
-"""Complaint status changes told on Messenger, inside Meta's windows (fake Graph API)."""
+"""Complaint status changes told on Messenger, inside Meta's windows (fake Graph API), on SQLite.
+
+``TestHeldAfter24Hours`` runs on PostgreSQL too: releasing held notices locks their rows there.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from app.complaints import notifications
@@ -18,6 +22,11 @@ from tests.integration.officers.conftest import login
 
 CITIZEN = "1134343043305865"
 NOTE = "ส่งเรื่องให้งานจดทะเบียนตรวจสอบแล้วค่ะ"
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # which window a notice goes in: Meta's rules, not the database's
 
 
 async def _case(messenger: Messenger, *, citizen_wrote_ago: dt.timedelta) -> str:
@@ -76,6 +85,12 @@ class TestAfter24Hours:
         [request] = await wait_for(lambda: _updates(messenger, number), timeout=30)
         assert (request.body["messaging_type"], request.body["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
         assert NOTE in (request.text or "")
+
+
+class TestHeldAfter24Hours:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # held notices are claimed under row locks (FOR UPDATE OF) on PostgreSQL
 
     async def test_a_bare_status_change_is_held_until_the_citizen_writes(self, messenger: Messenger) -> None:
         number = await _case(messenger, citizen_wrote_ago=dt.timedelta(days=2))

@@ -1,4 +1,7 @@
-"""An entry past its ``expires_at`` is never answered: the citizen is handed to an officer instead."""
+"""An entry past its ``expires_at`` is never answered: the citizen is handed to an officer instead.
+
+On SQLite only: the knowledge base decides, not the database.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ EXPIRED = "company_registration_online"
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(sqlite_database_url: str, tmp_path: Path) -> Settings:
     kb = copy_knowledge_base(tmp_path / "kb", {EXPIRED: {"expires_at": dt.date(2020, 1, 1)}})
-    return make_settings(database_url, tmp_path, GOVCHAT_KB_DIR=kb)
+    return make_settings(sqlite_database_url, tmp_path, GOVCHAT_KB_DIR=kb)
 
 
 async def bot_replies(

@@ -1,4 +1,7 @@
-"""Copying an unanswered question into a knowledge-base draft: never live until curated."""
+"""Copying an unanswered question into a knowledge-base draft: never live until curated.
+
+On SQLite only: drafts are files; the database keeps only the audit record.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,10 @@ QUESTION = f"จองชื่อบริษัทแล้วแก้ชื�
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, GOVCHAT_KB_DIR=copy_knowledge_base(tmp_path / "kb", {}))
+def settings(sqlite_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(
+        sqlite_database_url, tmp_path, GOVCHAT_KB_DIR=copy_knowledge_base(tmp_path / "kb", {})
+    )
 
 
 class TestSuggestionApi:

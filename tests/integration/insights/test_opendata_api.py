@@ -1,4 +1,7 @@
-"""``GET /api/admin/opendata.csv`` against INTERFACES.md, on SQLite and PostgreSQL."""
+"""``GET /api/admin/opendata.csv`` against INTERFACES.md, on SQLite.
+
+``TestDailyAggregates`` on PostgreSQL too: the days and counts are SQL that differs between them.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,18 @@ import datetime as dt
 import io
 
 import httpx
+import pytest
 
 from tests.integration.insights.conftest import PHONE, PHONE_DIGITS, THAI_ID, Seeder, decision
 
 URL = "/api/admin/opendata.csv"
 HEADER = "date,channel,intent,faq_id,messages,escalations"
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # access, the file's form and refused periods: the API's rules
 
 
 def bangkok(day: str, hour: int, minute: int = 0) -> dt.datetime:
@@ -45,17 +54,10 @@ class TestAccess:
         assert response.status_code == 200
 
 
-class TestFile:
-    async def test_utf8_with_bom_and_the_fixed_header(
-        self, client: httpx.AsyncClient, admin_headers: dict[str, str]
-    ) -> None:
-        response = await client.get(
-            URL, params={"from": "2026-01-01", "to": "2026-01-31"}, headers=admin_headers
-        )
-
-        assert response.headers["content-type"].startswith("text/csv")
-        assert response.content.startswith(b"\xef\xbb\xbf")
-        assert response.content.decode("utf-8-sig").splitlines() == [HEADER]
+class TestDailyAggregates:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # Bangkok days: timezone() on PostgreSQL, date(..., '+7 hours') on SQLite
 
     async def test_daily_counts_per_channel_intent_and_faq_with_small_counts_suppressed(
         self, client: httpx.AsyncClient, admin_headers: dict[str, str], seeder: Seeder
@@ -121,6 +123,19 @@ class TestFile:
             ("2026-03-01", "<5"),
             ("2026-03-02", "<5"),
         ]
+
+
+class TestFile:
+    async def test_utf8_with_bom_and_the_fixed_header(
+        self, client: httpx.AsyncClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = await client.get(
+            URL, params={"from": "2026-01-01", "to": "2026-01-31"}, headers=admin_headers
+        )
+
+        assert response.headers["content-type"].startswith("text/csv")
+        assert response.content.startswith(b"\xef\xbb\xbf")
+        assert response.content.decode("utf-8-sig").splitlines() == [HEADER]
 
     async def test_no_text_and_no_identifier_reaches_the_file(
         self, client: httpx.AsyncClient, admin_headers: dict[str, str], seeder: Seeder

@@ -1,4 +1,5 @@
-"""The hub wired to a fake LINE API on loopback, on SQLite and PostgreSQL (``database_url``)."""
+"""The hub wired to a fake LINE API on loopback, on the hub's database (``hub_database_url``: both
+SQLite and PostgreSQL unless a module or class keeps to SQLite)."""
 
 from __future__ import annotations
 
@@ -51,9 +52,9 @@ def line_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, fake_line: FakeLineApi, line_overrides: dict[str, Any]
+    hub_database_url: str, tmp_path: Path, fake_line: FakeLineApi, line_overrides: dict[str, Any]
 ) -> Settings:
-    return line_settings(database_url, tmp_path, fake_line, **line_overrides)
+    return line_settings(hub_database_url, tmp_path, fake_line, **line_overrides)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""Complaints filed through the bot: description, tracking number, queue, status for the filer only."""
+"""Complaints filed through the bot: description, tracking number, queue, status for the filer only.
+
+On SQLite; filing and numbering (a counter upserted under concurrent filings) on PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.complaints import service as complaints
@@ -25,6 +29,11 @@ from tests.integration.officers.conftest import (
 DESCRIPTION = "ยื่นจดทะเบียนออนไลน์ไปสองสัปดาห์แล้ว ยังไม่มีใครติดต่อกลับเลยค่ะ"
 
 
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # the bot's flow and who may see a status: the API's rules
+
+
 async def _file(citizen: Citizen, services: Services) -> str:
     """Goes through the bot's complaint flow; returns the tracking number the citizen was given."""
     await citizen.say("ขอร้องเรียนค่ะ")
@@ -38,6 +47,10 @@ async def _file(citizen: Citizen, services: Services) -> str:
 
 
 class TestFiling:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # the case, its number and the escalation in the worker's transaction
+
     async def test_a_complaint_gets_a_tracking_number_and_goes_to_the_complaints_queue(
         self, client: httpx.AsyncClient, services: Services
     ) -> None:
@@ -56,6 +69,8 @@ class TestFiling:
         assert conversation.escalation_reason == "complaint"
         assert (await escalations_of(services, citizen.conversation_id))[-1].reason == "complaint"
 
+
+class TestFilingFlow:
     async def test_the_officer_sees_the_case_with_the_conversation(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
@@ -82,6 +97,12 @@ class TestFiling:
         async with services.sessionmaker() as session:
             assert await session.scalar(select(ComplaintCase.id)) is None
         assert (await conversation_row(services, citizen.conversation_id)).state == ConversationState.BOT
+
+
+class TestNumbering:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # a counter row upserted per year, under concurrent filings
 
     async def test_numbers_are_sequential_and_unique_under_concurrency(self, services: Services) -> None:
         conversations = []

@@ -1,10 +1,15 @@
-"""The inbox around the queue: search and filters, the citizen panel, department counts, assignees."""
+"""The inbox around the queue: search and filters, the citizen panel, department counts, assignees.
+
+On SQLite; the search (``ILIKE`` and its escapes) and the citizen panel's history queries on
+PostgreSQL too.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.complaints import service as complaints
@@ -21,6 +26,11 @@ from tests.integration.officers.conftest import (
     queue_citizen,
     wait_until_state,
 )
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # filters, counts and access are the API's rules
 
 
 async def _ids(client: httpx.AsyncClient, headers: dict[str, str], path: str, **params: Any) -> list[str]:
@@ -51,6 +61,10 @@ async def _channel_user_id(services: Services, conversation_id: str) -> str:
 
 
 class TestQueueSearch:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # ILIKE and its escapes differ between the databases
+
     async def test_finds_a_conversation_by_the_citizens_words_case_number_or_channel_user_id(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
@@ -129,6 +143,10 @@ class TestQueueFilters:
 
 
 class TestCitizenPanel:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # earlier hand-overs and cases, found by stored times across tables
+
     async def test_lists_earlier_hand_overs_and_cases_of_the_same_channel_identity(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:
@@ -171,6 +189,8 @@ class TestCitizenPanel:
         assert current["question"] == "ส่งงบการเงินออนไลน์ทำยังไง"
         assert current["current"] is True
 
+
+class TestCitizenPanelAccess:
     async def test_another_departments_case_shows_no_description(
         self, client: httpx.AsyncClient, services: Services
     ) -> None:

@@ -1,5 +1,8 @@
 """The console's WebSocket on a live hub: escalations and citizen messages arrive at once,
-also when the officer is connected to another hub process (Redis bus)."""
+also when the officer is connected to another hub process (Redis bus).
+
+On SQLite; two hubs sharing one database (``TestAcrossHubProcesses``) on PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ from tests.conftest import ADMIN_PASSWORD, LiveServer, make_settings
 pytestmark = pytest.mark.redis
 REDIS_URL = "redis://127.0.0.1:6379/14"
 EVENT_TIMEOUT = 15.0
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # what a socket is sent: the hub's rules
 
 
 async def _officer_token(base_url: str) -> str:

@@ -1,4 +1,8 @@
-"""Officer login: argon2 hashes, signed expiring tokens, rate limiting per username and per address."""
+"""Officer login: argon2 hashes, signed expiring tokens, rate limiting per username and per address.
+
+On SQLite; ``TestRateLimit`` on PostgreSQL too: failures are counted in stored times, serialised by
+advisory locks there.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +76,7 @@ class TestLogin:
 class TestRateLimit:
     @pytest.fixture
     def hub_database_url(self, database_url: str) -> str:
-        return database_url  # failures counted in a sliding window of stored times: both databases
+        return database_url  # a window of stored times; concurrent attempts serialised by advisory locks
 
     async def test_five_failures_in_five_minutes_block_even_the_right_password(
         self, client: httpx.AsyncClient
@@ -83,6 +87,24 @@ class TestRateLimit:
         assert blocked.status_code == 429
         assert int(blocked.headers["Retry-After"]) > 0
 
+    async def test_concurrent_wrong_passwords_cannot_outrun_the_count(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        responses = await asyncio.gather(*(_login(client, "admin", f"wrong-{i}") for i in range(20)))
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [401] * 5 + [429] * 15
+        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
+
+    async def test_a_successful_login_clears_the_count(self, client: httpx.AsyncClient) -> None:
+        for _ in range(4):
+            await _login(client, "admin", "wrong-password")
+        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
+        for _ in range(4):
+            await _login(client, "admin", "wrong-password")
+        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
+
+
+class TestRateLimitScope:
     async def test_the_limit_holds_from_any_address(
         self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
     ) -> None:
@@ -91,14 +113,6 @@ class TestRateLimit:
         blocked = await _login(other_client, "admin", ADMIN_PASSWORD)
         assert blocked.status_code == 429
         assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
-
-    async def test_concurrent_wrong_passwords_cannot_outrun_the_count(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        responses = await asyncio.gather(*(_login(client, "admin", f"wrong-{i}") for i in range(20)))
-        codes = sorted(r.status_code for r in responses)
-        assert codes == [401] * 5 + [429] * 15
-        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
 
     async def test_spraying_many_usernames_from_one_address_is_slowed(
         self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
@@ -114,14 +128,6 @@ class TestRateLimit:
         for _ in range(5):
             await _login(client, "admin", "wrong-password")
         assert (await _login(client, "somchai", OFFICER_PASSWORD)).status_code == 200
-
-    async def test_a_successful_login_clears_the_count(self, client: httpx.AsyncClient) -> None:
-        for _ in range(4):
-            await _login(client, "admin", "wrong-password")
-        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
-        for _ in range(4):
-            await _login(client, "admin", "wrong-password")
-        assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
 
 
 class TestTokens:

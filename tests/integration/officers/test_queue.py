@@ -1,14 +1,23 @@
-"""``GET /api/officer/queue`` and department scoping (INTERFACES.md, "Officer API")."""
+"""``GET /api/officer/queue`` and department scoping (INTERFACES.md, "Officer API").
+
+On SQLite; ``TestQueueOrder`` on PostgreSQL too: the queue's order comes from stored times.
+"""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from app.officers.models import Role
 from app.services import Services
 from tests.integration.officers.conftest import hours_ago, make_officer, queue_citizen
 
 QUEUE_FIELDS = {"id", "channel", "department", "reason", "waiting_since", "last_message"}
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # which conversations an officer sees: the API's rules
 
 
 async def _queue(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, object]]:
@@ -18,7 +27,11 @@ async def _queue(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dic
     return conversations
 
 
-class TestQueue:
+class TestQueueOrder:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # ordered by stored times, read back in UTC
+
     async def test_lists_waiting_conversations_of_my_departments_oldest_first(
         self, client: httpx.AsyncClient, services: Services
     ) -> None:
@@ -38,6 +51,8 @@ class TestQueue:
         assert first["last_message"] == "ขอสอบถามเรื่องที่ซับซ้อนค่ะ"
         assert str(first["waiting_since"]).endswith("+00:00")
 
+
+class TestQueue:
     async def test_claimed_and_bot_conversations_are_not_in_the_queue(
         self, client: httpx.AsyncClient, services: Services, admin_headers: dict[str, str]
     ) -> None:

@@ -1,4 +1,7 @@
-"""The console's WebSocket carries a conversation only while the officer may see it (issue 25, 1)."""
+"""The console's WebSocket carries a conversation only while the officer may see it (issue 25, 1).
+
+On SQLite only: who may watch what is the hub's rule, whichever database stores it.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +43,15 @@ seen: dict[int, list[dict[str, Any]]] = {}
 
 
 @pytest.fixture
-async def services(live_server: LiveServer, database_url: str) -> AsyncIterator[Services]:
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
+@pytest.fixture
+async def services(live_server: LiveServer, hub_database_url: str) -> AsyncIterator[Services]:
     """The hub's services, with a database engine on the test's own event loop (the hub runs its
     own loop in another thread, and an asyncpg connection belongs to one loop)."""
-    engine = create_engine(database_url)
+    engine = create_engine(hub_database_url)
     sessionmaker = create_sessionmaker(engine)
     try:
         yield cast(

@@ -1,4 +1,7 @@
-"""Officer management and token revocation (issue 25, 4; INTERFACES.md "Officer management")."""
+"""Officer management and token revocation (issue 25, 4; INTERFACES.md "Officer management").
+
+On SQLite; ``TestOfficerRecords`` on PostgreSQL too: officers' rows, departments in a JSON column.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +14,49 @@ from app.services import Services
 from tests.integration.officers.conftest import OFFICER_PASSWORD, login, make_officer
 
 
-async def test_admins_list_create_and_update_officers(
-    client: httpx.AsyncClient, admin_headers: dict[str, str]
-) -> None:
-    created = await client.post(
-        "/api/admin/officers",
-        json={
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # who may manage officers, and when a token stops working: the API's rules
+
+
+class TestOfficerRecords:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # a unique username and departments in a JSON column
+
+    async def test_admins_list_create_and_update_officers(
+        self, client: httpx.AsyncClient, admin_headers: dict[str, str]
+    ) -> None:
+        created = await client.post(
+            "/api/admin/officers",
+            json={
+                "username": "kanya",
+                "password": "kanya-password",
+                "departments": ["accounts"],
+                "role": "officer",
+            },
+            headers=admin_headers,
+        )
+        assert created.status_code == 201
+        officer_id = created.json()["id"]
+        listed = (await client.get("/api/admin/officers", headers=admin_headers)).json()["officers"]
+        row = next(o for o in listed if o["id"] == officer_id)
+        assert {k: row[k] for k in ("username", "departments", "role", "active")} == {
             "username": "kanya",
-            "password": "kanya-password",
             "departments": ["accounts"],
             "role": "officer",
-        },
-        headers=admin_headers,
-    )
-    assert created.status_code == 201
-    officer_id = created.json()["id"]
-    listed = (await client.get("/api/admin/officers", headers=admin_headers)).json()["officers"]
-    row = next(o for o in listed if o["id"] == officer_id)
-    assert {k: row[k] for k in ("username", "departments", "role", "active")} == {
-        "username": "kanya",
-        "departments": ["accounts"],
-        "role": "officer",
-        "active": True,
-    }
-    patched = await client.patch(
-        f"/api/admin/officers/{officer_id}",
-        json={"role": "supervisor", "departments": ["accounts", "general"]},
-        headers=admin_headers,
-    )
-    assert patched.status_code == 200
-    assert patched.json()["role"] == "supervisor" and patched.json()["departments"] == ["accounts", "general"]
+            "active": True,
+        }
+        patched = await client.patch(
+            f"/api/admin/officers/{officer_id}",
+            json={"role": "supervisor", "departments": ["accounts", "general"]},
+            headers=admin_headers,
+        )
+        assert patched.status_code == 200
+        assert patched.json()["role"] == "supervisor" and patched.json()["departments"] == [
+            "accounts",
+            "general",
+        ]
 
 
 async def test_officers_cannot_manage_officers(client: httpx.AsyncClient, services: Services) -> None:

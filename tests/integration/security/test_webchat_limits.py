@@ -1,4 +1,7 @@
-"""Web-chat limits over real HTTP to a live hub (issue 25, 3): 429 with Retry-After, nothing stored."""
+"""Web-chat limits over real HTTP to a live hub (issue 25, 3): 429 with Retry-After, nothing stored.
+
+On SQLite only: the limits are counted outside the database (in memory or Redis), before anything is stored.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ SOCKETS_PER_SESSION = 3
 
 
 @pytest.fixture
-def limited_hub(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+def limited_hub(sqlite_database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     settings = make_settings(
-        database_url,
+        sqlite_database_url,
         tmp_path,
         GOVCHAT_WEBCHAT_MESSAGES_PER_MINUTE=MESSAGES_PER_MINUTE,
         GOVCHAT_WEBCHAT_SESSIONS_PER_HOUR=SESSIONS_PER_HOUR,
@@ -47,7 +50,7 @@ async def _count(database_url: str, model: type[Message] | type[Conversation]) -
 
 
 async def test_a_flood_of_messages_on_one_session_is_refused_beyond_the_limit(
-    limited_hub: LiveServer, database_url: str
+    limited_hub: LiveServer, sqlite_database_url: str
 ) -> None:
     async with httpx.AsyncClient(base_url=limited_hub.url, timeout=30) as http:
         body = (await http.post("/api/webchat/sessions")).json()
@@ -64,7 +67,7 @@ async def test_a_flood_of_messages_on_one_session_is_refused_beyond_the_limit(
         assert codes.count(202) == MESSAGES_PER_MINUTE and codes.count(429) == 10
         refused = next(r for r in responses if r.status_code == 429)
         assert 0 < int(refused.headers["Retry-After"]) <= 60
-        assert await _count(database_url, Message) == MESSAGES_PER_MINUTE
+        assert await _count(sqlite_database_url, Message) == MESSAGES_PER_MINUTE
         # another session is not held back by this one
         other = (await http.post("/api/webchat/sessions")).json()
         response = await http.post(
@@ -95,7 +98,7 @@ async def test_requests_without_the_sessions_token_do_not_use_up_its_quota(limit
 
 
 async def test_new_sessions_from_one_address_are_refused_beyond_the_limit(
-    limited_hub: LiveServer, database_url: str
+    limited_hub: LiveServer, sqlite_database_url: str
 ) -> None:
     async with httpx.AsyncClient(base_url=limited_hub.url, timeout=30) as http:
         responses = await asyncio.gather(
@@ -105,7 +108,7 @@ async def test_new_sessions_from_one_address_are_refused_beyond_the_limit(
     assert codes.count(201) == SESSIONS_PER_HOUR and codes.count(429) == 5
     refused = next(r for r in responses if r.status_code == 429)
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
-    assert await _count(database_url, Conversation) == SESSIONS_PER_HOUR
+    assert await _count(sqlite_database_url, Conversation) == SESSIONS_PER_HOUR
 
 
 async def test_websockets_per_session_are_capped(limited_hub: LiveServer) -> None:

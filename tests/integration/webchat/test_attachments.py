@@ -1,5 +1,8 @@
 """``POST /api/webchat/sessions/{id}/attachments``: JPEG, PNG, PDF by content, at most 10 MB,
-kept like LINE's files so that officers see them, and deleted by retention."""
+kept like LINE's files so that officers see them, and deleted by retention.
+
+On SQLite; storing an upload once (a unique key) and retention's deletes on PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"png-body" * 10
 JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
 PDF = b"%PDF-1.7\n" + b"pdf-body" * 10
 GIF = b"GIF89a" + b"gif-body" * 10
+
+
+@pytest.fixture
+def hub_database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url  # types, sizes and who may upload: the API's rules
 
 
 async def new_chat(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
@@ -108,19 +116,6 @@ class TestAccepted:
         (reply,) = await wait_for(answered, timeout=15)
         assert reply["text"] == services.responses.attachment_received
 
-    async def test_the_same_client_message_id_stores_it_once(
-        self, client: httpx.AsyncClient, services: Services
-    ) -> None:
-        session_id, headers = await new_chat(client)
-
-        first = await upload(client, session_id, headers, PNG, client_message_id="photo-1")
-        again = await upload(client, session_id, headers, PNG, client_message_id="photo-1")
-
-        assert first.status_code == again.status_code == 201
-        assert first.json() == again.json()
-        assert await stored_messages(services) == 1
-        assert len(attachment_files(services)) == 1
-
     async def test_an_officer_sees_and_downloads_it_in_the_console(self, client: httpx.AsyncClient) -> None:
         session_id, headers = await new_chat(client)
         message_id = (await upload(client, session_id, headers, PNG)).json()["message_id"]
@@ -143,6 +138,25 @@ class TestAccepted:
         assert downloaded.status_code == 200
         assert downloaded.content == PNG
         assert downloaded.headers["content-type"] == "image/png"
+
+
+class TestStoredOnce:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # a unique key on the client's message id
+
+    async def test_the_same_client_message_id_stores_it_once(
+        self, client: httpx.AsyncClient, services: Services
+    ) -> None:
+        session_id, headers = await new_chat(client)
+
+        first = await upload(client, session_id, headers, PNG, client_message_id="photo-1")
+        again = await upload(client, session_id, headers, PNG, client_message_id="photo-1")
+
+        assert first.status_code == again.status_code == 201
+        assert first.json() == again.json()
+        assert await stored_messages(services) == 1
+        assert len(attachment_files(services)) == 1
 
 
 class TestRefused:
@@ -225,6 +239,10 @@ class TestRefused:
 
 
 class TestRetention:
+    @pytest.fixture
+    def hub_database_url(self, database_url: str) -> str:
+        return database_url  # deletes chosen by stored times
+
     async def test_retention_deletes_the_file_with_the_message(
         self, client: httpx.AsyncClient, services: Services
     ) -> None:

@@ -167,6 +167,8 @@ class TestPostMessage:
         assert a.status_code == b.status_code == 202
         assert a.json()["message_id"] != b.json()["message_id"]
 
+
+class TestMessageText:
     async def test_empty_or_whitespace_only_text_is_rejected(self, client: httpx.AsyncClient) -> None:
         chat = await new_chat(client)
 
