@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The hub's pins (requirements.lock, all the production image gets) and the test and lint tools
 # (requirements-dev.lock) go into one development venv; a change to either reinstalls it.
+# --no-compile: Python compiles what it imports on first use; pip would compile every file of
+# every package first (about 20 of the 33 s the venv took).
 LOCKS := requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml | sha256sum | cut -c1-16)
 HOST ?= 127.0.0.1
@@ -27,7 +29,7 @@ $(STAMP): $(LOCKS) pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (the hub needs Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-compile -r requirements.lock -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -53,12 +55,13 @@ lint: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python -c "from app.settings import Settings; from app.db.migrate import run_migrations; run_migrations(Settings().resolved_database_url())"
 
-# The set-up steps run side by side, then the suite in two processes (pytest-xdist; the tests that
-# share the Rasa server or Redis stay in one: tests/conftest.py).
+# The set-up steps run side by side, then the suite in three processes on the two cores, as its
+# hub processes and browsers leave a third of two processes' time waiting (pytest-xdist; what
+# tests share stays in one process: tests/conftest.py).
 .PHONY: test
 test: $(STAMP)
 	@$(MAKE) --no-print-directory -j3 chromium rasa-model lint
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 3 --dist loadgroup
 
 .PHONY: run
 run: $(STAMP)
