@@ -67,15 +67,17 @@ export function renderAssign(c) {
     form.dataset.key = "";
     return;
   }
-  // rebuilt only when what it offers changes: a reload must not undo the officer's pick
+  // rebuilt only when what it offers changes: a reload must not undo the supervisor's pick, nor
+  // may a second render while the officer list is still loading (a late rebuild reset the pick)
   var key = [c.id, c.department, c.assigned_to || ""].join("|");
-  if (form.dataset.key === key && !form.hidden) return;
+  if (form.dataset.key === key) return;
   form.dataset.key = key;
   var loaded = state.officers ? Promise.resolve(state.officers) : api("GET", "/api/officer/officers").then(function (data) {
     state.officers = data.officers;
     return data.officers;
   });
   loaded.then(function (officers) {
+    if (form.dataset.key !== key) return; // another conversation or state since
     var select = $("assign-officer");
     select.replaceChildren(el("option", { value: "", text: T.assignToQueue }));
     officers.filter(function (o) {
