@@ -75,27 +75,15 @@ HUB_VAR_DIR = TEST_HUBS_ROOT / _engine_code_digest()
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``make test`` runs three test processes (pytest-xdist, ``--dist loadgroup``); tests that share
-    something stay in one of them. A server across processes: the session's Rasa server (started
-    once), and Redis, whose pub/sub would carry one process's hub events to the other's hubs. And
-    a module's tests that share a module-scoped fixture (a browser, a hub, hub processes), which
-    each process would otherwise set up again for its share of the module."""
+    a server across processes stay in one of them: the session's Rasa server (started once), and
+    Redis, whose pub/sub would carry one process's hub events to the other's hubs. Modules are not
+    kept together otherwise: setting their module fixtures up once did not pay for the coarser
+    spread (benchmarks/RESULTS.md)."""
     for item in items:
-        group = next((name for name in ("rasa", "redis") if item.get_closest_marker(name)), None)
-        if group is None and _shares_a_module_fixture(item):
-            group = item.nodeid.split("::", 1)[0]
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _shares_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(
-        definitions[-1].scope in ("module", "package")
-        for name, definitions in info.name2fixturedefs.items()
-        if definitions and name in info.names_closure
-    )
+        for marker in ("rasa", "redis"):
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.xdist_group(marker))
+                break
 
 
 def _postgres_reachable() -> bool:
