@@ -69,6 +69,11 @@ _embedded_engines: dict[str, EmbeddedNlu] = {}
 EMBEDDED_ENGINES_KEPT = 1
 
 
+def embedded_cache_dir(var_dir: Path) -> Path:
+    """Where a hub pickles the embedded engines it trains: for its restarts and the other processes."""
+    return var_dir / "cache"
+
+
 def embedded_training_digest(kb: KnowledgeBase) -> str:
     """Names the embedded engine a knowledge base trains: its training text and the engine version."""
     documents = load_training_examples(kb) + knowledge_base_documents(kb)
@@ -131,7 +136,9 @@ async def build_swappable_nlu(
     The embedded engine sits in a ``SwappableNlu``, the second value, which retraining replaces."""
     kb = kb_store.current
     digest = embedded_training_digest(kb)
-    embedded = SwappableNlu(await train_embedded_for(kb, settings.var_dir / "cache", digest), digest)
+    embedded = SwappableNlu(
+        await train_embedded_for(kb, embedded_cache_dir(settings.var_dir), digest), digest
+    )
     if not settings.rasa_url:
         return embedded, embedded
     from nlu.cascade import LocalFirstNlu
@@ -201,7 +208,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lambda: kb_store.current,
     )
     nlu, embedded_nlu = await build_swappable_nlu(settings, kb_store)
-    cache_dir = settings.var_dir / "cache"
+    cache_dir = embedded_cache_dir(settings.var_dir)
     training = build_retrainer(
         settings,
         kb_store,

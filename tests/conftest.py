@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,12 +57,19 @@ POSTGRES_ADMIN_DSN = os.environ.get("GOVCHAT_TEST_POSTGRES", "postgresql://postg
 ADMIN_PASSWORD = "admin-test-password"
 
 
+def _contents_digest(paths: Iterable[Path], names_from: Path | None = None) -> str:
+    """sha256 of the files' names (relative to ``names_from`` when given) and contents, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        name = path.relative_to(names_from) if names_from else path
+        digest.update(name.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _engine_code_digest() -> str:
     """Names the code that trains an embedded engine: the NLU package and the locked libraries."""
-    digest = hashlib.sha256()
-    for path in [REPO_ROOT / "requirements.lock", *sorted((REPO_ROOT / "nlu").rglob("*.py"))]:
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
+    sources = [REPO_ROOT / "requirements.lock", *sorted((REPO_ROOT / "nlu").rglob("*.py"))]
+    return _contents_digest(sources, REPO_ROOT)[:12]
 
 
 # The var folder of the tests' `govchat serve` processes (tests/integration/processes.py). Its cache
@@ -112,10 +119,7 @@ TEMPLATE_LOCK_ID = 7_406_222
 
 
 def _migrations_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.rglob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
+    return _contents_digest(sorted(MIGRATIONS_DIR.rglob("*.py")), REPO_ROOT)[:12]
 
 
 def _async_url(database: str) -> str:
@@ -217,13 +221,10 @@ def _memoised_by_files(
     load: Callable[..., T], files: Callable[..., list[Path]], key: Callable[..., Any] = lambda *args: args
 ) -> Callable[..., T]:
     """``load`` once per ``key(*args)`` and distinct contents of the ``files(*args)`` it reads."""
-    results: dict[tuple[Any, bytes], T] = {}
+    results: dict[tuple[Any, str], T] = {}
 
     def memoised(*args: Any) -> T:
-        digest = hashlib.sha256()
-        for path in files(*args):
-            digest.update(str(path).encode() + b"\0" + path.read_bytes())
-        memo_key = (key(*args), digest.digest())
+        memo_key = (key(*args), _contents_digest(files(*args)))
         if memo_key not in results:
             results[memo_key] = load(*args)
         return results[memo_key]
@@ -275,7 +276,7 @@ def _cheap_hub_start() -> Iterator[None]:
         patch.setattr(composition, "EMBEDDED_ENGINES_KEPT", 16)
         # and every test process shares one pickle cache with the hub processes the tests start:
         # one trains an engine, the others load it
-        train, engines = composition.train_embedded_for, HUB_VAR_DIR / "cache"
+        train, engines = composition.train_embedded_for, composition.embedded_cache_dir(HUB_VAR_DIR)
 
         async def shared_cache(kb: Any, cache_dir: Path | None = None, digest: str | None = None) -> Any:
             return await train(kb, engines, digest)
